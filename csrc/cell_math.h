@@ -1,0 +1,141 @@
+// Gate math of the recurrent cells, written once for the CPU and the CUDA kernels.
+//
+// Every function works on one hidden unit of one batch row. `T` is the
+// accumulation type (float for float/half/bfloat16, double for double): the
+// kernels load their storage type, convert to T, call these, and convert back.
+//
+// Gate order and formulas are PyTorch's (torch.nn.LSTMCell / GRUCell / RNNCell).
+#pragma once
+
+#include <cmath>
+
+#if defined(__CUDACC__)
+#define SEQ2SEQ_HOST_DEVICE __host__ __device__ __forceinline__
+#else
+#define SEQ2SEQ_HOST_DEVICE inline
+#endif
+
+namespace seq2seq_ext {
+
+template <typename T>
+SEQ2SEQ_HOST_DEVICE T sigmoid(T x) {
+  return T(1) / (T(1) + std::exp(-x));
+}
+
+// ---------------------------------------------------------------- LSTM
+// Pre-activations i, f, g, o (biases already added) and the previous cell c.
+//   i = σ(i), f = σ(f), g = tanh(g), o = σ(o)
+//   c' = f * c + i * g,  h' = o * tanh(c')
+// The activated gates are kept for the backward pass.
+template <typename T>
+struct LstmGates {
+  T i, f, g, o;
+};
+
+template <typename T>
+SEQ2SEQ_HOST_DEVICE LstmGates<T> lstm_activate(T i, T f, T g, T o) {
+  return {sigmoid(i), sigmoid(f), std::tanh(g), sigmoid(o)};
+}
+
+template <typename T>
+SEQ2SEQ_HOST_DEVICE T lstm_next_cell(const LstmGates<T>& a, T c_prev) {
+  return a.f * c_prev + a.i * a.g;
+}
+
+template <typename T>
+SEQ2SEQ_HOST_DEVICE T lstm_next_hidden(const LstmGates<T>& a, T c_next) {
+  return a.o * std::tanh(c_next);
+}
+
+// Backward of one LSTM unit. dh, dc: gradients flowing into h' and c'.
+// Returns the gradients of the four pre-activations and of c.
+// With t = tanh(c'):  dc_total = dc + dh * o * (1 - t²)
+//   d(o_pre) = dh * t * o(1-o)        d(i_pre) = dc_total * g * i(1-i)
+//   d(g_pre) = dc_total * i * (1-g²)  d(f_pre) = dc_total * c * f(1-f)
+//   d(c)     = dc_total * f
+template <typename T>
+struct LstmGrads {
+  T di, df, dg, do_, dc_prev;
+};
+
+template <typename T>
+SEQ2SEQ_HOST_DEVICE LstmGrads<T> lstm_backward(
+    const LstmGates<T>& a, T c_prev, T c_next, T dh, T dc) {
+  const T t = std::tanh(c_next);
+  const T dc_total = dc + dh * a.o * (T(1) - t * t);
+  LstmGrads<T> g;
+  g.do_ = dh * t * a.o * (T(1) - a.o);
+  g.di = dc_total * a.g * a.i * (T(1) - a.i);
+  g.dg = dc_total * a.i * (T(1) - a.g * a.g);
+  g.df = dc_total * c_prev * a.f * (T(1) - a.f);
+  g.dc_prev = dc_total * a.f;
+  return g;
+}
+
+// ---------------------------------------------------------------- GRU
+// x-side pre-activations (W_i* x + b_i*) and h-side (W_h* h + b_h*) are kept
+// apart because the reset gate multiplies only the h-side of the new gate:
+//   r = σ(xr + hr),  z = σ(xz + hz),  n = tanh(xn + r * hn)
+//   h' = (1 - z) * n + z * h
+template <typename T>
+struct GruGates {
+  T r, z, n;
+};
+
+template <typename T>
+SEQ2SEQ_HOST_DEVICE GruGates<T> gru_activate(T xr, T xz, T xn, T hr, T hz, T hn) {
+  const T r = sigmoid(xr + hr);
+  return {r, sigmoid(xz + hz), std::tanh(xn + r * hn)};
+}
+
+template <typename T>
+SEQ2SEQ_HOST_DEVICE T gru_next_hidden(const GruGates<T>& a, T h_prev) {
+  return (T(1) - a.z) * a.n + a.z * h_prev;
+}
+
+// Backward of one GRU unit, given dh = dL/dh' and the saved hn.
+//   dn_pre = dh (1-z) (1-n²)         -> x-side n and, times r, h-side n
+//   dz_pre = dh (h - n) z (1-z)      -> both sides
+//   dr_pre = dn_pre hn r (1-r)       -> both sides
+//   dh_direct = dh z                 (the path that skips the matmul)
+template <typename T>
+struct GruGrads {
+  T dr, dz, dn_x, dn_h, dh_direct;
+};
+
+template <typename T>
+SEQ2SEQ_HOST_DEVICE GruGrads<T> gru_backward(const GruGates<T>& a, T hn, T h_prev, T dh) {
+  GruGrads<T> g;
+  const T dn_pre = dh * (T(1) - a.z) * (T(1) - a.n * a.n);
+  g.dn_x = dn_pre;
+  g.dn_h = dn_pre * a.r;
+  g.dz = dh * (h_prev - a.n) * a.z * (T(1) - a.z);
+  g.dr = dn_pre * hn * a.r * (T(1) - a.r);
+  g.dh_direct = dh * a.z;
+  return g;
+}
+
+// ---------------------------------------------------------------- Elman RNN
+//   h' = tanh(pre) or relu(pre). The derivative is written in terms of the
+//   output h', so the backward needs no saved pre-activation.
+enum class RnnNonlinearity { Tanh, Relu };
+
+template <RnnNonlinearity kind, typename T>
+SEQ2SEQ_HOST_DEVICE T rnn_activate(T pre) {
+  if constexpr (kind == RnnNonlinearity::Tanh) {
+    return std::tanh(pre);
+  } else {
+    return pre > T(0) ? pre : T(0);
+  }
+}
+
+template <RnnNonlinearity kind, typename T>
+SEQ2SEQ_HOST_DEVICE T rnn_backward(T h_next, T dh) {
+  if constexpr (kind == RnnNonlinearity::Tanh) {
+    return dh * (T(1) - h_next * h_next);
+  } else {
+    return h_next > T(0) ? dh : T(0);
+  }
+}
+
+}  // namespace seq2seq_ext

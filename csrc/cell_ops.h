@@ -1,0 +1,185 @@
+// The cell ops, written once for every device. An op validates its arguments,
+// runs the GEMMs through ATen (cuBLAS / oneDNN), and hands the pointwise work to
+// CellKernels<device>. The device files register these with
+// register_cell_ops<device>(m) inside their TORCH_LIBRARY_IMPL block.
+#pragma once
+
+#include <ATen/DeviceGuard.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/mm.h>
+#include <torch/library.h>
+
+#include <optional>
+#include <tuple>
+
+#include "cell_kernels.h"
+
+namespace seq2seq_ext {
+
+using OptTensor = std::optional<Tensor>;
+using Tensor4 = std::tuple<Tensor, Tensor, Tensor, Tensor>;
+using Tensor5 = std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor>;
+using Tensor6 = std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor>;
+
+// ---- shared helpers (cell_ops.cpp)
+
+// Checks ranks, shapes, dtypes and devices of a cell's arguments; the message
+// names the op, the argument, the expected and the actual shape. `cx` may be null.
+void check_cell_args(const char* op, int64_t num_gates, const Tensor& input, const Tensor& hx,
+                     const Tensor* cx, const Tensor& w_ih, const Tensor& w_hh,
+                     const OptTensor& b_ih, const OptTensor& b_hh);
+// Checks that `t` has shape `sizes` and the dtype and device of `like`.
+void check_tensor(const char* op, const char* name, const Tensor& t, at::IntArrayRef sizes,
+                  const Tensor& like);
+
+Tensor contiguous_or_undefined(const OptTensor& t);
+// x W_ih^T + h W_hh^T in one (B, G*H) buffer.
+Tensor summed_gates(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const Tensor& w_hh);
+
+struct CellGemmGrads {
+  Tensor input, hx, w_ih, w_hh;
+};
+// Backward of the two GEMMs, given the gradients of x W_ih^T and of h W_hh^T
+// (the same tensor for LSTM / RNN). grad_hx_direct, if defined, is added to
+// grad hx (the GRU's z * dh path).
+CellGemmGrads cell_gemm_backward(const Tensor& grad_xgates, const Tensor& grad_hgates,
+                                 const Tensor& input, const Tensor& hx, const Tensor& w_ih,
+                                 const Tensor& w_hh, const Tensor& grad_hx_direct);
+
+// ---- LSTM
+
+template <c10::DeviceType device>
+std::tuple<Tensor, Tensor, Tensor> lstm_cell(const Tensor& input, const Tensor& hx,
+                                             const Tensor& cx, const Tensor& w_ih,
+                                             const Tensor& w_hh, const OptTensor& b_ih,
+                                             const OptTensor& b_hh) {
+  check_cell_args("lstm_cell", 4, input, hx, &cx, w_ih, w_hh, b_ih, b_hh);
+  const at::OptionalDeviceGuard guard(at::device_of(input));
+  LstmForwardTensors t;
+  t.gates = summed_gates(input, hx, w_ih, w_hh);
+  t.b_ih = contiguous_or_undefined(b_ih);
+  t.b_hh = contiguous_or_undefined(b_hh);
+  t.cx = cx.contiguous();
+  t.hy = at::empty(cx.sizes(), cx.options());
+  t.cy = at::empty(cx.sizes(), cx.options());
+  t.workspace = at::empty(t.gates.sizes(), t.gates.options());
+  if (t.cx.numel() > 0) CellKernels<device>::lstm_forward(t);
+  return {t.hy, t.cy, t.workspace};
+}
+
+template <c10::DeviceType device>
+Tensor6 lstm_cell_backward(const Tensor& grad_hy, const Tensor& grad_cy, const Tensor& input,
+                           const Tensor& hx, const Tensor& cx, const Tensor& cy,
+                           const Tensor& workspace, const Tensor& w_ih, const Tensor& w_hh) {
+  const char* op = "lstm_cell_backward";
+  check_cell_args(op, 4, input, hx, &cx, w_ih, w_hh, {}, {});
+  check_tensor(op, "grad_hy", grad_hy, cx.sizes(), cx);
+  check_tensor(op, "grad_cy", grad_cy, cx.sizes(), cx);
+  check_tensor(op, "cy", cy, cx.sizes(), cx);
+  check_tensor(op, "workspace", workspace, {cx.size(0), 4 * cx.size(1)}, cx);
+  const at::OptionalDeviceGuard guard(at::device_of(input));
+  LstmBackwardTensors t;
+  t.grad_hy = grad_hy.contiguous();
+  t.grad_cy = grad_cy.contiguous();
+  t.cx = cx.contiguous();
+  t.cy = cy.contiguous();
+  t.workspace = workspace.contiguous();
+  t.grad_gates = at::empty(workspace.sizes(), workspace.options());
+  t.grad_cx = at::empty(cx.sizes(), cx.options());
+  if (t.cx.numel() > 0) CellKernels<device>::lstm_backward(t);
+  const auto g = cell_gemm_backward(t.grad_gates, t.grad_gates, input, hx, w_ih, w_hh, {});
+  return {g.input, g.hx, t.grad_cx, g.w_ih, g.w_hh, t.grad_gates.sum(0)};
+}
+
+// ---- GRU
+
+template <c10::DeviceType device>
+std::tuple<Tensor, Tensor> gru_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih,
+                                    const Tensor& w_hh, const OptTensor& b_ih,
+                                    const OptTensor& b_hh) {
+  check_cell_args("gru_cell", 3, input, hx, nullptr, w_ih, w_hh, b_ih, b_hh);
+  const at::OptionalDeviceGuard guard(at::device_of(input));
+  GruForwardTensors t;
+  t.xgates = at::mm(input, w_ih.t());
+  t.hgates = at::mm(hx, w_hh.t());
+  t.b_ih = contiguous_or_undefined(b_ih);
+  t.b_hh = contiguous_or_undefined(b_hh);
+  t.hx = hx.contiguous();
+  t.hy = at::empty(hx.sizes(), hx.options());
+  t.workspace = at::empty({hx.size(0), 4 * hx.size(1)}, hx.options());
+  if (t.hx.numel() > 0) CellKernels<device>::gru_forward(t);
+  return {t.hy, t.workspace};
+}
+
+template <c10::DeviceType device>
+Tensor6 gru_cell_backward(const Tensor& grad_hy, const Tensor& input, const Tensor& hx,
+                          const Tensor& workspace, const Tensor& w_ih, const Tensor& w_hh) {
+  const char* op = "gru_cell_backward";
+  check_cell_args(op, 3, input, hx, nullptr, w_ih, w_hh, {}, {});
+  check_tensor(op, "grad_hy", grad_hy, hx.sizes(), hx);
+  check_tensor(op, "workspace", workspace, {hx.size(0), 4 * hx.size(1)}, hx);
+  const at::OptionalDeviceGuard guard(at::device_of(input));
+  GruBackwardTensors t;
+  t.grad_hy = grad_hy.contiguous();
+  t.hx = hx.contiguous();
+  t.workspace = workspace.contiguous();
+  t.grad_xgates = at::empty({hx.size(0), 3 * hx.size(1)}, hx.options());
+  t.grad_hgates = at::empty({hx.size(0), 3 * hx.size(1)}, hx.options());
+  t.grad_hx_direct = at::empty(hx.sizes(), hx.options());
+  if (t.hx.numel() > 0) CellKernels<device>::gru_backward(t);
+  const auto g =
+      cell_gemm_backward(t.grad_xgates, t.grad_hgates, input, hx, w_ih, w_hh, t.grad_hx_direct);
+  return {g.input, g.hx, g.w_ih, g.w_hh, t.grad_xgates.sum(0), t.grad_hgates.sum(0)};
+}
+
+// ---- Elman RNN (tanh or relu)
+
+constexpr const char* rnn_op_name(RnnNonlinearity kind, bool backward) {
+  if (kind == RnnNonlinearity::Tanh) return backward ? "rnn_tanh_cell_backward" : "rnn_tanh_cell";
+  return backward ? "rnn_relu_cell_backward" : "rnn_relu_cell";
+}
+
+template <c10::DeviceType device, RnnNonlinearity kind>
+Tensor rnn_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const Tensor& w_hh,
+                const OptTensor& b_ih, const OptTensor& b_hh) {
+  check_cell_args(rnn_op_name(kind, false), 1, input, hx, nullptr, w_ih, w_hh, b_ih, b_hh);
+  const at::OptionalDeviceGuard guard(at::device_of(input));
+  RnnForwardTensors t;
+  t.gates = summed_gates(input, hx, w_ih, w_hh);
+  t.b_ih = contiguous_or_undefined(b_ih);
+  t.b_hh = contiguous_or_undefined(b_hh);
+  t.hy = at::empty(hx.sizes(), hx.options());
+  if (t.hy.numel() > 0) CellKernels<device>::rnn_forward(kind, t);
+  return t.hy;
+}
+
+template <c10::DeviceType device, RnnNonlinearity kind>
+Tensor5 rnn_cell_backward(const Tensor& grad_hy, const Tensor& input, const Tensor& hx,
+                          const Tensor& hy, const Tensor& w_ih, const Tensor& w_hh) {
+  const char* op = rnn_op_name(kind, true);
+  check_cell_args(op, 1, input, hx, nullptr, w_ih, w_hh, {}, {});
+  check_tensor(op, "grad_hy", grad_hy, hx.sizes(), hx);
+  check_tensor(op, "hy", hy, hx.sizes(), hx);
+  const at::OptionalDeviceGuard guard(at::device_of(input));
+  RnnBackwardTensors t;
+  t.grad_hy = grad_hy.contiguous();
+  t.hy = hy.contiguous();
+  t.grad_gates = at::empty(hx.sizes(), hx.options());
+  if (t.hy.numel() > 0) CellKernels<device>::rnn_backward(kind, t);
+  const auto g = cell_gemm_backward(t.grad_gates, t.grad_gates, input, hx, w_ih, w_hh, {});
+  return {g.input, g.hx, g.w_ih, g.w_hh, t.grad_gates.sum(0)};
+}
+
+template <c10::DeviceType device>
+void register_cell_ops(torch::Library& m) {
+  m.impl("lstm_cell", &lstm_cell<device>);
+  m.impl("lstm_cell_backward", &lstm_cell_backward<device>);
+  m.impl("gru_cell", &gru_cell<device>);
+  m.impl("gru_cell_backward", &gru_cell_backward<device>);
+  m.impl("rnn_tanh_cell", &rnn_cell<device, RnnNonlinearity::Tanh>);
+  m.impl("rnn_tanh_cell_backward", &rnn_cell_backward<device, RnnNonlinearity::Tanh>);
+  m.impl("rnn_relu_cell", &rnn_cell<device, RnnNonlinearity::Relu>);
+  m.impl("rnn_relu_cell_backward", &rnn_cell_backward<device, RnnNonlinearity::Relu>);
+}
+
+}  // namespace seq2seq_ext

@@ -1,0 +1,12 @@
+"""seq2seq_ext: fused C++/CUDA kernels for recurrent sequence-to-sequence models,
+wrapped as drop-in ``torch.nn`` modules."""
+from . import functional, reference
+from ._ops import backend_info
+from .nn import FusedGRUCell, FusedLSTMCell, FusedRNNCell
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FusedLSTMCell", "FusedGRUCell", "FusedRNNCell",
+    "backend_info", "functional", "reference",
+]

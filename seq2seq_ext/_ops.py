@@ -1,0 +1,207 @@
+"""Loads the compiled kernels (``seq2seq_ext._C``) and registers what torch
+needs beyond them, per op: a fake implementation (shapes only, for
+``torch.compile`` and meta tensors), the autograd formula (it calls the op's
+backward kernel) and autocast.
+
+If ``_C`` cannot be loaded, the package still imports: it warns once and
+``functional`` runs ``reference`` instead. ``SEQ2SEQ_EXT_FORCE_REFERENCE=1``
+does the same on purpose (for debugging and for the fallback's own tests).
+"""
+import os
+import warnings
+
+import torch
+
+OPS = ("lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell")
+DEVICE_TYPES = ("cpu", "cuda")
+
+
+def _load_compiled():
+    if os.environ.get("SEQ2SEQ_EXT_FORCE_REFERENCE") == "1":
+        return None, "SEQ2SEQ_EXT_FORCE_REFERENCE=1"
+    try:
+        from . import _C
+    except ImportError as error:
+        return None, f"{type(error).__name__}: {error}"
+    return _C, None
+
+
+_C, LOAD_ERROR = _load_compiled()
+if _C is None:
+    warnings.warn(
+        f"seq2seq_ext: compiled kernels unavailable ({LOAD_ERROR}); "
+        "running the pure-PyTorch reference implementation",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+
+def _has_kernel(op: str, device_type: str) -> bool:
+    if _C is None:
+        return False
+    key = torch._C._dispatch_key_for_device(device_type).upper()
+    return torch._C._dispatch_has_kernel_for_dispatch_key(f"seq2seq_ext::{op}", key)
+
+
+# (op, device type) -> whether a compiled kernel serves it. A plain dict, so
+# that torch.compile traces the lookup in functional.py without a graph break.
+KERNELS = {(op, device): _has_kernel(op, device) for op in OPS for device in DEVICE_TYPES}
+
+
+def backend_info() -> dict:
+    """Which implementation serves each op on each device type, and why."""
+    return {
+        "compiled": _C is not None,
+        "load_error": LOAD_ERROR,
+        "cpu_kernels": all(KERNELS[(op, "cpu")] for op in OPS),
+        "cuda_kernels": all(KERNELS[(op, "cuda")] for op in OPS),
+        "cuda_available": torch.cuda.is_available(),
+        "ops": {
+            op: {device: "kernel" if KERNELS[(op, device)] else "reference" for device in DEVICE_TYPES}
+            for op in OPS
+        },
+    }
+
+
+# ---------------------------------------------------------------- fake kernels
+
+def _rows_hidden(input, w_hh):
+    return input.shape[0], w_hh.shape[1]
+
+
+def _new(like, *shape):
+    return like.new_empty(shape)  # contiguous, like every kernel output
+
+
+def _register_fakes():
+    @torch.library.register_fake("seq2seq_ext::lstm_cell")
+    def _(input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None):
+        B, H = _rows_hidden(input, w_hh)
+        return _new(cx, B, H), _new(cx, B, H), _new(cx, B, 4 * H)
+
+    @torch.library.register_fake("seq2seq_ext::lstm_cell_backward")
+    def _(grad_hy, grad_cy, input, hx, cx, cy, workspace, w_ih, w_hh):
+        return (_new(input, *input.shape), _new(hx, *hx.shape), _new(cx, *cx.shape),
+                _new(w_ih, *w_ih.shape), _new(w_hh, *w_hh.shape), _new(w_hh, w_hh.shape[0]))
+
+    @torch.library.register_fake("seq2seq_ext::gru_cell")
+    def _(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+        B, H = _rows_hidden(input, w_hh)
+        return _new(hx, B, H), _new(hx, B, 4 * H)
+
+    @torch.library.register_fake("seq2seq_ext::gru_cell_backward")
+    def _(grad_hy, input, hx, workspace, w_ih, w_hh):
+        G = w_hh.shape[0]
+        return (_new(input, *input.shape), _new(hx, *hx.shape), _new(w_ih, *w_ih.shape),
+                _new(w_hh, *w_hh.shape), _new(w_hh, G), _new(w_hh, G))
+
+    for name in ("rnn_tanh_cell", "rnn_relu_cell"):
+        @torch.library.register_fake(f"seq2seq_ext::{name}")
+        def _(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+            return _new(hx, *_rows_hidden(input, w_hh))
+
+        @torch.library.register_fake(f"seq2seq_ext::{name}_backward")
+        def _(grad_hy, input, hx, hy, w_ih, w_hh):
+            return (_new(input, *input.shape), _new(hx, *hx.shape), _new(w_ih, *w_ih.shape),
+                    _new(w_hh, *w_hh.shape), _new(w_hh, w_hh.shape[0]))
+
+
+# ---------------------------------------------------------------- autograd
+
+def _bias_grads(ctx, grad_b_ih, grad_b_hh):
+    """Gradients for (b_ih, b_hh): None for a bias that was not given."""
+    given_ih, given_hh = ctx.biases_given
+    return (grad_b_ih if given_ih else None, grad_b_hh if given_hh else None)
+
+
+def _lstm_setup_context(ctx, inputs, output):
+    input, hx, cx, w_ih, w_hh, b_ih, b_hh = inputs
+    _, cy, workspace = output
+    ctx.save_for_backward(input, hx, cx, w_ih, w_hh, cy, workspace)
+    ctx.biases_given = (b_ih is not None, b_hh is not None)
+    ctx.mark_non_differentiable(workspace)
+
+
+def _lstm_backward(ctx, grad_hy, grad_cy, _grad_workspace):
+    input, hx, cx, w_ih, w_hh, cy, workspace = ctx.saved_tensors
+    grads = torch.ops.seq2seq_ext.lstm_cell_backward(
+        grad_hy, grad_cy, input, hx, cx, cy, workspace, w_ih, w_hh)
+    grad_input, grad_hx, grad_cx, grad_w_ih, grad_w_hh, grad_bias = grads
+    return (grad_input, grad_hx, grad_cx, grad_w_ih, grad_w_hh,
+            *_bias_grads(ctx, grad_bias, grad_bias))
+
+
+def _gru_setup_context(ctx, inputs, output):
+    input, hx, w_ih, w_hh, b_ih, b_hh = inputs
+    _, workspace = output
+    ctx.save_for_backward(input, hx, w_ih, w_hh, workspace)
+    ctx.biases_given = (b_ih is not None, b_hh is not None)
+    ctx.mark_non_differentiable(workspace)
+
+
+def _gru_backward(ctx, grad_hy, _grad_workspace):
+    input, hx, w_ih, w_hh, workspace = ctx.saved_tensors
+    grads = torch.ops.seq2seq_ext.gru_cell_backward(grad_hy, input, hx, workspace, w_ih, w_hh)
+    return (*grads[:4], *_bias_grads(ctx, grads[4], grads[5]))
+
+
+def _rnn_setup_context(ctx, inputs, output):
+    input, hx, w_ih, w_hh, b_ih, b_hh = inputs
+    ctx.save_for_backward(input, hx, w_ih, w_hh, output)
+    ctx.biases_given = (b_ih is not None, b_hh is not None)
+
+
+def _rnn_backward_for(name):
+    backward_op = getattr(torch.ops.seq2seq_ext, f"{name}_backward")
+
+    def backward(ctx, grad_hy):
+        input, hx, w_ih, w_hh, hy = ctx.saved_tensors
+        grads = backward_op(grad_hy, input, hx, hy, w_ih, w_hh)
+        return (*grads[:4], *_bias_grads(ctx, grads[4], grads[4]))
+
+    return backward
+
+
+def _register_autograd():
+    register = torch.library.register_autograd
+    register("seq2seq_ext::lstm_cell", _lstm_backward, setup_context=_lstm_setup_context)
+    register("seq2seq_ext::gru_cell", _gru_backward, setup_context=_gru_setup_context)
+    for name in ("rnn_tanh_cell", "rnn_relu_cell"):
+        register(f"seq2seq_ext::{name}", _rnn_backward_for(name), setup_context=_rnn_setup_context)
+
+
+# ---------------------------------------------------------------- autocast
+# Like torch's RNN cells, the ops run in the autocast dtype (float16 or
+# bfloat16, whichever the autocast region asks for). torch.library's own
+# register_autocast fixes one dtype per device, hence this small version of it.
+
+_LIBRARY = torch.library.Library("seq2seq_ext", "IMPL")
+
+
+def _register_autocast(op_name, device_type):
+    op = getattr(torch.ops.seq2seq_ext, op_name).default
+    key_name = "Autocast" + torch._C._dispatch_key_for_device(device_type)
+    excluded = torch._C.DispatchKeySet(getattr(torch._C.DispatchKey, key_name))
+
+    def cast(value, dtype):
+        if isinstance(value, torch.Tensor) and value.is_floating_point() \
+                and value.device.type == device_type:
+            return value.to(dtype)
+        return value
+
+    @op.py_impl(getattr(torch._C.DispatchKey, key_name))
+    def run_in_autocast_dtype(*args):
+        dtype = torch.get_autocast_dtype(device_type)
+        with torch._C._ExcludeDispatchKeyGuard(excluded):
+            return op(*(cast(arg, dtype) for arg in args))
+
+    _LIBRARY.impl(op_name, lambda _keyset, *args: run_in_autocast_dtype(*args), key_name,
+                  with_keyset=True)
+
+
+if _C is not None:
+    _register_fakes()
+    _register_autograd()
+    for _op in OPS:
+        for _device in DEVICE_TYPES:
+            _register_autocast(_op, _device)

@@ -1,0 +1,46 @@
+"""The ops as functions, with the arguments and results of ``torch._VF``'s
+cells: ``lstm_cell(input, (h, c), w_ih, w_hh, b_ih, b_hh) -> (h', c')``,
+``gru_cell`` / ``rnn_tanh_cell`` / ``rnn_relu_cell(input, h, ...) -> h'``.
+
+Each runs the compiled kernel for the tensors' device when there is one, and
+``reference`` otherwise (see ``seq2seq_ext.backend_info()``).
+"""
+import torch
+
+from . import reference
+from ._ops import KERNELS
+
+
+def _use_kernel(op: str, input: torch.Tensor) -> bool:
+    return KERNELS.get((op, input.device.type), False)
+
+
+def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One LSTM step. input (B, I), hx = (h (B, H), c (B, H)) -> (h', c')."""
+    if not _use_kernel("lstm_cell", input):
+        return reference.lstm_cell(input, hx, w_ih, w_hh, b_ih, b_hh)
+    h, c = hx
+    hy, cy, _ = torch.ops.seq2seq_ext.lstm_cell(input, h, c, w_ih, w_hh, b_ih, b_hh)
+    return hy, cy
+
+
+def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One GRU step. input (B, I), hx (B, H) -> h'."""
+    if not _use_kernel("gru_cell", input):
+        return reference.gru_cell(input, hx, w_ih, w_hh, b_ih, b_hh)
+    hy, _ = torch.ops.seq2seq_ext.gru_cell(input, hx, w_ih, w_hh, b_ih, b_hh)
+    return hy
+
+
+def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One Elman RNN step with tanh. input (B, I), hx (B, H) -> h'."""
+    if not _use_kernel("rnn_tanh_cell", input):
+        return reference.rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih, b_hh)
+    return torch.ops.seq2seq_ext.rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih, b_hh)
+
+
+def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One Elman RNN step with relu. input (B, I), hx (B, H) -> h'."""
+    if not _use_kernel("rnn_relu_cell", input):
+        return reference.rnn_relu_cell(input, hx, w_ih, w_hh, b_ih, b_hh)
+    return torch.ops.seq2seq_ext.rnn_relu_cell(input, hx, w_ih, w_hh, b_ih, b_hh)

@@ -1,0 +1,69 @@
+"""Pure-PyTorch definition of every op: the specification the C++ and CUDA
+kernels are tested against, and what runs when the kernels are unavailable.
+
+Arguments and results match ``torch._VF.lstm_cell`` & co. Half types
+(float16, bfloat16) are computed in float32 and rounded once at the end, as
+the kernels accumulate in float32.
+"""
+import functools
+
+import torch
+import torch.nn.functional as F
+
+_HALF_TYPES = (torch.float16, torch.bfloat16)
+
+
+def _map_tensors(fn, value):
+    if isinstance(value, torch.Tensor):
+        return fn(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_map_tensors(fn, v) for v in value)
+    return value
+
+
+def computed_in_float32_for_half_types(op):
+    """Runs `op` on float32 copies of half-type arguments; casts results back."""
+    @functools.wraps(op)
+    def wrapper(input, *args):
+        dtype = input.dtype
+        if dtype not in _HALF_TYPES:
+            return op(input, *args)
+        to_float = functools.partial(_map_tensors, lambda t: t.float())
+        result = op(to_float(input), *to_float(args))
+        return _map_tensors(lambda t: t.to(dtype), result)
+    return wrapper
+
+
+@computed_in_float32_for_half_types
+def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """hx = (h, c). i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh);
+    c' = σ(f) c + σ(i) tanh(g); h' = σ(o) tanh(c'). Returns (h', c')."""
+    h, c = hx
+    gates = F.linear(input, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+    i, f, g, o = gates.chunk(4, dim=1)
+    c_next = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c_next.tanh(), c_next
+
+
+@computed_in_float32_for_half_types
+def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r h_n),
+    h' = (1 - z) n + z h, where x_* = x W_i*^T + b_i*, h_* = h W_h*^T + b_h*."""
+    x_r, x_z, x_n = F.linear(input, w_ih, b_ih).chunk(3, dim=1)
+    h_r, h_z, h_n = F.linear(hx, w_hh, b_hh).chunk(3, dim=1)
+    r = (x_r + h_r).sigmoid()
+    z = (x_z + h_z).sigmoid()
+    n = (x_n + r * h_n).tanh()
+    return (1 - z) * n + z * hx
+
+
+@computed_in_float32_for_half_types
+def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
+    return (F.linear(input, w_ih, b_ih) + F.linear(hx, w_hh, b_hh)).tanh()
+
+
+@computed_in_float32_for_half_types
+def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """h' = relu(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
+    return (F.linear(input, w_ih, b_ih) + F.linear(hx, w_hh, b_hh)).relu()
