@@ -1,0 +1,137 @@
+"""Shared helpers: the cells under test, argument factories, tolerances, devices."""
+import math
+import os
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+import seq2seq_ext
+from seq2seq_ext import functional, reference
+
+CUDA = torch.cuda.is_available()
+requires_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
+DEVICES = ["cpu", pytest.param("cuda", marks=requires_cuda)]
+HALF_TYPES = (torch.float16, torch.bfloat16)
+
+
+@dataclass(frozen=True)
+class Cell:
+    name: str           # op name in torch.ops.seq2seq_ext and functional
+    gates: int          # G: weights are (G*H, I) and (G*H, H)
+    has_cell_state: bool
+    torch_module: type  # the torch.nn cell it replaces
+    fused_module: type
+    module_kwargs: tuple = ()
+
+    @property
+    def fused(self):
+        return getattr(functional, self.name)
+
+    @property
+    def ref(self):
+        return getattr(reference, self.name)
+
+    @property
+    def vf(self):
+        return getattr(torch._VF, self.name)
+
+    def __str__(self):
+        return self.name
+
+
+CELLS = [
+    Cell("lstm_cell", 4, True, torch.nn.LSTMCell, seq2seq_ext.FusedLSTMCell),
+    Cell("gru_cell", 3, False, torch.nn.GRUCell, seq2seq_ext.FusedGRUCell),
+    Cell("rnn_tanh_cell", 1, False, torch.nn.RNNCell, seq2seq_ext.FusedRNNCell,
+         (("nonlinearity", "tanh"),)),
+    Cell("rnn_relu_cell", 1, False, torch.nn.RNNCell, seq2seq_ext.FusedRNNCell,
+         (("nonlinearity", "relu"),)),
+]
+
+
+@dataclass
+class CellArgs:
+    """Arguments of one cell call; `hx` is (h, c) for the LSTM, h otherwise."""
+    input: torch.Tensor
+    h: torch.Tensor
+    c: torch.Tensor  # None for cells without a cell state
+    w_ih: torch.Tensor
+    w_hh: torch.Tensor
+    b_ih: torch.Tensor
+    b_hh: torch.Tensor
+
+    @property
+    def hx(self):
+        return (self.h, self.c) if self.c is not None else self.h
+
+    def call(self, fn):
+        """Runs fn (a functional / reference / _VF cell); returns a tuple of outputs."""
+        out = fn(self.input, self.hx, self.w_ih, self.w_hh, self.b_ih, self.b_hh)
+        return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+    def tensors(self):
+        """Every tensor argument, in a fixed order (None for absent ones)."""
+        return [self.input, self.h, self.c, self.w_ih, self.w_hh, self.b_ih, self.b_hh]
+
+    def differentiable(self):
+        return [t for t in self.tensors() if t is not None and t.requires_grad]
+
+
+def make_args(cell: Cell, batch=5, input_size=7, hidden=6, dtype=torch.float64, device="cpu",
+              bias=True, requires_grad=False, seed=0) -> CellArgs:
+    """Random arguments at the scale torch's init uses (weights U(-1/√H, 1/√H))."""
+    gen = torch.Generator().manual_seed(seed)
+    bound = 1 / math.sqrt(hidden)
+
+    def rand(*shape, scale=1.0):
+        t = (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1) * scale
+        return t.to(dtype=dtype, device=device).requires_grad_(requires_grad)
+
+    G = cell.gates
+    return CellArgs(
+        input=rand(batch, input_size),
+        h=rand(batch, hidden),
+        c=rand(batch, hidden) if cell.has_cell_state else None,
+        w_ih=rand(G * hidden, input_size, scale=bound),
+        w_hh=rand(G * hidden, hidden, scale=bound),
+        b_ih=rand(G * hidden, scale=bound) if bias else None,
+        b_hh=rand(G * hidden, scale=bound) if bias else None,
+    )
+
+
+def tolerance(dtype, device="cpu"):
+    """DESIGN.md's numerics: float64 1e-10; float32 1e-5 CPU / 1e-4 CUDA; half 1e-2."""
+    if dtype == torch.float64:
+        return 1e-10
+    if dtype == torch.float32:
+        return 1e-5 if device == "cpu" else 1e-4
+    return 1e-2
+
+
+def assert_close_scaled(actual, expected, tol, what=""):
+    """|actual - expected| <= tol * max(1, max|expected|), element-wise max: a
+    relative check that does not blow up on elements near zero."""
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
+    expected64, actual64 = expected.double(), actual.double()
+    scale = max(1.0, expected64.abs().max().item()) if expected.numel() else 1.0
+    error = (actual64 - expected64).abs().max().item() if expected.numel() else 0.0
+    assert error <= tol * scale, f"{what}: max error {error:.3g} > {tol:.1g} * {scale:.3g}"
+
+
+def grads_of(outputs, inputs, grad_outputs):
+    return torch.autograd.grad(outputs, inputs, grad_outputs, allow_unused=True)
+
+
+@pytest.fixture(autouse=True)
+def _deterministic_seed():
+    torch.manual_seed(0)
+
+
+def pytest_report_header(config):
+    info = seq2seq_ext.backend_info()
+    return (f"seq2seq_ext backend: compiled={info['compiled']} cpu_kernels={info['cpu_kernels']} "
+            f"cuda_kernels={info['cuda_kernels']} cuda_available={info['cuda_available']}; "
+            f"torch {torch.__version__}; SEQ2SEQ_EXT_EXPECT_CUDA_KERNELS="
+            f"{os.environ.get('SEQ2SEQ_EXT_EXPECT_CUDA_KERNELS', '')}")
