@@ -22,7 +22,12 @@ def _load_compiled():
     try:
         from . import _C
     except ImportError as error:
-        return None, f"{type(error).__name__}: {error}"
+        reason = f"{type(error).__name__}: {error}"
+        if os.path.exists(os.path.join(os.path.dirname(__file__), os.pardir, "setup.py")):
+            reason += (f"; this is the source checkout at {os.path.dirname(__file__)}, which has no "
+                       "built library: build it in place with `pip install --no-build-isolation -e .`, "
+                       "or run from outside the checkout")
+        return None, reason
     return _C, None
 
 
