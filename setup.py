@@ -62,7 +62,11 @@ def wheel_cuda_include_dirs():
 
 def extension():
     sources = sorted(glob.glob("csrc/*.cpp") + glob.glob("csrc/cpu/*.cpp"))
-    cxx_flags = ["-O3", "-std=c++20"]
+    # -fopenmp: at::parallel_for is an OpenMP pragma in torch's headers, ignored
+    # without it (the OpenMP runtime is the one torch has already loaded).
+    # -fno-trapping-math: lets GCC vectorize the CPU cell loops, whose exp has a
+    # clamp it otherwise turns into branches (nothing here reads FP exception flags).
+    cxx_flags = ["-O3", "-std=c++20", "-fopenmp", "-fno-trapping-math"]
     if not build_cuda():
         print("seq2seq_ext: building the CPU kernels only")
         return cpp_extension.CppExtension(

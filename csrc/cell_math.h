@@ -7,19 +7,66 @@
 // Gate order and formulas are PyTorch's (torch.nn.LSTMCell / GRUCell / RNNCell).
 #pragma once
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <type_traits>
 
+// Always inlined: the CPU loops vectorize only when no call is left in them.
 #if defined(__CUDACC__)
 #define SEQ2SEQ_HOST_DEVICE __host__ __device__ __forceinline__
 #else
-#define SEQ2SEQ_HOST_DEVICE inline
+#define SEQ2SEQ_HOST_DEVICE inline __attribute__((always_inline))
 #endif
 
 namespace seq2seq_ext {
 
+// ---------------------------------------------------------------- exp, tanh
+// On the CPU in float, the C library's expf / tanhf are scalar calls that cost
+// more than the GEMMs around them. This exp is plain arithmetic (Cephes' expf:
+// x = n ln2 + r, |r| <= ln2/2, exp(r) by a degree-7 polynomial, 2^n from the
+// exponent bits; within 2 ulp), so the compiler vectorizes the loops that call
+// it. The GPU and double precision use the math library.
+SEQ2SEQ_HOST_DEVICE float polynomial_expf(float x) {
+  // Keep 2^n a normal float. Both comparisons always run: a comparison that
+  // runs only on one branch would keep the compiler from vectorizing.
+  const bool below = x < -87.3f, above = x > 88.3f;
+  x = below ? -87.3f : x;
+  x = above ? 88.3f : x;
+  // n = round(x / ln2): adding and subtracting 1.5 * 2^23 rounds to an integer.
+  const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;  // ln2 in two parts
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float exp_r = p * r * r + r + 1.0f;
+  const float two_to_n = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
+  return exp_r * two_to_n;
+}
+
+template <typename T>
+SEQ2SEQ_HOST_DEVICE T exp_(T x) {
+#if !defined(__CUDA_ARCH__)
+  if constexpr (std::is_same_v<T, float>) return polynomial_expf(x);
+#endif
+  return std::exp(x);
+}
+
+// tanh(x) = 2 / (1 + e^-2x) - 1; absolute error ~1e-7 in float.
+template <typename T>
+SEQ2SEQ_HOST_DEVICE T tanh_(T x) {
+#if !defined(__CUDA_ARCH__)
+  if constexpr (std::is_same_v<T, float>) return 2.0f / (1.0f + polynomial_expf(-2.0f * x)) - 1.0f;
+#endif
+  return std::tanh(x);
+}
+
 template <typename T>
 SEQ2SEQ_HOST_DEVICE T sigmoid(T x) {
-  return T(1) / (T(1) + std::exp(-x));
+  return T(1) / (T(1) + exp_(-x));
 }
 
 // ---------------------------------------------------------------- LSTM
@@ -34,7 +81,7 @@ struct LstmGates {
 
 template <typename T>
 SEQ2SEQ_HOST_DEVICE LstmGates<T> lstm_activate(T i, T f, T g, T o) {
-  return {sigmoid(i), sigmoid(f), std::tanh(g), sigmoid(o)};
+  return {sigmoid(i), sigmoid(f), tanh_(g), sigmoid(o)};
 }
 
 template <typename T>
@@ -44,7 +91,7 @@ SEQ2SEQ_HOST_DEVICE T lstm_next_cell(const LstmGates<T>& a, T c_prev) {
 
 template <typename T>
 SEQ2SEQ_HOST_DEVICE T lstm_next_hidden(const LstmGates<T>& a, T c_next) {
-  return a.o * std::tanh(c_next);
+  return a.o * tanh_(c_next);
 }
 
 // Backward of one LSTM unit. dh, dc: gradients flowing into h' and c'.
@@ -61,7 +108,7 @@ struct LstmGrads {
 template <typename T>
 SEQ2SEQ_HOST_DEVICE LstmGrads<T> lstm_backward(
     const LstmGates<T>& a, T c_prev, T c_next, T dh, T dc) {
-  const T t = std::tanh(c_next);
+  const T t = tanh_(c_next);
   const T dc_total = dc + dh * a.o * (T(1) - t * t);
   LstmGrads<T> g;
   g.do_ = dh * t * a.o * (T(1) - a.o);
@@ -85,7 +132,7 @@ struct GruGates {
 template <typename T>
 SEQ2SEQ_HOST_DEVICE GruGates<T> gru_activate(T xr, T xz, T xn, T hr, T hz, T hn) {
   const T r = sigmoid(xr + hr);
-  return {r, sigmoid(xz + hz), std::tanh(xn + r * hn)};
+  return {r, sigmoid(xz + hz), tanh_(xn + r * hn)};
 }
 
 template <typename T>
@@ -123,7 +170,7 @@ enum class RnnNonlinearity { Tanh, Relu };
 template <RnnNonlinearity kind, typename T>
 SEQ2SEQ_HOST_DEVICE T rnn_activate(T pre) {
   if constexpr (kind == RnnNonlinearity::Tanh) {
-    return std::tanh(pre);
+    return tanh_(pre);
   } else {
     return pre > T(0) ? pre : T(0);
   }

@@ -9,6 +9,7 @@
 #include <ATen/ops/mm.h>
 #include <torch/library.h>
 
+#include <array>
 #include <optional>
 #include <tuple>
 
@@ -32,19 +33,25 @@ void check_cell_args(const char* op, int64_t num_gates, const Tensor& input, con
 void check_tensor(const char* op, const char* name, const Tensor& t, at::IntArrayRef sizes,
                   const Tensor& like);
 
-Tensor contiguous_or_undefined(const OptTensor& t);
+// The bias as a contiguous vector of `size` elements; zeros when not given.
+Tensor bias_or_zeros(const OptTensor& bias, int64_t size, const Tensor& like);
 // x W_ih^T + h W_hh^T in one (B, G*H) buffer.
 Tensor summed_gates(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const Tensor& w_hh);
 
+// Which gradients a backward op computes: input, hx, weights and biases.
+using OutputMask = std::array<bool, 3>;
+
 struct CellGemmGrads {
-  Tensor input, hx, w_ih, w_hh;
+  Tensor input, hx, w_ih, w_hh, b_ih, b_hh;
 };
-// Backward of the two GEMMs, given the gradients of x W_ih^T and of h W_hh^T
-// (the same tensor for LSTM / RNN). grad_hx_direct, if defined, is added to
-// grad hx (the GRU's z * dh path).
+// Backward of the two GEMMs and the biases, given the gradients of
+// x W_ih^T + b_ih and of h W_hh^T + b_hh (the same tensor for LSTM / RNN).
+// grad_hx_direct, if defined, is added to grad hx (the GRU's z * dh path).
+// A gradient the mask leaves out is an empty tensor.
 CellGemmGrads cell_gemm_backward(const Tensor& grad_xgates, const Tensor& grad_hgates,
                                  const Tensor& input, const Tensor& hx, const Tensor& w_ih,
-                                 const Tensor& w_hh, const Tensor& grad_hx_direct);
+                                 const Tensor& w_hh, const Tensor& grad_hx_direct,
+                                 OutputMask mask);
 
 // ---- LSTM
 
@@ -57,8 +64,8 @@ std::tuple<Tensor, Tensor, Tensor> lstm_cell(const Tensor& input, const Tensor& 
   const at::OptionalDeviceGuard guard(at::device_of(input));
   LstmForwardTensors t;
   t.gates = summed_gates(input, hx, w_ih, w_hh);
-  t.b_ih = contiguous_or_undefined(b_ih);
-  t.b_hh = contiguous_or_undefined(b_hh);
+  t.b_ih = bias_or_zeros(b_ih, w_hh.size(0), hx);
+  t.b_hh = bias_or_zeros(b_hh, w_hh.size(0), hx);
   t.cx = cx.contiguous();
   t.hy = at::empty(cx.sizes(), cx.options());
   t.cy = at::empty(cx.sizes(), cx.options());
@@ -70,7 +77,8 @@ std::tuple<Tensor, Tensor, Tensor> lstm_cell(const Tensor& input, const Tensor& 
 template <c10::DeviceType device>
 Tensor6 lstm_cell_backward(const Tensor& grad_hy, const Tensor& grad_cy, const Tensor& input,
                            const Tensor& hx, const Tensor& cx, const Tensor& cy,
-                           const Tensor& workspace, const Tensor& w_ih, const Tensor& w_hh) {
+                           const Tensor& workspace, const Tensor& w_ih, const Tensor& w_hh,
+                           OutputMask mask) {
   const char* op = "lstm_cell_backward";
   check_cell_args(op, 4, input, hx, &cx, w_ih, w_hh, {}, {});
   check_tensor(op, "grad_hy", grad_hy, cx.sizes(), cx);
@@ -87,8 +95,8 @@ Tensor6 lstm_cell_backward(const Tensor& grad_hy, const Tensor& grad_cy, const T
   t.grad_gates = at::empty(workspace.sizes(), workspace.options());
   t.grad_cx = at::empty(cx.sizes(), cx.options());
   if (t.cx.numel() > 0) CellKernels<device>::lstm_backward(t);
-  const auto g = cell_gemm_backward(t.grad_gates, t.grad_gates, input, hx, w_ih, w_hh, {});
-  return {g.input, g.hx, t.grad_cx, g.w_ih, g.w_hh, t.grad_gates.sum(0)};
+  const auto g = cell_gemm_backward(t.grad_gates, t.grad_gates, input, hx, w_ih, w_hh, {}, mask);
+  return {g.input, g.hx, t.grad_cx, g.w_ih, g.w_hh, g.b_ih};
 }
 
 // ---- GRU
@@ -102,8 +110,8 @@ std::tuple<Tensor, Tensor> gru_cell(const Tensor& input, const Tensor& hx, const
   GruForwardTensors t;
   t.xgates = at::mm(input, w_ih.t());
   t.hgates = at::mm(hx, w_hh.t());
-  t.b_ih = contiguous_or_undefined(b_ih);
-  t.b_hh = contiguous_or_undefined(b_hh);
+  t.b_ih = bias_or_zeros(b_ih, w_hh.size(0), hx);
+  t.b_hh = bias_or_zeros(b_hh, w_hh.size(0), hx);
   t.hx = hx.contiguous();
   t.hy = at::empty(hx.sizes(), hx.options());
   t.workspace = at::empty({hx.size(0), 4 * hx.size(1)}, hx.options());
@@ -113,7 +121,8 @@ std::tuple<Tensor, Tensor> gru_cell(const Tensor& input, const Tensor& hx, const
 
 template <c10::DeviceType device>
 Tensor6 gru_cell_backward(const Tensor& grad_hy, const Tensor& input, const Tensor& hx,
-                          const Tensor& workspace, const Tensor& w_ih, const Tensor& w_hh) {
+                          const Tensor& workspace, const Tensor& w_ih, const Tensor& w_hh,
+                          OutputMask mask) {
   const char* op = "gru_cell_backward";
   check_cell_args(op, 3, input, hx, nullptr, w_ih, w_hh, {}, {});
   check_tensor(op, "grad_hy", grad_hy, hx.sizes(), hx);
@@ -127,9 +136,9 @@ Tensor6 gru_cell_backward(const Tensor& grad_hy, const Tensor& input, const Tens
   t.grad_hgates = at::empty({hx.size(0), 3 * hx.size(1)}, hx.options());
   t.grad_hx_direct = at::empty(hx.sizes(), hx.options());
   if (t.hx.numel() > 0) CellKernels<device>::gru_backward(t);
-  const auto g =
-      cell_gemm_backward(t.grad_xgates, t.grad_hgates, input, hx, w_ih, w_hh, t.grad_hx_direct);
-  return {g.input, g.hx, g.w_ih, g.w_hh, t.grad_xgates.sum(0), t.grad_hgates.sum(0)};
+  const auto g = cell_gemm_backward(t.grad_xgates, t.grad_hgates, input, hx, w_ih, w_hh,
+                                    t.grad_hx_direct, mask);
+  return {g.input, g.hx, g.w_ih, g.w_hh, g.b_ih, g.b_hh};
 }
 
 // ---- Elman RNN (tanh or relu)
@@ -146,8 +155,8 @@ Tensor rnn_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const
   const at::OptionalDeviceGuard guard(at::device_of(input));
   RnnForwardTensors t;
   t.gates = summed_gates(input, hx, w_ih, w_hh);
-  t.b_ih = contiguous_or_undefined(b_ih);
-  t.b_hh = contiguous_or_undefined(b_hh);
+  t.b_ih = bias_or_zeros(b_ih, w_hh.size(0), hx);
+  t.b_hh = bias_or_zeros(b_hh, w_hh.size(0), hx);
   t.hy = at::empty(hx.sizes(), hx.options());
   if (t.hy.numel() > 0) CellKernels<device>::rnn_forward(kind, t);
   return t.hy;
@@ -155,7 +164,8 @@ Tensor rnn_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const
 
 template <c10::DeviceType device, RnnNonlinearity kind>
 Tensor5 rnn_cell_backward(const Tensor& grad_hy, const Tensor& input, const Tensor& hx,
-                          const Tensor& hy, const Tensor& w_ih, const Tensor& w_hh) {
+                          const Tensor& hy, const Tensor& w_ih, const Tensor& w_hh,
+                          OutputMask mask) {
   const char* op = rnn_op_name(kind, true);
   check_cell_args(op, 1, input, hx, nullptr, w_ih, w_hh, {}, {});
   check_tensor(op, "grad_hy", grad_hy, hx.sizes(), hx);
@@ -166,8 +176,8 @@ Tensor5 rnn_cell_backward(const Tensor& grad_hy, const Tensor& input, const Tens
   t.hy = hy.contiguous();
   t.grad_gates = at::empty(hx.sizes(), hx.options());
   if (t.hy.numel() > 0) CellKernels<device>::rnn_backward(kind, t);
-  const auto g = cell_gemm_backward(t.grad_gates, t.grad_gates, input, hx, w_ih, w_hh, {});
-  return {g.input, g.hx, g.w_ih, g.w_hh, t.grad_gates.sum(0)};
+  const auto g = cell_gemm_backward(t.grad_gates, t.grad_gates, input, hx, w_ih, w_hh, {}, mask);
+  return {g.input, g.hx, g.w_ih, g.w_hh, g.b_ih};
 }
 
 template <c10::DeviceType device>

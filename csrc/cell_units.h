@@ -16,8 +16,9 @@ namespace seq2seq_ext {
 
 using at::Tensor;
 
-// Tensor bundles: what one pointwise kernel reads and writes. An undefined
-// bias tensor means "no bias".
+// Tensor bundles: what one pointwise kernel reads and writes. Biases are
+// always given (zeros for a cell without bias): a branch on a missing bias
+// would keep the compiler from vectorizing the CPU loop.
 struct LstmForwardTensors {
   Tensor gates, b_ih, b_hh, cx;  // gates = x W_ih^T + h W_hh^T, (B, 4H)
   Tensor hy, cy, workspace;      // workspace: activated i, f, g, o, (B, 4H)
@@ -44,18 +45,6 @@ struct RnnBackwardTensors {
 };
 
 template <typename scalar_t>
-const scalar_t* data_or_null(const Tensor& t) {
-  return t.defined() ? t.const_data_ptr<scalar_t>() : nullptr;
-}
-
-// Reads element `k` of an optional bias vector in the accumulation type.
-template <typename scalar_t>
-SEQ2SEQ_HOST_DEVICE at::opmath_type<scalar_t> bias_at(const scalar_t* bias, int64_t k) {
-  using acc_t = at::opmath_type<scalar_t>;
-  return bias == nullptr ? acc_t(0) : static_cast<acc_t>(bias[k]);
-}
-
-template <typename scalar_t>
 struct LstmForwardUnit {
   using acc_t = at::opmath_type<scalar_t>;
   const scalar_t *gates, *b_ih, *b_hh, *cx;
@@ -64,8 +53,8 @@ struct LstmForwardUnit {
 
   explicit LstmForwardUnit(const LstmForwardTensors& t)
       : gates(t.gates.const_data_ptr<scalar_t>()),
-        b_ih(data_or_null<scalar_t>(t.b_ih)),
-        b_hh(data_or_null<scalar_t>(t.b_hh)),
+        b_ih(t.b_ih.const_data_ptr<scalar_t>()),
+        b_hh(t.b_hh.const_data_ptr<scalar_t>()),
         cx(t.cx.const_data_ptr<scalar_t>()),
         hy(t.hy.mutable_data_ptr<scalar_t>()),
         cy(t.cy.mutable_data_ptr<scalar_t>()),
@@ -74,7 +63,7 @@ struct LstmForwardUnit {
 
   SEQ2SEQ_HOST_DEVICE acc_t pre(int64_t b, int64_t gate, int64_t j) const {
     const int64_t k = gate * H + j;
-    return static_cast<acc_t>(gates[b * 4 * H + k]) + bias_at(b_ih, k) + bias_at(b_hh, k);
+    return static_cast<acc_t>(gates[b * 4 * H + k]) + static_cast<acc_t>(b_ih[k]) + static_cast<acc_t>(b_hh[k]);
   }
 
   SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
@@ -133,8 +122,8 @@ struct GruForwardUnit {
   explicit GruForwardUnit(const GruForwardTensors& t)
       : xgates(t.xgates.const_data_ptr<scalar_t>()),
         hgates(t.hgates.const_data_ptr<scalar_t>()),
-        b_ih(data_or_null<scalar_t>(t.b_ih)),
-        b_hh(data_or_null<scalar_t>(t.b_hh)),
+        b_ih(t.b_ih.const_data_ptr<scalar_t>()),
+        b_hh(t.b_hh.const_data_ptr<scalar_t>()),
         hx(t.hx.const_data_ptr<scalar_t>()),
         hy(t.hy.mutable_data_ptr<scalar_t>()),
         workspace(t.workspace.mutable_data_ptr<scalar_t>()),
@@ -142,11 +131,11 @@ struct GruForwardUnit {
 
   SEQ2SEQ_HOST_DEVICE acc_t x_pre(int64_t b, int64_t gate, int64_t j) const {
     const int64_t k = gate * H + j;
-    return static_cast<acc_t>(xgates[b * 3 * H + k]) + bias_at(b_ih, k);
+    return static_cast<acc_t>(xgates[b * 3 * H + k]) + static_cast<acc_t>(b_ih[k]);
   }
   SEQ2SEQ_HOST_DEVICE acc_t h_pre(int64_t b, int64_t gate, int64_t j) const {
     const int64_t k = gate * H + j;
-    return static_cast<acc_t>(hgates[b * 3 * H + k]) + bias_at(b_hh, k);
+    return static_cast<acc_t>(hgates[b * 3 * H + k]) + static_cast<acc_t>(b_hh[k]);
   }
 
   SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
@@ -204,13 +193,13 @@ struct RnnForwardUnit {
 
   explicit RnnForwardUnit(const RnnForwardTensors& t)
       : gates(t.gates.const_data_ptr<scalar_t>()),
-        b_ih(data_or_null<scalar_t>(t.b_ih)),
-        b_hh(data_or_null<scalar_t>(t.b_hh)),
+        b_ih(t.b_ih.const_data_ptr<scalar_t>()),
+        b_hh(t.b_hh.const_data_ptr<scalar_t>()),
         hy(t.hy.mutable_data_ptr<scalar_t>()),
         H(t.hy.size(1)) {}
 
   SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
-    const acc_t pre = static_cast<acc_t>(gates[b * H + j]) + bias_at(b_ih, j) + bias_at(b_hh, j);
+    const acc_t pre = static_cast<acc_t>(gates[b * H + j]) + static_cast<acc_t>(b_ih[j]) + static_cast<acc_t>(b_hh[j]);
     hy[b * H + j] = static_cast<scalar_t>(rnn_activate<kind>(pre));
   }
 };

@@ -2,7 +2,9 @@
 // cpu/ and cuda/; fake (meta) kernels, autograd and autocast in seq2seq_ext/_ops.py.
 //
 // Each forward op returns what its backward needs beyond its inputs
-// (`workspace`); the Python wrappers in functional.py drop it.
+// (`workspace`); the Python wrappers in functional.py drop it. Each backward op
+// takes output_mask = which gradients to compute: (input, hx, weights and
+// biases); a gradient not asked for comes back as an empty tensor, its GEMM skipped.
 #include <torch/library.h>
 
 TORCH_LIBRARY(seq2seq_ext, m) {
@@ -12,8 +14,9 @@ TORCH_LIBRARY(seq2seq_ext, m) {
       "Tensor? b_ih=None, Tensor? b_hh=None) -> (Tensor hy, Tensor cy, Tensor workspace)");
   m.def(
       "lstm_cell_backward(Tensor grad_hy, Tensor grad_cy, Tensor input, Tensor hx, Tensor cx, "
-      "Tensor cy, Tensor workspace, Tensor w_ih, Tensor w_hh) -> (Tensor grad_input, "
-      "Tensor grad_hx, Tensor grad_cx, Tensor grad_w_ih, Tensor grad_w_hh, Tensor grad_bias)");
+      "Tensor cy, Tensor workspace, Tensor w_ih, Tensor w_hh, bool[3] output_mask) -> "
+      "(Tensor grad_input, Tensor grad_hx, Tensor grad_cx, Tensor grad_w_ih, Tensor grad_w_hh, "
+      "Tensor grad_bias)");
 
   // GRU cell. workspace (B, 4H): r, z, n and hn = W_hn h + b_hn.
   m.def(
@@ -21,8 +24,8 @@ TORCH_LIBRARY(seq2seq_ext, m) {
       "Tensor? b_hh=None) -> (Tensor hy, Tensor workspace)");
   m.def(
       "gru_cell_backward(Tensor grad_hy, Tensor input, Tensor hx, Tensor workspace, Tensor w_ih, "
-      "Tensor w_hh) -> (Tensor grad_input, Tensor grad_hx, Tensor grad_w_ih, Tensor grad_w_hh, "
-      "Tensor grad_b_ih, Tensor grad_b_hh)");
+      "Tensor w_hh, bool[3] output_mask) -> (Tensor grad_input, Tensor grad_hx, Tensor grad_w_ih, "
+      "Tensor grad_w_hh, Tensor grad_b_ih, Tensor grad_b_hh)");
 
   // Elman RNN cells. The backward needs only the output hy.
   m.def(
@@ -30,13 +33,13 @@ TORCH_LIBRARY(seq2seq_ext, m) {
       "Tensor? b_hh=None) -> Tensor");
   m.def(
       "rnn_tanh_cell_backward(Tensor grad_hy, Tensor input, Tensor hx, Tensor hy, Tensor w_ih, "
-      "Tensor w_hh) -> (Tensor grad_input, Tensor grad_hx, Tensor grad_w_ih, Tensor grad_w_hh, "
-      "Tensor grad_bias)");
+      "Tensor w_hh, bool[3] output_mask) -> (Tensor grad_input, Tensor grad_hx, Tensor grad_w_ih, "
+      "Tensor grad_w_hh, Tensor grad_bias)");
   m.def(
       "rnn_relu_cell(Tensor input, Tensor hx, Tensor w_ih, Tensor w_hh, Tensor? b_ih=None, "
       "Tensor? b_hh=None) -> Tensor");
   m.def(
       "rnn_relu_cell_backward(Tensor grad_hy, Tensor input, Tensor hx, Tensor hy, Tensor w_ih, "
-      "Tensor w_hh) -> (Tensor grad_input, Tensor grad_hx, Tensor grad_w_ih, Tensor grad_w_hh, "
-      "Tensor grad_bias)");
+      "Tensor w_hh, bool[3] output_mask) -> (Tensor grad_input, Tensor grad_hx, Tensor grad_w_ih, "
+      "Tensor grad_w_hh, Tensor grad_bias)");
 }

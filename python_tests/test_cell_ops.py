@@ -71,24 +71,65 @@ def test_opcheck(cell, bias, device):
     torch.library.opcheck(op, tuple(op_args))
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("cell", CELLS, ids=str)
-def test_opcheck_backward_ops(cell, device):
-    args = make_args(cell, batch=3, input_size=4, hidden=5, device=device)
-    outputs = getattr(torch.ops.seq2seq_ext, cell.name)(
-        *[t for t in args.tensors() if t is not None])
-    backward = getattr(torch.ops.seq2seq_ext, f"{cell.name}_backward").default
+def backward_op_args(cell, args, output_mask):
+    """Arguments of the op's backward op, from a forward run on args."""
     a = args
+    outputs = getattr(torch.ops.seq2seq_ext, cell.name)(*[t for t in a.tensors() if t is not None])
     if cell.name == "lstm_cell":
         hy, cy, workspace = outputs
-        bargs = (torch.randn_like(hy), torch.randn_like(cy), a.input, a.h, a.c, cy, workspace,
-                 a.w_ih, a.w_hh)
-    elif cell.name == "gru_cell":
+        return (torch.randn_like(hy), torch.randn_like(cy), a.input, a.h, a.c, cy, workspace,
+                a.w_ih, a.w_hh, output_mask)
+    if cell.name == "gru_cell":
         hy, workspace = outputs
-        bargs = (torch.randn_like(hy), a.input, a.h, workspace, a.w_ih, a.w_hh)
-    else:
-        bargs = (torch.randn_like(outputs), a.input, a.h, outputs, a.w_ih, a.w_hh)
-    torch.library.opcheck(backward, bargs)
+        return (torch.randn_like(hy), a.input, a.h, workspace, a.w_ih, a.w_hh, output_mask)
+    return (torch.randn_like(outputs), a.input, a.h, outputs, a.w_ih, a.w_hh, output_mask)
+
+
+MASKS = [[True, True, True], [False, True, True], [True, False, False], [False, False, False]]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("output_mask", MASKS, ids=str)
+@pytest.mark.parametrize("cell", CELLS, ids=str)
+def test_opcheck_backward_ops(cell, output_mask, device):
+    args = make_args(cell, batch=3, input_size=4, hidden=5, device=device)
+    backward = getattr(torch.ops.seq2seq_ext, f"{cell.name}_backward").default
+    torch.library.opcheck(backward, backward_op_args(cell, args, output_mask))
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=str)
+def test_backward_computes_only_the_asked_gradients(cell):
+    args = make_args(cell)
+    backward = getattr(torch.ops.seq2seq_ext, f"{cell.name}_backward")
+    torch.manual_seed(0)
+    full = backward(*backward_op_args(cell, args, [True, True, True]))
+    for mask in MASKS:
+        torch.manual_seed(0)  # the same random grad_hy (and grad_cy) as above
+        grads = backward(*backward_op_args(cell, args, mask))
+        wanted = {"input": mask[0], "hx": mask[1], "w": mask[2], "b": mask[2], "cx": True}
+        names = ["input", "hx"] + (["cx"] if cell.has_cell_state else []) + ["w", "w"] + \
+            ["b"] * (len(full) - (5 if cell.has_cell_state else 4))
+        for name, got, expected in zip(names, grads, full):
+            if wanted[name]:
+                torch.testing.assert_close(got, expected, rtol=0, atol=0)
+            else:
+                assert got.numel() == 0, f"{name} gradient computed though not asked for"
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=str)
+def test_gradients_when_only_some_arguments_require_them(cell):
+    """Frozen weights, an input without grad: autograd asks for fewer gradients."""
+    for wanted in ([0], [1], [3, 4], [0, 5]):  # indices into CellArgs.tensors()
+        args = make_args(cell)
+        for k in wanted:
+            t = args.tensors()[k]
+            if t is not None:
+                t.requires_grad_()
+        inputs = args.differentiable()
+        ours, theirs = args.call(cell.fused), args.call(cell.vf)
+        grad_out = [torch.randn_like(o) for o in ours]
+        for a, b in zip(grads_of(ours, inputs, grad_out), grads_of(theirs, inputs, grad_out)):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -207,7 +248,8 @@ def test_backward_op_rejects_mismatched_saved_tensors():
     hy, cy, workspace = torch.ops.seq2seq_ext.lstm_cell(*[t for t in a.tensors()])
     with pytest.raises(RuntimeError, match=r"expected workspace of shape \[5, 24\], got \[5, 23\]"):
         torch.ops.seq2seq_ext.lstm_cell_backward(hy, cy, a.input, a.h, a.c, cy,
-                                                 workspace[:, 1:], a.w_ih, a.w_hh)
+                                                 workspace[:, 1:], a.w_ih, a.w_hh,
+                                                 [True, True, True])
 
 
 # ---------------------------------------------------------------- autocast

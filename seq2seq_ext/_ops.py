@@ -78,6 +78,19 @@ def _new(like, *shape):
     return like.new_empty(shape)  # contiguous, like every kernel output
 
 
+def _masked_grads(output_mask, input, hx, w_ih, w_hh, bias_size):
+    """Fake gradients (input, hx, w_ih, w_hh, bias) of a backward op: the shape
+    of their argument, or empty where output_mask = (input, hx, weights) says no."""
+    want_input, want_hx, want_weights = output_mask
+
+    def grad(want, like, *shape):
+        return _new(like, *shape) if want else _new(like, 0)
+
+    return (grad(want_input, input, *input.shape), grad(want_hx, hx, *hx.shape),
+            grad(want_weights, w_ih, *w_ih.shape), grad(want_weights, w_hh, *w_hh.shape),
+            grad(want_weights, w_hh, bias_size))
+
+
 def _register_fakes():
     @torch.library.register_fake("seq2seq_ext::lstm_cell")
     def _(input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -85,9 +98,10 @@ def _register_fakes():
         return _new(cx, B, H), _new(cx, B, H), _new(cx, B, 4 * H)
 
     @torch.library.register_fake("seq2seq_ext::lstm_cell_backward")
-    def _(grad_hy, grad_cy, input, hx, cx, cy, workspace, w_ih, w_hh):
-        return (_new(input, *input.shape), _new(hx, *hx.shape), _new(cx, *cx.shape),
-                _new(w_ih, *w_ih.shape), _new(w_hh, *w_hh.shape), _new(w_hh, w_hh.shape[0]))
+    def _(grad_hy, grad_cy, input, hx, cx, cy, workspace, w_ih, w_hh, output_mask):
+        grad_input, grad_hx, grad_w_ih, grad_w_hh, grad_bias = _masked_grads(
+            output_mask, input, hx, w_ih, w_hh, w_hh.shape[0])
+        return grad_input, grad_hx, _new(cx, *cx.shape), grad_w_ih, grad_w_hh, grad_bias
 
     @torch.library.register_fake("seq2seq_ext::gru_cell")
     def _(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -95,10 +109,9 @@ def _register_fakes():
         return _new(hx, B, H), _new(hx, B, 4 * H)
 
     @torch.library.register_fake("seq2seq_ext::gru_cell_backward")
-    def _(grad_hy, input, hx, workspace, w_ih, w_hh):
-        G = w_hh.shape[0]
-        return (_new(input, *input.shape), _new(hx, *hx.shape), _new(w_ih, *w_ih.shape),
-                _new(w_hh, *w_hh.shape), _new(w_hh, G), _new(w_hh, G))
+    def _(grad_hy, input, hx, workspace, w_ih, w_hh, output_mask):
+        grads = _masked_grads(output_mask, input, hx, w_ih, w_hh, w_hh.shape[0])
+        return (*grads, grads[-1].new_empty(grads[-1].shape))
 
     for name in ("rnn_tanh_cell", "rnn_relu_cell"):
         @torch.library.register_fake(f"seq2seq_ext::{name}")
@@ -106,54 +119,57 @@ def _register_fakes():
             return _new(hx, *_rows_hidden(input, w_hh))
 
         @torch.library.register_fake(f"seq2seq_ext::{name}_backward")
-        def _(grad_hy, input, hx, hy, w_ih, w_hh):
-            return (_new(input, *input.shape), _new(hx, *hx.shape), _new(w_ih, *w_ih.shape),
-                    _new(w_hh, *w_hh.shape), _new(w_hh, w_hh.shape[0]))
+        def _(grad_hy, input, hx, hy, w_ih, w_hh, output_mask):
+            return _masked_grads(output_mask, input, hx, w_ih, w_hh, w_hh.shape[0])
 
 
 # ---------------------------------------------------------------- autograd
 
-def _bias_grads(ctx, grad_b_ih, grad_b_hh):
-    """Gradients for (b_ih, b_hh): None for a bias that was not given."""
-    given_ih, given_hh = ctx.biases_given
-    return (grad_b_ih if given_ih else None, grad_b_hh if given_hh else None)
+def _output_mask(ctx, first_weight):
+    """(input, hx, weights and biases): which gradients the backward op computes.
+    first_weight: the index of w_ih among the op's inputs."""
+    needs = ctx.needs_input_grad
+    return [needs[0], needs[1], any(needs[first_weight:])]
+
+
+def _only_needed(ctx, grads):
+    """The gradients autograd asked for; None for the others."""
+    return tuple(g if need else None for g, need in zip(grads, ctx.needs_input_grad))
 
 
 def _lstm_setup_context(ctx, inputs, output):
-    input, hx, cx, w_ih, w_hh, b_ih, b_hh = inputs
+    input, hx, cx, w_ih, w_hh, _, _ = inputs
     _, cy, workspace = output
     ctx.save_for_backward(input, hx, cx, w_ih, w_hh, cy, workspace)
-    ctx.biases_given = (b_ih is not None, b_hh is not None)
     ctx.mark_non_differentiable(workspace)
 
 
 def _lstm_backward(ctx, grad_hy, grad_cy, _grad_workspace):
     input, hx, cx, w_ih, w_hh, cy, workspace = ctx.saved_tensors
     grads = torch.ops.seq2seq_ext.lstm_cell_backward(
-        grad_hy, grad_cy, input, hx, cx, cy, workspace, w_ih, w_hh)
+        grad_hy, grad_cy, input, hx, cx, cy, workspace, w_ih, w_hh, _output_mask(ctx, 3))
     grad_input, grad_hx, grad_cx, grad_w_ih, grad_w_hh, grad_bias = grads
-    return (grad_input, grad_hx, grad_cx, grad_w_ih, grad_w_hh,
-            *_bias_grads(ctx, grad_bias, grad_bias))
+    return _only_needed(ctx, (grad_input, grad_hx, grad_cx, grad_w_ih, grad_w_hh,
+                              grad_bias, grad_bias))
 
 
 def _gru_setup_context(ctx, inputs, output):
-    input, hx, w_ih, w_hh, b_ih, b_hh = inputs
+    input, hx, w_ih, w_hh, _, _ = inputs
     _, workspace = output
     ctx.save_for_backward(input, hx, w_ih, w_hh, workspace)
-    ctx.biases_given = (b_ih is not None, b_hh is not None)
     ctx.mark_non_differentiable(workspace)
 
 
 def _gru_backward(ctx, grad_hy, _grad_workspace):
     input, hx, w_ih, w_hh, workspace = ctx.saved_tensors
-    grads = torch.ops.seq2seq_ext.gru_cell_backward(grad_hy, input, hx, workspace, w_ih, w_hh)
-    return (*grads[:4], *_bias_grads(ctx, grads[4], grads[5]))
+    grads = torch.ops.seq2seq_ext.gru_cell_backward(
+        grad_hy, input, hx, workspace, w_ih, w_hh, _output_mask(ctx, 2))
+    return _only_needed(ctx, grads)
 
 
 def _rnn_setup_context(ctx, inputs, output):
-    input, hx, w_ih, w_hh, b_ih, b_hh = inputs
+    input, hx, w_ih, w_hh, _, _ = inputs
     ctx.save_for_backward(input, hx, w_ih, w_hh, output)
-    ctx.biases_given = (b_ih is not None, b_hh is not None)
 
 
 def _rnn_backward_for(name):
@@ -161,8 +177,8 @@ def _rnn_backward_for(name):
 
     def backward(ctx, grad_hy):
         input, hx, w_ih, w_hh, hy = ctx.saved_tensors
-        grads = backward_op(grad_hy, input, hx, hy, w_ih, w_hh)
-        return (*grads[:4], *_bias_grads(ctx, grads[4], grads[4]))
+        grads = backward_op(grad_hy, input, hx, hy, w_ih, w_hh, _output_mask(ctx, 2))
+        return _only_needed(ctx, (*grads, grads[4]))
 
     return backward
 
