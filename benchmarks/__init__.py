@@ -1,0 +1,1 @@
+"""Benchmarks for seq2seq_ext: ``python -m benchmarks.run``."""
