@@ -42,4 +42,43 @@ TORCH_LIBRARY(seq2seq_ext, m) {
       "rnn_relu_cell_backward(Tensor grad_hy, Tensor input, Tensor hx, Tensor hy, Tensor w_ih, "
       "Tensor w_hh, bool[3] output_mask) -> (Tensor grad_input, Tensor grad_hx, Tensor grad_w_ih, "
       "Tensor grad_w_hh, Tensor grad_bias)");
+
+  // Whole layers: one direction, all steps, the packed layout of layer_ops.h
+  // (input (N, I) and batch_sizes (T,) int64 on the CPU). The forward ops also
+  // return what their backward reads: LSTM the cell states (N, H), the gates
+  // (N, 4H) and, with w_hr (proj_size), the output before the projection.
+  m.def(
+      "lstm_layer(Tensor input, Tensor batch_sizes, Tensor h0, Tensor c0, Tensor w_ih, "
+      "Tensor w_hh, Tensor? b_ih=None, Tensor? b_hh=None, Tensor? w_hr=None) -> (Tensor output, "
+      "Tensor hy, Tensor cy, Tensor cells, Tensor gates, Tensor unprojected)");
+  m.def(
+      "lstm_layer_backward(Tensor grad_output, Tensor grad_hy, Tensor grad_cy, Tensor input, "
+      "Tensor batch_sizes, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_hh, Tensor? w_hr, "
+      "Tensor output, Tensor cells, Tensor gates, Tensor unprojected, bool[3] output_mask) -> "
+      "(Tensor grad_input, Tensor grad_h0, Tensor grad_c0, Tensor grad_w_ih, Tensor grad_w_hh, "
+      "Tensor grad_bias, Tensor grad_w_hr)");
+  m.def(
+      "gru_layer(Tensor input, Tensor batch_sizes, Tensor h0, Tensor w_ih, Tensor w_hh, "
+      "Tensor? b_ih=None, Tensor? b_hh=None) -> (Tensor output, Tensor hy, Tensor workspace)");
+  m.def(
+      "gru_layer_backward(Tensor grad_output, Tensor grad_hy, Tensor input, Tensor batch_sizes, "
+      "Tensor h0, Tensor w_ih, Tensor w_hh, Tensor output, Tensor workspace, bool[3] output_mask) "
+      "-> (Tensor grad_input, Tensor grad_h0, Tensor grad_w_ih, Tensor grad_w_hh, "
+      "Tensor grad_b_ih, Tensor grad_b_hh)");
+  m.def(
+      "rnn_tanh_layer(Tensor input, Tensor batch_sizes, Tensor h0, Tensor w_ih, Tensor w_hh, "
+      "Tensor? b_ih=None, Tensor? b_hh=None) -> (Tensor output, Tensor hy)");
+  m.def(
+      "rnn_tanh_layer_backward(Tensor grad_output, Tensor grad_hy, Tensor input, "
+      "Tensor batch_sizes, Tensor h0, Tensor w_ih, Tensor w_hh, Tensor output, "
+      "bool[3] output_mask) -> (Tensor grad_input, Tensor grad_h0, Tensor grad_w_ih, "
+      "Tensor grad_w_hh, Tensor grad_bias)");
+  m.def(
+      "rnn_relu_layer(Tensor input, Tensor batch_sizes, Tensor h0, Tensor w_ih, Tensor w_hh, "
+      "Tensor? b_ih=None, Tensor? b_hh=None) -> (Tensor output, Tensor hy)");
+  m.def(
+      "rnn_relu_layer_backward(Tensor grad_output, Tensor grad_hy, Tensor input, "
+      "Tensor batch_sizes, Tensor h0, Tensor w_ih, Tensor w_hh, Tensor output, "
+      "bool[3] output_mask) -> (Tensor grad_input, Tensor grad_h0, Tensor grad_w_ih, "
+      "Tensor grad_w_hh, Tensor grad_bias)");
 }

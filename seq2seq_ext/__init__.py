@@ -2,11 +2,11 @@
 wrapped as drop-in ``torch.nn`` modules."""
 from . import functional, reference
 from ._ops import backend_info
-from .nn import FusedGRUCell, FusedLSTMCell, FusedRNNCell
+from .nn import FusedGRU, FusedGRUCell, FusedLSTM, FusedLSTMCell, FusedRNN, FusedRNNCell
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "FusedLSTMCell", "FusedGRUCell", "FusedRNNCell",
+    "FusedLSTM", "FusedGRU", "FusedRNN", "FusedLSTMCell", "FusedGRUCell", "FusedRNNCell",
     "backend_info", "functional", "reference",
 ]

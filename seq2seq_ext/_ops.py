@@ -12,7 +12,8 @@ import warnings
 
 import torch
 
-OPS = ("lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell")
+OPS = ("lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell",
+       "lstm_layer", "gru_layer", "rnn_tanh_layer", "rnn_relu_layer")
 DEVICE_TYPES = ("cpu", "cuda")
 
 
@@ -123,6 +124,49 @@ def _register_fakes():
             return _masked_grads(output_mask, input, hx, w_ih, w_hh, w_hh.shape[0])
 
 
+def _register_layer_fakes():
+    """Output shapes of the layer ops depend on shapes only (N rows, batch B),
+    never on the values in batch_sizes."""
+    @torch.library.register_fake("seq2seq_ext::lstm_layer")
+    def _(input, batch_sizes, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
+        N, H = input.shape[0], c0.shape[1]
+        return (_new(h0, N, h0.shape[1]), _new(h0, *h0.shape), _new(c0, *c0.shape),
+                _new(c0, N, H), _new(c0, N, 4 * H), _new(c0, N if w_hr is not None else 0, H))
+
+    @torch.library.register_fake("seq2seq_ext::lstm_layer_backward")
+    def _(grad_output, grad_hy, grad_cy, input, batch_sizes, h0, c0, w_ih, w_hh, w_hr, output,
+          cells, gates, unprojected, output_mask):
+        grad_input, _, grad_w_ih, grad_w_hh, grad_bias = _masked_grads(
+            [output_mask[0], False, output_mask[2]], input, h0, w_ih, w_hh, w_hh.shape[0])
+        want_w_hr = w_hr is not None and output_mask[2]
+        grad_w_hr = _new(h0, *w_hr.shape) if want_w_hr else _new(h0, 0)
+        return (grad_input, _new(h0, *h0.shape), _new(c0, *c0.shape), grad_w_ih, grad_w_hh,
+                grad_bias, grad_w_hr)
+
+    @torch.library.register_fake("seq2seq_ext::gru_layer")
+    def _(input, batch_sizes, h0, w_ih, w_hh, b_ih=None, b_hh=None):
+        N, H = input.shape[0], h0.shape[1]
+        return _new(h0, N, H), _new(h0, *h0.shape), _new(h0, N, 4 * H)
+
+    @torch.library.register_fake("seq2seq_ext::gru_layer_backward")
+    def _(grad_output, grad_hy, input, batch_sizes, h0, w_ih, w_hh, output, workspace, output_mask):
+        grad_input, _, grad_w_ih, grad_w_hh, grad_b_ih = _masked_grads(
+            [output_mask[0], False, output_mask[2]], input, h0, w_ih, w_hh, w_hh.shape[0])
+        return (grad_input, _new(h0, *h0.shape), grad_w_ih, grad_w_hh, grad_b_ih,
+                grad_b_ih.new_empty(grad_b_ih.shape))
+
+    for name in ("rnn_tanh_layer", "rnn_relu_layer"):
+        @torch.library.register_fake(f"seq2seq_ext::{name}")
+        def _(input, batch_sizes, h0, w_ih, w_hh, b_ih=None, b_hh=None):
+            return _new(h0, input.shape[0], h0.shape[1]), _new(h0, *h0.shape)
+
+        @torch.library.register_fake(f"seq2seq_ext::{name}_backward")
+        def _(grad_output, grad_hy, input, batch_sizes, h0, w_ih, w_hh, output, output_mask):
+            grad_input, _, grad_w_ih, grad_w_hh, grad_bias = _masked_grads(
+                [output_mask[0], False, output_mask[2]], input, h0, w_ih, w_hh, w_hh.shape[0])
+            return grad_input, _new(h0, *h0.shape), grad_w_ih, grad_w_hh, grad_bias
+
+
 # ---------------------------------------------------------------- autograd
 
 def _output_mask(ctx, first_weight):
@@ -183,12 +227,78 @@ def _rnn_backward_for(name):
     return backward
 
 
+# Layer ops take (input, batch_sizes, h0[, c0], w_ih, ...): the backward op's
+# mask is (input, -, weights); the state gradients come for free.
+def _layer_output_mask(ctx, first_weight):
+    needs = ctx.needs_input_grad
+    return [needs[0], False, any(needs[first_weight:])]
+
+
+def _lstm_layer_setup_context(ctx, inputs, output):
+    input, batch_sizes, h0, c0, w_ih, w_hh, _, _, w_hr = inputs
+    out, _, _, cells, gates, unprojected = output
+    ctx.save_for_backward(input, batch_sizes, h0, c0, w_ih, w_hh, w_hr, out, cells, gates,
+                          unprojected)
+    ctx.mark_non_differentiable(cells, gates, unprojected)
+
+
+def _lstm_layer_backward(ctx, grad_output, grad_hy, grad_cy, *_saved_grads):
+    input, batch_sizes, h0, c0, w_ih, w_hh, w_hr, out, cells, gates, unprojected = ctx.saved_tensors
+    grads = torch.ops.seq2seq_ext.lstm_layer_backward(
+        grad_output, grad_hy, grad_cy, input, batch_sizes, h0, c0, w_ih, w_hh, w_hr, out, cells,
+        gates, unprojected, _layer_output_mask(ctx, 4))
+    grad_input, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_w_hr = grads
+    return _only_needed(ctx, (grad_input, None, grad_h0, grad_c0, grad_w_ih, grad_w_hh,
+                              grad_bias, grad_bias, grad_w_hr))
+
+
+def _gru_layer_setup_context(ctx, inputs, output):
+    input, batch_sizes, h0, w_ih, w_hh, _, _ = inputs
+    out, _, workspace = output
+    ctx.save_for_backward(input, batch_sizes, h0, w_ih, w_hh, out, workspace)
+    ctx.mark_non_differentiable(workspace)
+
+
+def _gru_layer_backward(ctx, grad_output, grad_hy, _grad_workspace):
+    input, batch_sizes, h0, w_ih, w_hh, out, workspace = ctx.saved_tensors
+    grads = torch.ops.seq2seq_ext.gru_layer_backward(
+        grad_output, grad_hy, input, batch_sizes, h0, w_ih, w_hh, out, workspace,
+        _layer_output_mask(ctx, 3))
+    grad_input, grad_h0, *weight_grads = grads
+    return _only_needed(ctx, (grad_input, None, grad_h0, *weight_grads))
+
+
+def _rnn_layer_setup_context(ctx, inputs, output):
+    input, batch_sizes, h0, w_ih, w_hh, _, _ = inputs
+    ctx.save_for_backward(input, batch_sizes, h0, w_ih, w_hh, output[0])
+
+
+def _rnn_layer_backward_for(name):
+    backward_op = getattr(torch.ops.seq2seq_ext, f"{name}_backward")
+
+    def backward(ctx, grad_output, grad_hy):
+        input, batch_sizes, h0, w_ih, w_hh, out = ctx.saved_tensors
+        grad_input, grad_h0, grad_w_ih, grad_w_hh, grad_bias = backward_op(
+            grad_output, grad_hy, input, batch_sizes, h0, w_ih, w_hh, out,
+            _layer_output_mask(ctx, 3))
+        return _only_needed(ctx, (grad_input, None, grad_h0, grad_w_ih, grad_w_hh,
+                                  grad_bias, grad_bias))
+
+    return backward
+
+
 def _register_autograd():
     register = torch.library.register_autograd
     register("seq2seq_ext::lstm_cell", _lstm_backward, setup_context=_lstm_setup_context)
     register("seq2seq_ext::gru_cell", _gru_backward, setup_context=_gru_setup_context)
     for name in ("rnn_tanh_cell", "rnn_relu_cell"):
         register(f"seq2seq_ext::{name}", _rnn_backward_for(name), setup_context=_rnn_setup_context)
+    register("seq2seq_ext::lstm_layer", _lstm_layer_backward,
+             setup_context=_lstm_layer_setup_context)
+    register("seq2seq_ext::gru_layer", _gru_layer_backward, setup_context=_gru_layer_setup_context)
+    for name in ("rnn_tanh_layer", "rnn_relu_layer"):
+        register(f"seq2seq_ext::{name}", _rnn_layer_backward_for(name),
+                 setup_context=_rnn_layer_setup_context)
 
 
 # ---------------------------------------------------------------- autocast
@@ -222,6 +332,7 @@ def _register_autocast(op_name, device_type):
 
 if _C is not None:
     _register_fakes()
+    _register_layer_fakes()
     _register_autograd()
     for _op in OPS:
         for _device in DEVICE_TYPES:

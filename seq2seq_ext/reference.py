@@ -67,3 +67,53 @@ def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
 def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """h' = relu(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
     return (F.linear(input, w_ih, b_ih) + F.linear(hx, w_hh, b_hh)).relu()
+
+
+# ---------------------------------------------------------------- whole layers
+# One direction of one layer over a packed batch: input (N, I) holds the rows of
+# step s at [offset_s, offset_s + batch_sizes[s]); the first batch_sizes[s]
+# sequences run at step s (batch_sizes non-increasing). Returns the output in the
+# same layout and each sequence's final state (its state after its last step).
+
+def _run_layer(step, input, batch_sizes, states):
+    """Runs step(x, states) -> (output_rows, new_states) over the packed steps;
+    states is a tuple of (B, ·) tensors, updated in their first rows each step."""
+    outputs, offset = [], 0
+    for rows in batch_sizes.tolist():
+        x = input[offset:offset + rows]
+        offset += rows
+        out, new = step(x, tuple(s[:rows] for s in states))
+        outputs.append(out)
+        states = tuple(torch.cat([n, s[rows:]]) for n, s in zip(new, states))
+    output = torch.cat(outputs) if outputs else input.new_empty(0, states[0].shape[1])
+    return output, states
+
+
+def lstm_layer(input, batch_sizes, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
+    """LSTM over a packed batch -> (output (N, P), h_n (B, P), c_n (B, H)). With
+    w_hr (proj_size P), h = (o * tanh(c)) W_hr^T."""
+    def step(x, states):
+        h, c = lstm_cell(x, states, w_ih, w_hh, b_ih, b_hh)
+        if w_hr is not None:
+            h = h @ w_hr.t()
+        return h, (h, c)
+
+    output, (h_n, c_n) = _run_layer(step, input, batch_sizes, (h0, c0))
+    return output, h_n, c_n
+
+
+def _single_state_layer(cell):
+    def layer(input, batch_sizes, h0, w_ih, w_hh, b_ih=None, b_hh=None):
+        def step(x, states):
+            h = cell(x, states[0], w_ih, w_hh, b_ih, b_hh)
+            return h, (h,)
+
+        output, (h_n,) = _run_layer(step, input, batch_sizes, (h0,))
+        return output, h_n
+    layer.__doc__ = f"{cell.__name__} over a packed batch -> (output (N, H), h_n (B, H))."
+    return layer
+
+
+gru_layer = _single_state_layer(gru_cell)
+rnn_tanh_layer = _single_state_layer(rnn_tanh_cell)
+rnn_relu_layer = _single_state_layer(rnn_relu_cell)

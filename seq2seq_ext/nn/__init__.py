@@ -1,4 +1,5 @@
 """Drop-in nn.Modules built on the fused ops."""
 from .cells import FusedGRUCell, FusedLSTMCell, FusedRNNCell
+from .rnn import FusedGRU, FusedLSTM, FusedRNN
 
-__all__ = ["FusedLSTMCell", "FusedGRUCell", "FusedRNNCell"]
+__all__ = ["FusedLSTM", "FusedGRU", "FusedRNN", "FusedLSTMCell", "FusedGRUCell", "FusedRNNCell"]

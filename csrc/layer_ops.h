@@ -1,0 +1,295 @@
+// Whole-layer recurrent ops: one direction of one layer over all time steps,
+// forward and backward, with the time loop in C++. Written once for every
+// device: the GEMMs go through ATen, the pointwise work of each step is the
+// cell ops' kernel (CellKernels<device>), so no per-step Python.
+//
+// Layout: the packed layout of torch.nn.utils.rnn.PackedSequence. The input is
+// (N, I) with the rows of step s stored at [offset_s, offset_s + batch_sizes[s]),
+// batch_sizes non-increasing (sequences sorted by length, longest first), so at
+// step s exactly the first batch_sizes[s] sequences are running and every
+// per-step slice is contiguous. A padded (T, B, I) input is the case
+// batch_sizes = [B] * T. The reverse direction of a bidirectional layer runs
+// these ops on the sequences reversed (see seq2seq_ext/nn/rnn.py).
+//
+// Saved for the backward, per sequence and step (beyond the output): LSTM the
+// activated gates (4H) and the cell state (H), plus H before the projection
+// with proj_size; GRU r, z, n and W_hn h + b_hn (4H); RNN nothing.
+#pragma once
+
+#include <ATen/ops/addmm.h>
+#include <ATen/ops/empty_like.h>
+
+#include <vector>
+
+#include "cell_ops.h"
+
+namespace seq2seq_ext {
+
+using Tensor3 = std::tuple<Tensor, Tensor, Tensor>;
+using Tensor7 = std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor>;
+
+// The steps of a packed batch: how many rows each has and where they start.
+class PackedSteps {
+ public:
+  PackedSteps(const char* op, const Tensor& batch_sizes, int64_t total_rows, int64_t batch);
+  int64_t count() const { return static_cast<int64_t>(sizes_.size()); }
+  int64_t rows(int64_t step) const { return sizes_[step]; }
+  // Rows of step `step` in a packed (N, ...) tensor.
+  Tensor of(const Tensor& packed, int64_t step) const {
+    return packed.narrow(0, offsets_[step], sizes_[step]);
+  }
+  // The state step `step` starts from: the previous step's rows (the first
+  // rows(step) of them), or the initial state at step 0.
+  Tensor previous(const Tensor& packed, const Tensor& initial, int64_t step) const {
+    const Tensor before = step == 0 ? initial : of(packed, step - 1);
+    return before.narrow(0, 0, sizes_[step]);
+  }
+  // Every step's previous state in one packed tensor (for the W_hh gradient).
+  Tensor all_previous(const Tensor& packed, const Tensor& initial) const;
+  // The final state of every sequence: its row at its last step (initial for
+  // sequences of length 0).
+  Tensor final_states(const Tensor& packed, const Tensor& initial) const;
+
+ private:
+  std::vector<int64_t> sizes_, offsets_;
+};
+
+// Checks a layer op's arguments. gates: 4 (LSTM), 3 (GRU), 1 (RNN); c0 and w_hr
+// may be null. The recurrent state has size w_hh.size(1) (= proj_size with w_hr).
+void check_layer_args(const char* op, int64_t num_gates, const Tensor& input, const Tensor& h0,
+                      const Tensor* c0, const Tensor& w_ih, const Tensor& w_hh,
+                      const OptTensor& b_ih, const OptTensor& b_hh, const OptTensor& w_hr);
+
+// ---- LSTM
+
+template <c10::DeviceType device>
+Tensor6 lstm_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& h0,
+                   const Tensor& c0, const Tensor& w_ih, const Tensor& w_hh, const OptTensor& b_ih,
+                   const OptTensor& b_hh, const OptTensor& w_hr) {
+  check_layer_args("lstm_layer", 4, input, h0, &c0, w_ih, w_hh, b_ih, b_hh, w_hr);
+  const at::OptionalDeviceGuard guard(at::device_of(input));
+  const PackedSteps steps("lstm_layer", batch_sizes, input.size(0), h0.size(0));
+  const int64_t N = input.size(0), H = c0.size(1), P = h0.size(1);
+  const bool projected = w_hr.has_value();
+  const Tensor h0c = h0.contiguous(), c0c = c0.contiguous();
+  Tensor xgates = at::mm(input, w_ih.t());  // every step's input projection: one GEMM
+  Tensor gates = at::empty_like(xgates), cells = at::empty({N, H}, c0.options());
+  Tensor output = at::empty({N, P}, h0.options());
+  Tensor unprojected = at::empty({projected ? N : 0, H}, c0.options());
+  const Tensor bias_ih = bias_or_zeros(b_ih, w_hh.size(0), h0), bias_hh = bias_or_zeros(b_hh, w_hh.size(0), h0);
+  for (int64_t s = 0; s < steps.count(); ++s) {
+    if (steps.rows(s) == 0) continue;
+    LstmForwardTensors t;
+    t.gates = steps.of(xgates, s).addmm_(steps.previous(output, h0c, s), w_hh.t());
+    t.b_ih = bias_ih;
+    t.b_hh = bias_hh;
+    t.cx = steps.previous(cells, c0c, s);
+    t.cy = steps.of(cells, s);
+    t.hy = steps.of(projected ? unprojected : output, s);
+    t.workspace = steps.of(gates, s);
+    CellKernels<device>::lstm_forward(t);
+    if (projected) {
+      Tensor output_rows = steps.of(output, s);
+      at::mm_out(output_rows, t.hy, w_hr->t());
+    }
+  }
+  return {output, steps.final_states(output, h0c), steps.final_states(cells, c0c),
+          cells, gates, unprojected};
+}
+
+template <c10::DeviceType device>
+Tensor7 lstm_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, const Tensor& grad_cy,
+                            const Tensor& input, const Tensor& batch_sizes, const Tensor& h0,
+                            const Tensor& c0, const Tensor& w_ih, const Tensor& w_hh,
+                            const OptTensor& w_hr, const Tensor& output, const Tensor& cells,
+                            const Tensor& gates, const Tensor& unprojected, OutputMask mask) {
+  const char* op = "lstm_layer_backward";
+  check_layer_args(op, 4, input, h0, &c0, w_ih, w_hh, {}, {}, w_hr);
+  const int64_t N = input.size(0), H = c0.size(1), P = h0.size(1);
+  const bool projected = w_hr.has_value();
+  check_tensor(op, "grad_output", grad_output, {N, P}, h0);
+  check_tensor(op, "grad_hy", grad_hy, h0.sizes(), h0);
+  check_tensor(op, "grad_cy", grad_cy, c0.sizes(), c0);
+  check_tensor(op, "output", output, {N, P}, h0);
+  check_tensor(op, "cells", cells, {N, H}, c0);
+  check_tensor(op, "gates", gates, {N, 4 * H}, c0);
+  check_tensor(op, "unprojected", unprojected, {projected ? N : 0, H}, c0);
+  const at::OptionalDeviceGuard guard(at::device_of(input));
+  const PackedSteps steps(op, batch_sizes, N, h0.size(0));
+  const Tensor h0c = h0.contiguous(), c0c = c0.contiguous(), grad_out = grad_output.contiguous();
+  const Tensor cells_c = cells.contiguous(), gates_c = gates.contiguous();
+  // dh, dc: the gradient reaching each sequence's state, carried back in time.
+  Tensor dh = grad_hy.contiguous().clone(), dc = grad_cy.contiguous().clone();
+  Tensor grad_gates = at::empty({N, 4 * H}, c0.options());
+  Tensor grad_output_total = at::empty({projected ? N : 0, P}, h0.options());  // for W_hr
+  for (int64_t s = steps.count() - 1; s >= 0; --s) {
+    const int64_t rows = steps.rows(s);
+    if (rows == 0) continue;
+    Tensor dh_rows = dh.narrow(0, 0, rows).add_(steps.of(grad_out, s));
+    LstmBackwardTensors t;
+    if (projected) {
+      steps.of(grad_output_total, s).copy_(dh_rows);
+      t.grad_hy = at::mm(dh_rows, *w_hr);
+    } else {
+      t.grad_hy = dh_rows;
+    }
+    t.grad_cy = t.grad_cx = dc.narrow(0, 0, rows);  // read, then overwritten, per element
+    t.cx = steps.previous(cells_c, c0c, s);
+    t.cy = steps.of(cells_c, s);
+    t.workspace = steps.of(gates_c, s);
+    t.grad_gates = steps.of(grad_gates, s);
+    CellKernels<device>::lstm_backward(t);
+    at::mm_out(dh_rows, t.grad_gates, w_hh);
+  }
+  const Tensor h_previous = steps.all_previous(output.contiguous(), h0c);
+  const auto g = cell_gemm_backward(grad_gates, grad_gates, input, h_previous, w_ih, w_hh, {},
+                                    {mask[0], false, mask[2]});
+  Tensor grad_w_hr = projected && mask[2] ? at::mm(grad_output_total.t(), unprojected)
+                                          : at::empty({0}, h0.options());
+  return {g.input, dh, dc, g.w_ih, g.w_hh, g.b_ih, grad_w_hr};
+}
+
+// ---- GRU
+
+template <c10::DeviceType device>
+Tensor3 gru_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& h0,
+                  const Tensor& w_ih, const Tensor& w_hh, const OptTensor& b_ih,
+                  const OptTensor& b_hh) {
+  check_layer_args("gru_layer", 3, input, h0, nullptr, w_ih, w_hh, b_ih, b_hh, {});
+  const at::OptionalDeviceGuard guard(at::device_of(input));
+  const PackedSteps steps("gru_layer", batch_sizes, input.size(0), h0.size(0));
+  const int64_t N = input.size(0), H = h0.size(1);
+  const Tensor h0c = h0.contiguous();
+  const Tensor xgates = at::mm(input, w_ih.t());
+  Tensor output = at::empty({N, H}, h0.options()), workspace = at::empty({N, 4 * H}, h0.options());
+  const Tensor bias_ih = bias_or_zeros(b_ih, w_hh.size(0), h0), bias_hh = bias_or_zeros(b_hh, w_hh.size(0), h0);
+  for (int64_t s = 0; s < steps.count(); ++s) {
+    if (steps.rows(s) == 0) continue;
+    GruForwardTensors t;
+    t.hx = steps.previous(output, h0c, s);
+    t.xgates = steps.of(xgates, s);
+    t.hgates = at::mm(t.hx, w_hh.t());
+    t.b_ih = bias_ih;
+    t.b_hh = bias_hh;
+    t.hy = steps.of(output, s);
+    t.workspace = steps.of(workspace, s);
+    CellKernels<device>::gru_forward(t);
+  }
+  return {output, steps.final_states(output, h0c), workspace};
+}
+
+template <c10::DeviceType device>
+Tensor6 gru_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, const Tensor& input,
+                           const Tensor& batch_sizes, const Tensor& h0, const Tensor& w_ih,
+                           const Tensor& w_hh, const Tensor& output, const Tensor& workspace,
+                           OutputMask mask) {
+  const char* op = "gru_layer_backward";
+  check_layer_args(op, 3, input, h0, nullptr, w_ih, w_hh, {}, {}, {});
+  const int64_t N = input.size(0), H = h0.size(1);
+  check_tensor(op, "grad_output", grad_output, {N, H}, h0);
+  check_tensor(op, "grad_hy", grad_hy, h0.sizes(), h0);
+  check_tensor(op, "output", output, {N, H}, h0);
+  check_tensor(op, "workspace", workspace, {N, 4 * H}, h0);
+  const at::OptionalDeviceGuard guard(at::device_of(input));
+  const PackedSteps steps(op, batch_sizes, N, h0.size(0));
+  const Tensor h0c = h0.contiguous(), grad_out = grad_output.contiguous();
+  const Tensor output_c = output.contiguous(), workspace_c = workspace.contiguous();
+  Tensor dh = grad_hy.contiguous().clone();
+  Tensor grad_xgates = at::empty({N, 3 * H}, h0.options());
+  Tensor grad_hgates = at::empty({N, 3 * H}, h0.options());
+  for (int64_t s = steps.count() - 1; s >= 0; --s) {
+    const int64_t rows = steps.rows(s);
+    if (rows == 0) continue;
+    Tensor dh_rows = dh.narrow(0, 0, rows).add_(steps.of(grad_out, s));
+    GruBackwardTensors t;
+    t.grad_hy = dh_rows;
+    t.hx = steps.previous(output_c, h0c, s);
+    t.workspace = steps.of(workspace_c, s);
+    t.grad_xgates = steps.of(grad_xgates, s);
+    t.grad_hgates = steps.of(grad_hgates, s);
+    t.grad_hx_direct = at::empty({rows, H}, h0.options());
+    CellKernels<device>::gru_backward(t);
+    at::addmm_out(dh_rows, t.grad_hx_direct, t.grad_hgates, w_hh);
+  }
+  const Tensor h_previous = steps.all_previous(output_c, h0c);
+  const auto g = cell_gemm_backward(grad_xgates, grad_hgates, input, h_previous, w_ih, w_hh, {},
+                                    {mask[0], false, mask[2]});
+  return {g.input, dh, g.w_ih, g.w_hh, g.b_ih, g.b_hh};
+}
+
+// ---- Elman RNN (tanh or relu)
+
+constexpr const char* rnn_layer_name(RnnNonlinearity kind, bool backward) {
+  if (kind == RnnNonlinearity::Tanh) return backward ? "rnn_tanh_layer_backward" : "rnn_tanh_layer";
+  return backward ? "rnn_relu_layer_backward" : "rnn_relu_layer";
+}
+
+template <c10::DeviceType device, RnnNonlinearity kind>
+std::tuple<Tensor, Tensor> rnn_layer(const Tensor& input, const Tensor& batch_sizes,
+                                     const Tensor& h0, const Tensor& w_ih, const Tensor& w_hh,
+                                     const OptTensor& b_ih, const OptTensor& b_hh) {
+  const char* op = rnn_layer_name(kind, false);
+  check_layer_args(op, 1, input, h0, nullptr, w_ih, w_hh, b_ih, b_hh, {});
+  const at::OptionalDeviceGuard guard(at::device_of(input));
+  const PackedSteps steps(op, batch_sizes, input.size(0), h0.size(0));
+  const Tensor h0c = h0.contiguous();
+  Tensor xgates = at::mm(input, w_ih.t());
+  Tensor output = at::empty({input.size(0), h0.size(1)}, h0.options());
+  const Tensor bias_ih = bias_or_zeros(b_ih, w_hh.size(0), h0), bias_hh = bias_or_zeros(b_hh, w_hh.size(0), h0);
+  for (int64_t s = 0; s < steps.count(); ++s) {
+    if (steps.rows(s) == 0) continue;
+    RnnForwardTensors t;
+    t.gates = steps.of(xgates, s).addmm_(steps.previous(output, h0c, s), w_hh.t());
+    t.b_ih = bias_ih;
+    t.b_hh = bias_hh;
+    t.hy = steps.of(output, s);
+    CellKernels<device>::rnn_forward(kind, t);
+  }
+  return {output, steps.final_states(output, h0c)};
+}
+
+template <c10::DeviceType device, RnnNonlinearity kind>
+Tensor5 rnn_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, const Tensor& input,
+                           const Tensor& batch_sizes, const Tensor& h0, const Tensor& w_ih,
+                           const Tensor& w_hh, const Tensor& output, OutputMask mask) {
+  const char* op = rnn_layer_name(kind, true);
+  check_layer_args(op, 1, input, h0, nullptr, w_ih, w_hh, {}, {}, {});
+  const int64_t N = input.size(0), H = h0.size(1);
+  check_tensor(op, "grad_output", grad_output, {N, H}, h0);
+  check_tensor(op, "grad_hy", grad_hy, h0.sizes(), h0);
+  check_tensor(op, "output", output, {N, H}, h0);
+  const at::OptionalDeviceGuard guard(at::device_of(input));
+  const PackedSteps steps(op, batch_sizes, N, h0.size(0));
+  const Tensor h0c = h0.contiguous(), grad_out = grad_output.contiguous(), output_c = output.contiguous();
+  Tensor dh = grad_hy.contiguous().clone();
+  Tensor grad_gates = at::empty({N, H}, h0.options());
+  for (int64_t s = steps.count() - 1; s >= 0; --s) {
+    const int64_t rows = steps.rows(s);
+    if (rows == 0) continue;
+    Tensor dh_rows = dh.narrow(0, 0, rows).add_(steps.of(grad_out, s));
+    RnnBackwardTensors t;
+    t.grad_hy = dh_rows;
+    t.hy = steps.of(output_c, s);
+    t.grad_gates = steps.of(grad_gates, s);
+    CellKernels<device>::rnn_backward(kind, t);
+    at::mm_out(dh_rows, t.grad_gates, w_hh);
+  }
+  const Tensor h_previous = steps.all_previous(output_c, h0c);
+  const auto g = cell_gemm_backward(grad_gates, grad_gates, input, h_previous, w_ih, w_hh, {},
+                                    {mask[0], false, mask[2]});
+  return {g.input, dh, g.w_ih, g.w_hh, g.b_ih};
+}
+
+template <c10::DeviceType device>
+void register_layer_ops(torch::Library& m) {
+  m.impl("lstm_layer", &lstm_layer<device>);
+  m.impl("lstm_layer_backward", &lstm_layer_backward<device>);
+  m.impl("gru_layer", &gru_layer<device>);
+  m.impl("gru_layer_backward", &gru_layer_backward<device>);
+  m.impl("rnn_tanh_layer", &rnn_layer<device, RnnNonlinearity::Tanh>);
+  m.impl("rnn_tanh_layer_backward", &rnn_layer_backward<device, RnnNonlinearity::Tanh>);
+  m.impl("rnn_relu_layer", &rnn_layer<device, RnnNonlinearity::Relu>);
+  m.impl("rnn_relu_layer_backward", &rnn_layer_backward<device, RnnNonlinearity::Relu>);
+}
+
+}  // namespace seq2seq_ext
