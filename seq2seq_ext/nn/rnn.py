@@ -152,7 +152,7 @@ class _FusedRNNBase(nn.Module):
         hidden = tuple(final) if is_lstm else final[0]
         if packed:
             return PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices), hidden
-        output = output.view(steps, batch, -1)
+        output = output.view(steps, batch, output.size(-1))
         if self.batch_first:
             output = output.transpose(0, 1)
         if not is_batched:
@@ -239,8 +239,8 @@ def _reverser(batch_sizes, padded, device):
     """A function that reverses every sequence of packed data: a padded batch
     reverses as a whole along time, a packed one sequence by sequence."""
     if padded:
-        steps = len(batch_sizes)
-        return lambda x: x.view(steps, -1, x.size(-1)).flip(0).reshape(x.shape)
+        steps, batch = len(batch_sizes), int(batch_sizes[0]) if len(batch_sizes) else 0
+        return lambda x: x.view(steps, batch, x.size(-1)).flip(0).reshape(x.shape)
     order = reversed_order(batch_sizes).to(device)
     return lambda x: x.index_select(0, order)
 

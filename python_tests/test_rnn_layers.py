@@ -1,0 +1,305 @@
+"""The layer ops and FusedLSTM / FusedGRU / FusedRNN against torch.nn.LSTM / GRU
+/ RNN: every combination of the constructor's options, padded and packed input,
+values and every gradient, gradcheck, opcheck, compile, bad input, dropout."""
+import itertools
+
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+import seq2seq_ext
+from seq2seq_ext import functional, reference
+from seq2seq_ext.nn.rnn import reversed_order
+
+from conftest import DEVICES, HALF_TYPES, assert_close_scaled, requires_cuda, tolerance
+
+MODULES = {
+    "LSTM": (torch.nn.LSTM, seq2seq_ext.FusedLSTM, {}),
+    "GRU": (torch.nn.GRU, seq2seq_ext.FusedGRU, {}),
+    "RNN_TANH": (torch.nn.RNN, seq2seq_ext.FusedRNN, {"nonlinearity": "tanh"}),
+    "RNN_RELU": (torch.nn.RNN, seq2seq_ext.FusedRNN, {"nonlinearity": "relu"}),
+}
+LAYER_OPS = {"LSTM": "lstm_layer", "GRU": "gru_layer", "RNN_TANH": "rnn_tanh_layer",
+             "RNN_RELU": "rnn_relu_layer"}
+GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+def pair(mode, *args, seed=0, **kwargs):
+    """The torch module and the fused one, from the same seed (so the same init)."""
+    torch_class, fused_class, extra = MODULES[mode]
+    kwargs = {**extra, **kwargs}
+    torch.manual_seed(seed)
+    theirs = torch_class(*args, **kwargs)
+    torch.manual_seed(seed)
+    ours = fused_class(*args, **kwargs)
+    return theirs, ours
+
+
+def as_list(hidden):
+    return list(hidden) if isinstance(hidden, tuple) else [hidden]
+
+
+def initial_state(mode, module, batch, dtype, device):
+    layers = module.num_layers * (2 if module.bidirectional else 1)
+    real = module.proj_size if module.proj_size else module.hidden_size
+    h = torch.randn(layers, batch, real, dtype=dtype, device=device, requires_grad=True)
+    if mode != "LSTM":
+        return h
+    return h, torch.randn(layers, batch, module.hidden_size, dtype=dtype, device=device,
+                          requires_grad=True)
+
+
+def run_both(mode, theirs, ours, make_input, hx):
+    """Runs both modules on the same input and state; returns their outputs and
+    the gradients of a loss over everything they returned, for the input, the
+    states and every parameter."""
+    results = []
+    for module in (theirs, ours):
+        x, leaf = make_input()
+        out, hidden = module(x, hx)
+        out_data = out.data if isinstance(out, torch.nn.utils.rnn.PackedSequence) else out
+        states = as_list(hidden)
+        torch.manual_seed(1)
+        loss = sum((t * torch.randn_like(t)).sum() for t in [out_data, *states])
+        leaves = [leaf] + [s for s in as_list(hx) if s is not None and s.requires_grad] + \
+            list(module.parameters())
+        grads = torch.autograd.grad(loss, leaves)
+        results.append(([out_data, *states], grads))
+    return results
+
+
+def check_close(results, tol, what):
+    (outs_t, grads_t), (outs_o, grads_o) = results
+    for k, (a, b) in enumerate(zip(outs_o, outs_t)):
+        assert_close_scaled(a, b, tol, f"{what}: output {k}")
+    for k, (a, b) in enumerate(zip(grads_o, grads_t)):
+        assert_close_scaled(a, b, tol, f"{what}: gradient {k}")
+
+
+OPTIONS = list(itertools.product([1, 2, 3], [False, True], [False, True], [True, False]))
+
+
+@pytest.mark.parametrize("mode", list(MODULES))
+@pytest.mark.parametrize("layers,bidirectional,batch_first,bias", OPTIONS)
+def test_every_option_matches_torch_float64(mode, layers, bidirectional, batch_first, bias):
+    for proj_size in ([0, 3] if mode == "LSTM" else [0]):
+        kwargs = dict(num_layers=layers, bidirectional=bidirectional, batch_first=batch_first,
+                      bias=bias, dtype=torch.float64)
+        if proj_size:
+            kwargs["proj_size"] = proj_size
+        theirs, ours = pair(mode, 5, 7, **kwargs)
+        T, B = 6, 4
+        shape = (B, T, 5) if batch_first else (T, B, 5)
+        base = torch.randn(*shape, dtype=torch.float64)
+
+        def padded():
+            x = base.clone().requires_grad_()
+            return x, x
+
+        for hx in (None, initial_state(mode, theirs, B, torch.float64, "cpu")):
+            check_close(run_both(mode, theirs, ours, padded, hx), 1e-10,
+                        f"{mode} padded proj={proj_size} hx={hx is not None}")
+
+        lengths = torch.tensor([3, 6, 1, 5])  # unsorted, with length 1 and the maximum
+
+        def packed():
+            x = base.clone().requires_grad_()
+            return pack_padded_sequence(x, lengths, batch_first=batch_first,
+                                        enforce_sorted=False), x
+
+        hx = initial_state(mode, theirs, B, torch.float64, "cpu")
+        check_close(run_both(mode, theirs, ours, packed, hx), 1e-10,
+                    f"{mode} packed proj={proj_size}")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16], ids=str)
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_real_size_matches_torch(mode, dtype, device):
+    """B 64, T 50, E = H = 256, two bidirectional layers."""
+    theirs, ours = pair(mode, 256, 256, num_layers=2, bidirectional=True, device=device)
+    x_base = torch.randn(50, 64, 256, device=device)
+    if dtype in HALF_TYPES:
+        # Half types: against the float32 result of the same half-rounded
+        # weights and input (torch's own half RNNs round differently).
+        theirs, ours = theirs.to(dtype).float(), ours.to(dtype)
+        x_base = x_base.to(dtype)
+    results = []
+    for module, cast in ((theirs, torch.float32), (ours, dtype)):
+        x = x_base.to(cast).requires_grad_()
+        out, hidden = module(x)
+        torch.manual_seed(1)
+        upstream = [torch.randn(t.shape, device=device) for t in [out, *as_list(hidden)]]
+        loss = sum((t.float() * g).sum() for t, g in zip([out, *as_list(hidden)], upstream))
+        grads = torch.autograd.grad(loss, [x] + list(module.parameters()))
+        results.append(([out, *as_list(hidden)], grads))
+    tol = tolerance(dtype, device)
+    (outs_t, grads_t), (outs_o, grads_o) = results
+    for a, b in zip(outs_o, outs_t):
+        assert_close_scaled(a.float(), b.float(), tol, "output")
+    for a, b in zip(grads_o, grads_t):
+        # Gradients sum over B*T products: scale the bound by their size.
+        scale = max(1.0, b.abs().max().item())
+        assert_close_scaled(a.float(), b.float(), tol * scale, "gradient")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("mode", list(MODULES))
+def test_layer_op_gradcheck(mode, device):
+    """float64 gradcheck of one layer op over a packed batch of unequal lengths,
+    through every input, both states and every weight."""
+    G, I, H = GATES[mode], 3, 4
+    batch_sizes = torch.tensor([3, 3, 2, 1])
+    N = int(batch_sizes.sum())
+    make = lambda *shape: torch.randn(*shape, dtype=torch.float64, device=device,  # noqa: E731
+                                      requires_grad=True)
+    tensors = [make(N, I), make(3, H)] + ([make(3, H)] if mode == "LSTM" else []) + \
+        [make(G * H, I), make(G * H, H), make(G * H), make(G * H)]
+    op = getattr(functional, LAYER_OPS[mode])
+    assert torch.autograd.gradcheck(lambda x, *rest: op(x, batch_sizes, *rest), tensors)
+
+
+def test_lstm_projection_gradcheck():
+    H, P = 4, 2
+    batch_sizes = torch.tensor([2, 2, 1])
+    make = lambda *shape: torch.randn(*shape, dtype=torch.float64, requires_grad=True)  # noqa: E731
+    tensors = [make(5, 3), make(2, P), make(2, H), make(4 * H, 3), make(4 * H, P), make(4 * H),
+               make(4 * H), make(P, H)]
+    assert torch.autograd.gradcheck(
+        lambda x, *rest: functional.lstm_layer(x, batch_sizes, *rest), tensors)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("mode", list(MODULES))
+def test_opcheck_layer_ops(mode, device):
+    G, I, H = GATES[mode], 3, 4
+    batch_sizes = torch.tensor([3, 2, 2, 1])
+    N = int(batch_sizes.sum())
+    make = lambda *shape: torch.randn(*shape, device=device, requires_grad=True)  # noqa: E731
+    args = [make(N, I), batch_sizes, make(3, H)] + ([make(3, H)] if mode == "LSTM" else []) + \
+        [make(G * H, I), make(G * H, H), make(G * H), make(G * H)]
+    op = getattr(torch.ops.seq2seq_ext, LAYER_OPS[mode]).default
+    torch.library.opcheck(op, tuple(args))
+    if mode == "LSTM":  # with the projection
+        args = [make(N, I), batch_sizes, make(3, 2), make(3, H), make(4 * H, I), make(4 * H, 2),
+                None, None, make(2, H)]
+        torch.library.opcheck(op, tuple(args))
+
+
+def test_reversed_order_reverses_each_sequence():
+    lengths = [4, 2, 2, 1]
+    batch_sizes = torch.tensor([4, 3, 1, 1])  # steps of lengths 4, 2, 2, 1 sorted
+    padded = torch.arange(4 * 4).view(4, 4)   # (T, B): element t*B + b
+    packed = pack_padded_sequence(padded.unsqueeze(-1), torch.tensor(lengths)).data.squeeze(-1)
+    assert torch.equal(pack_padded_sequence(padded.unsqueeze(-1), torch.tensor(lengths)).batch_sizes,
+                       torch.tensor([4, 3, 1, 1]))
+    order = reversed_order(batch_sizes)
+    unpacked, _ = pad_packed_sequence(torch.nn.utils.rnn.PackedSequence(
+        packed[order].unsqueeze(-1), batch_sizes))
+    for b, length in enumerate(lengths):
+        assert torch.equal(unpacked[:length, b, 0], padded[:length, b].flip(0))
+    assert torch.equal(order[order], torch.arange(len(order)))
+
+
+def test_empty_and_length_zero_edges():
+    theirs, ours = pair("LSTM", 3, 4, num_layers=2, bidirectional=True)
+    out, (h, c) = ours(torch.randn(5, 0, 3))
+    assert out.shape == (5, 0, 8) and h.shape == (4, 0, 4)
+    # The layer op itself takes sequences of length 0 (rows beyond batch_sizes[0]).
+    h0, c0 = torch.randn(3, 4), torch.randn(3, 4)
+    w_ih, w_hh = torch.randn(16, 3), torch.randn(16, 4)
+    batch_sizes = torch.tensor([2, 1])
+    out, h_n, c_n = functional.lstm_layer(torch.randn(3, 3), batch_sizes, h0, c0, w_ih, w_hh)
+    assert torch.equal(h_n[2], h0[2]) and torch.equal(c_n[2], c0[2])
+    expected = reference.lstm_layer(torch.randn(0, 3), torch.tensor([], dtype=torch.long),
+                                    h0, c0, w_ih, w_hh)
+    ours_empty = functional.lstm_layer(torch.randn(0, 3), torch.tensor([], dtype=torch.long),
+                                       h0, c0, w_ih, w_hh)
+    for a, b in zip(ours_empty, expected):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("mode", list(MODULES))
+def test_dropout_train_eval_and_seed(mode):
+    theirs, ours = pair(mode, 5, 6, num_layers=3, dropout=0.5)
+    x = torch.randn(7, 2, 5)
+    ours.eval()
+    theirs.eval()
+    torch.testing.assert_close(ours(x)[0], theirs(x)[0])  # eval: no dropout
+    ours.train()
+    torch.manual_seed(3)
+    first = ours(x)[0]
+    torch.manual_seed(3)
+    second = ours(x)[0]
+    assert torch.equal(first, second), "dropout is not deterministic under a seed"
+    assert not torch.allclose(first, ours.eval()(x)[0]), "training mode applied no dropout"
+
+
+def test_compile_fullgraph():
+    theirs, ours = pair("LSTM", 4, 5, num_layers=2, bidirectional=True, batch_first=True)
+    x = torch.randn(3, 6, 4, requires_grad=True)
+    compiled = torch.compile(lambda m, x: m(x)[0].sum(), fullgraph=True, backend="aot_eager")
+    got = compiled(ours, x)
+    expected = theirs(x)[0].sum()
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(torch.autograd.grad(got, x)[0], torch.autograd.grad(expected, x)[0])
+
+
+@pytest.mark.parametrize("mode", list(MODULES))
+def test_bad_input_errors_match_torch(mode):
+    theirs, ours = pair(mode, 4, 5, num_layers=2)
+    cases = [torch.randn(2, 3, 4, 1), torch.randn(6, 2, 3), torch.randn(6, 2, 4).double()]
+    for x in cases:
+        with pytest.raises((ValueError, RuntimeError)) as expected:
+            theirs(x)
+        with pytest.raises(type(expected.value)) as got:
+            ours(x)
+        assert str(got.value) == str(expected.value)
+    x = torch.randn(6, 2, 4)
+    bad_h = torch.randn(2, 3, 5)
+    bad_hx = (bad_h, torch.randn(2, 2, 5)) if mode == "LSTM" else bad_h
+    with pytest.raises(RuntimeError) as expected:
+        theirs(x, bad_hx)
+    with pytest.raises(RuntimeError) as got:
+        ours(x, bad_hx)
+    assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("mode", list(MODULES))
+def test_constructor_matches_torch(mode):
+    theirs, ours = pair(mode, 3, 4, 2, bias=False, batch_first=True, bidirectional=True)
+    for attribute in ("input_size", "hidden_size", "num_layers", "bias", "batch_first",
+                      "dropout", "bidirectional", "proj_size"):
+        assert getattr(ours, attribute) == getattr(theirs, attribute)
+    assert repr(ours).replace("Fused", "") == repr(theirs)
+    assert [[p.shape for p in layer] for layer in ours.all_weights] == \
+        [[p.shape for p in layer] for layer in theirs.all_weights]
+    ours.flatten_parameters()
+    back = MODULES[mode][0](3, 4, 2, bias=False, batch_first=True, bidirectional=True,
+                            **MODULES[mode][2])
+    back.load_state_dict(ours.state_dict())
+    for bad in (dict(dropout=2.0), dict(hidden_size=0)):
+        kwargs = dict(input_size=3, hidden_size=4, **MODULES[mode][2])
+        kwargs.update(bad)
+        with pytest.raises(ValueError) as expected:
+            MODULES[mode][0](**kwargs)
+        with pytest.raises(ValueError, match=str(expected.value).replace("[", r"\[").replace("]", r"\]")):
+            MODULES[mode][1](**kwargs)
+
+
+def test_bad_batch_sizes_give_clear_errors():
+    h0 = torch.zeros(2, 4)
+    w_ih, w_hh = torch.randn(12, 3), torch.randn(12, 4)
+    with pytest.raises(RuntimeError, match="expected batch_sizes to be non-increasing"):
+        torch.ops.seq2seq_ext.gru_layer(torch.randn(3, 3), torch.tensor([1, 2]), h0, w_ih, w_hh)
+    with pytest.raises(RuntimeError, match="batch_sizes add up to 4 rows, but input has 3"):
+        torch.ops.seq2seq_ext.gru_layer(torch.randn(3, 3), torch.tensor([2, 2]), h0, w_ih, w_hh)
+    with pytest.raises(RuntimeError, match="expected batch_sizes to be a 1-D int64 tensor"):
+        torch.ops.seq2seq_ext.gru_layer(torch.randn(3, 3), torch.tensor([2.0, 1.0]), h0, w_ih, w_hh)
+
+
+@requires_cuda
+def test_device_mix_is_rejected():
+    _, ours = pair("GRU", 3, 4, device="cuda")
+    with pytest.raises(RuntimeError):
+        ours(torch.randn(5, 2, 3), torch.zeros(1, 2, 4, device="cuda"))
