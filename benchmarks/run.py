@@ -6,7 +6,8 @@ A --quick or --only run writes ``<device-slug>-quick`` / ``-partial`` files, so 
 never replaces the full results.
 
 A suite is a module with ``SUITE`` (its name), ``BASELINE`` (the impl the
-others are compared with) and ``cases(device, quick)`` yielding
+others are compared with), optionally ``TIMING`` (its own warm-up and repeat
+counts, for slow cases) and ``cases(device, quick)`` yielding
 ``(params, make_impls)``: ``params`` are the row fields describing the case
 (including the display fields ``label`` and ``shape``), ``make_impls()``
 returns ``{impl name: callable to time}``, built only when the case runs.
@@ -22,10 +23,10 @@ from pathlib import Path
 import torch
 
 import seq2seq_ext
-from . import cases_cells
+from . import cases_cells, cases_layers
 from .timing import device_description, measure_interleaved
 
-SUITES = (cases_cells,)
+SUITES = (cases_cells, cases_layers)
 TIMING = {"quick": dict(warmup=3, repeats=20), "full": dict(warmup=5, repeats=50)}
 
 
@@ -50,7 +51,8 @@ def main(argv=None):
     for op, served_by in backend["ops"].items():
         if served_by[args.device] != "kernel":
             print(f"note: {op} on {args.device} runs the pure-PyTorch reference, not a compiled kernel")
-    timing = TIMING["quick" if args.quick else "full"]
+    run_kind = "quick" if args.quick else "full"
+    timing = TIMING[run_kind]
     print(f"device: {device['name']} ({device['slug']}), torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, warmup {timing['warmup']}, repeats {timing['repeats']}")
 
@@ -61,7 +63,8 @@ def main(argv=None):
             case_id = f"{suite.SUITE}: {params['label']} {params['mode']} {params['shape']} {params['dtype']}"
             if args.only and not re.search(args.only, case_id, re.IGNORECASE):
                 continue
-            rows.extend(_run_case(suite, case_id, params, make_impls(), args.device, timing))
+            suite_timing = getattr(suite, "TIMING", TIMING)[run_kind]
+            rows.extend(_run_case(suite, case_id, params, make_impls(), args.device, suite_timing))
 
     results = dict(
         device=device, torch=torch.__version__, date=datetime.date.today().isoformat(),
@@ -101,16 +104,15 @@ def _markdown(results):
              f"{results['date']}, torch {results['torch']}, {results['threads']} CPU threads"
              + (f", {device['type']} {device.get('capability', '')}" if device["type"] == "cuda" else "")
              + (", quick run" if results["quick"] else "")
-             + f". Median of {results['timing']['repeats']} timed calls after {results['timing']['warmup']} warm-up calls,"
-             " the implementations called in turn;"
-             " speed-up = baseline median / median, measured in the same run.", ""]
+             + ". Each time is the median of n timed calls after warm-up calls, the implementations"
+             " called in turn; speed-up = baseline median / median, measured in the same run.", ""]
     for suite in SUITES:
         suite_rows = [row for row in results["rows"] if row["suite"] == suite.SUITE]
         if not suite_rows:
             continue
         impls = list(dict.fromkeys(row["impl"] for row in suite_rows))
         others = [impl for impl in impls if impl != suite.BASELINE]
-        lines += [f"## {suite.SUITE}", "",
+        lines += [f"## {suite.SUITE}", "", f"n = {suite_rows[0]['n']} per implementation.", "",
                   "| case | shape | dtype | mode | " + " | ".join(f"{impl} ms" for impl in impls)
                   + " | " + " | ".join(f"{impl} speed-up vs {suite.BASELINE}" for impl in others) + " |",
                   "|" + "---|" * 4 + "---:|" * (len(impls) + len(others))]

@@ -1,0 +1,70 @@
+"""Whole-layer cases: FusedLSTM / FusedGRU against torch.nn.LSTM / GRU (oneDNN on
+the CPU, cuDNN on the GPU), the nn.LSTMCell / GRUCell Python loop over time, and
+torch.compile of that loop, at the shapes of ../shared/anchors (one layer, one
+direction, E = H), forward and forward+backward."""
+from functools import partial
+
+import torch
+from torch import nn
+
+from seq2seq_ext import FusedGRU, FusedLSTM
+
+SUITE = "layers"
+BASELINE = "torch.nn"
+LAYERS = {"LSTM": (FusedLSTM, nn.LSTM, nn.LSTMCell), "GRU": (FusedGRU, nn.GRU, nn.GRUCell)}
+# (B, T, H) from the anchors. The two largest take seconds per call on a small
+# CPU; quick runs keep the first.
+SHAPES = [(64, 50, 256), (1, 100, 512), (64, 100, 512), (128, 100, 1024)]
+CPU_SHAPES = SHAPES[:3]
+TIMING = {"quick": dict(warmup=2, repeats=5), "full": dict(warmup=3, repeats=10)}
+
+
+def cases(device, quick):
+    on_gpu = torch.device(device).type == "cuda"
+    shapes = SHAPES if on_gpu else CPU_SHAPES
+    dtypes = [torch.float32, torch.bfloat16] if on_gpu else [torch.float32]
+    for dtype in dtypes:
+        for batch, steps, hidden in shapes[:1] if quick else shapes:
+            for layer in LAYERS:
+                for mode in ("fwd", "fwd+bwd"):
+                    params = dict(label=layer, shape=f"B={batch} T={steps} E=H={hidden}", layer=layer,
+                                  mode=mode, B=batch, T=steps, H=hidden,
+                                  dtype=str(dtype).removeprefix("torch."))
+                    yield params, partial(_make_impls, layer, batch, steps, hidden, mode, dtype, device)
+
+
+def _make_impls(layer, batch, steps, hidden, mode, dtype, device):
+    fused_class, torch_class, cell_class = LAYERS[layer]
+    reference = torch_class(hidden, hidden, device=device, dtype=dtype)
+    fused = fused_class(hidden, hidden, device=device, dtype=dtype)
+    fused.load_state_dict(reference.state_dict())
+    cell = cell_class(hidden, hidden, device=device, dtype=dtype)
+    cell.load_state_dict({k.removesuffix("_l0"): v for k, v in reference.state_dict().items()})
+    x = torch.randn(steps, batch, hidden, device=device, dtype=dtype, requires_grad=mode == "fwd+bwd")
+    loop = partial(_cell_loop, cell)
+    compiled_loop = torch.compile(loop)
+    modules = {"fused": fused, "torch.nn": reference, "cell loop": cell, "compiled cell loop": cell}
+    runs = {"fused": lambda: fused(x)[0], "torch.nn": lambda: reference(x)[0],
+            "cell loop": lambda: loop(x), "compiled cell loop": lambda: compiled_loop(x)}
+    timed = _forward if mode == "fwd" else _forward_backward
+    return {name: partial(timed, run, modules[name], x) for name, run in runs.items()}
+
+
+def _cell_loop(cell, x):
+    """The eager way to run a cell over time: one Python iteration per step."""
+    state, outputs = None, []
+    for x_t in x:
+        state = cell(x_t, state)
+        outputs.append(state[0] if isinstance(state, tuple) else state)
+    return torch.stack(outputs)
+
+
+def _forward(run, module, x):
+    with torch.no_grad():
+        return run()
+
+
+def _forward_backward(run, module, x):
+    module.zero_grad(set_to_none=True)
+    x.grad = None
+    run().sum().backward()
