@@ -38,8 +38,12 @@ void check_cell_args(const char* op, int64_t num_gates, const Tensor& input, con
   if (b_hh.has_value()) check_tensor(op, "b_hh", *b_hh, {num_gates * hidden}, input);
 }
 
-Tensor bias_or_zeros(const OptTensor& bias, int64_t size, const Tensor& like) {
-  return bias.has_value() ? bias->contiguous() : at::zeros({size}, like.options());
+std::pair<Tensor, Tensor> biases_or_zeros(const OptTensor& b_ih, const OptTensor& b_hh,
+                                          int64_t size, const Tensor& like) {
+  const auto or_zeros = [&](const OptTensor& bias) {
+    return bias.has_value() ? bias->contiguous() : at::zeros({size}, like.options());
+  };
+  return {or_zeros(b_ih), or_zeros(b_hh)};
 }
 
 Tensor summed_gates(const Tensor& input, const Tensor& hx, const Tensor& w_ih,

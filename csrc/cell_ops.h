@@ -12,6 +12,7 @@
 #include <array>
 #include <optional>
 #include <tuple>
+#include <utility>
 
 #include "cell_kernels.h"
 
@@ -33,8 +34,9 @@ void check_cell_args(const char* op, int64_t num_gates, const Tensor& input, con
 void check_tensor(const char* op, const char* name, const Tensor& t, at::IntArrayRef sizes,
                   const Tensor& like);
 
-// The bias as a contiguous vector of `size` elements; zeros when not given.
-Tensor bias_or_zeros(const OptTensor& bias, int64_t size, const Tensor& like);
+// Both biases as contiguous vectors of `size` elements; zeros for one not given.
+std::pair<Tensor, Tensor> biases_or_zeros(const OptTensor& b_ih, const OptTensor& b_hh,
+                                          int64_t size, const Tensor& like);
 // x W_ih^T + h W_hh^T in one (B, G*H) buffer.
 Tensor summed_gates(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const Tensor& w_hh);
 
@@ -64,8 +66,7 @@ std::tuple<Tensor, Tensor, Tensor> lstm_cell(const Tensor& input, const Tensor& 
   const at::OptionalDeviceGuard guard(at::device_of(input));
   LstmForwardTensors t;
   t.gates = summed_gates(input, hx, w_ih, w_hh);
-  t.b_ih = bias_or_zeros(b_ih, w_hh.size(0), hx);
-  t.b_hh = bias_or_zeros(b_hh, w_hh.size(0), hx);
+  std::tie(t.b_ih, t.b_hh) = biases_or_zeros(b_ih, b_hh, w_hh.size(0), hx);
   t.cx = cx.contiguous();
   t.hy = at::empty(cx.sizes(), cx.options());
   t.cy = at::empty(cx.sizes(), cx.options());
@@ -110,8 +111,7 @@ std::tuple<Tensor, Tensor> gru_cell(const Tensor& input, const Tensor& hx, const
   GruForwardTensors t;
   t.xgates = at::mm(input, w_ih.t());
   t.hgates = at::mm(hx, w_hh.t());
-  t.b_ih = bias_or_zeros(b_ih, w_hh.size(0), hx);
-  t.b_hh = bias_or_zeros(b_hh, w_hh.size(0), hx);
+  std::tie(t.b_ih, t.b_hh) = biases_or_zeros(b_ih, b_hh, w_hh.size(0), hx);
   t.hx = hx.contiguous();
   t.hy = at::empty(hx.sizes(), hx.options());
   t.workspace = at::empty({hx.size(0), 4 * hx.size(1)}, hx.options());
@@ -155,8 +155,7 @@ Tensor rnn_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const
   const at::OptionalDeviceGuard guard(at::device_of(input));
   RnnForwardTensors t;
   t.gates = summed_gates(input, hx, w_ih, w_hh);
-  t.b_ih = bias_or_zeros(b_ih, w_hh.size(0), hx);
-  t.b_hh = bias_or_zeros(b_hh, w_hh.size(0), hx);
+  std::tie(t.b_ih, t.b_hh) = biases_or_zeros(b_ih, b_hh, w_hh.size(0), hx);
   t.hy = at::empty(hx.sizes(), hx.options());
   if (t.hy.numel() > 0) CellKernels<device>::rnn_forward(kind, t);
   return t.hy;

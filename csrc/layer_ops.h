@@ -76,7 +76,7 @@ Tensor6 lstm_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor&
   Tensor gates = at::empty_like(xgates), cells = at::empty({N, H}, c0.options());
   Tensor output = at::empty({N, P}, h0.options());
   Tensor unprojected = at::empty({projected ? N : 0, H}, c0.options());
-  const Tensor bias_ih = bias_or_zeros(b_ih, w_hh.size(0), h0), bias_hh = bias_or_zeros(b_hh, w_hh.size(0), h0);
+  const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
   for (int64_t s = 0; s < steps.count(); ++s) {
     if (steps.rows(s) == 0) continue;
     LstmForwardTensors t;
@@ -162,7 +162,7 @@ Tensor3 gru_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& 
   const Tensor h0c = h0.contiguous();
   const Tensor xgates = at::mm(input, w_ih.t());
   Tensor output = at::empty({N, H}, h0.options()), workspace = at::empty({N, 4 * H}, h0.options());
-  const Tensor bias_ih = bias_or_zeros(b_ih, w_hh.size(0), h0), bias_hh = bias_or_zeros(b_hh, w_hh.size(0), h0);
+  const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
   for (int64_t s = 0; s < steps.count(); ++s) {
     if (steps.rows(s) == 0) continue;
     GruForwardTensors t;
@@ -235,7 +235,7 @@ std::tuple<Tensor, Tensor> rnn_layer(const Tensor& input, const Tensor& batch_si
   const Tensor h0c = h0.contiguous();
   Tensor xgates = at::mm(input, w_ih.t());
   Tensor output = at::empty({input.size(0), h0.size(1)}, h0.options());
-  const Tensor bias_ih = bias_or_zeros(b_ih, w_hh.size(0), h0), bias_hh = bias_or_zeros(b_hh, w_hh.size(0), h0);
+  const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
   for (int64_t s = 0; s < steps.count(); ++s) {
     if (steps.rows(s) == 0) continue;
     RnnForwardTensors t;
