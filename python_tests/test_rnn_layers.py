@@ -287,6 +287,24 @@ def test_constructor_matches_torch(mode):
             MODULES[mode][1](**kwargs)
 
 
+@pytest.mark.parametrize("mode", list(MODULES))
+def test_from_torch_and_to_torch(mode):
+    torch_class, fused_class, extra = MODULES[mode]
+    kwargs = dict(num_layers=2, bidirectional=True, batch_first=True, dropout=0.25, **extra)
+    if mode == "LSTM":
+        kwargs["proj_size"] = 3
+    original = torch_class(4, 5, dtype=torch.float64, **kwargs).eval()
+    fused = fused_class.from_torch(original)
+    back = fused.to_torch()
+    assert type(back) is torch_class and not fused.training and repr(back) == repr(original)
+    x = torch.randn(2, 7, 4, dtype=torch.float64)
+    for a, b in zip([original(x)[0], *as_list(original(x)[1])], [fused(x)[0], *as_list(fused(x)[1])]):
+        torch.testing.assert_close(a, b)
+    assert all(torch.equal(a, b) for a, b in zip(back.parameters(), original.parameters()))
+    with pytest.raises(TypeError, match="expects a"):
+        fused_class.from_torch(torch.nn.Linear(2, 2))
+
+
 def test_bad_batch_sizes_give_clear_errors():
     h0 = torch.zeros(2, 4)
     w_ih, w_hh = torch.randn(12, 3), torch.randn(12, 4)

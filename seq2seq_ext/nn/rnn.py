@@ -84,6 +84,19 @@ class _FusedRNNBase(nn.Module):
                 self._all_weights.append(names)
         self.reset_parameters()
 
+    @classmethod
+    def from_torch(cls, module: nn.RNNBase) -> "_FusedRNNBase":
+        """The fused twin of a torch.nn.LSTM / GRU / RNN: same options, a copy of
+        its weights, on its device and dtype, in its train / eval mode."""
+        if not isinstance(module, cls.TORCH_CLASS):
+            raise TypeError(f"{cls.__name__}.from_torch expects a {cls.TORCH_CLASS.__name__}, "
+                            f"got {type(module).__name__}")
+        return _twin(module, cls)
+
+    def to_torch(self) -> nn.RNNBase:
+        """The torch.nn twin of this module (same options, a copy of its weights)."""
+        return _twin(self, self.TORCH_CLASS)
+
     def reset_parameters(self) -> None:
         """torch's init: every weight and bias U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
         bound = 1.0 / math.sqrt(self.hidden_size)
@@ -235,6 +248,21 @@ class _FusedRNNBase(nn.Module):
         return _LAYER_OPS[self.mode](x, batch_sizes, *states, w_ih, w_hh, b_ih, b_hh)
 
 
+def _twin(module, target_class):
+    """A `target_class` module with the options and a copy of the weights of `module`."""
+    options = {name: getattr(module, name) for name in
+               ("num_layers", "bias", "batch_first", "dropout", "bidirectional")}
+    if module.proj_size:
+        options["proj_size"] = module.proj_size
+    if module.mode.startswith("RNN_"):
+        options["nonlinearity"] = module.nonlinearity
+    weight = module.weight_ih_l0
+    twin = target_class(module.input_size, module.hidden_size, **options,
+                        device=weight.device, dtype=weight.dtype)
+    twin.load_state_dict(module.state_dict())
+    return twin.train(module.training)
+
+
 def _reverser(batch_sizes, padded, device):
     """A function that reverses every sequence of packed data: a padded batch
     reverses as a whole along time, a packed one sequence by sequence."""
@@ -275,6 +303,8 @@ class FusedLSTM(_FusedRNNBase):
     """torch.nn.LSTM on the fused lstm_layer op: same arguments (including
     proj_size), weights, state_dict and results."""
 
+    TORCH_CLASS = nn.LSTM
+
     def __init__(self, *args, **kwargs):
         super().__init__("LSTM", *args, **kwargs)
 
@@ -282,6 +312,8 @@ class FusedLSTM(_FusedRNNBase):
 class FusedGRU(_FusedRNNBase):
     """torch.nn.GRU on the fused gru_layer op: same arguments, weights,
     state_dict and results."""
+
+    TORCH_CLASS = nn.GRU
 
     def __init__(self, *args, **kwargs):
         if "proj_size" in kwargs:
@@ -292,6 +324,8 @@ class FusedGRU(_FusedRNNBase):
 class FusedRNN(_FusedRNNBase):
     """torch.nn.RNN (nonlinearity "tanh" or "relu") on the fused rnn_*_layer
     ops: same arguments, weights, state_dict and results."""
+
+    TORCH_CLASS = nn.RNN
 
     def __init__(self, *args, **kwargs):
         if "proj_size" in kwargs:
