@@ -112,6 +112,20 @@ def test_every_option_matches_torch_float64(mode, layers, bidirectional, batch_f
                     f"{mode} packed proj={proj_size}")
 
 
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("mode", list(MODULES))
+def test_unbatched_input_matches_torch(mode, batch_first):
+    theirs, ours = pair(mode, 3, 4, num_layers=2, bidirectional=True, batch_first=batch_first,
+                        dtype=torch.float64)
+    x = torch.randn(5, 3, dtype=torch.float64)
+    h = torch.randn(4, 4, dtype=torch.float64)
+    for hx in (None, (h, torch.randn(4, 4, dtype=torch.float64)) if mode == "LSTM" else h):
+        (out_t, hid_t), (out_o, hid_o) = theirs(x, hx), ours(x, hx)
+        assert out_o.shape == out_t.shape == (5, 8)
+        for a, b in zip([out_o, *as_list(hid_o)], [out_t, *as_list(hid_t)]):
+            torch.testing.assert_close(a, b)
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16], ids=str)
 @pytest.mark.parametrize("mode", ["LSTM", "GRU"])
