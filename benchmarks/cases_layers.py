@@ -16,7 +16,7 @@ LAYERS = {"LSTM": (FusedLSTM, nn.LSTM, nn.LSTMCell), "GRU": (FusedGRU, nn.GRU, n
 # CPU; quick runs keep the first.
 SHAPES = [(64, 50, 256), (1, 100, 512), (64, 100, 512), (128, 100, 1024)]
 CPU_SHAPES = SHAPES[:3]
-TIMING = {"quick": dict(warmup=2, repeats=5), "full": dict(warmup=3, repeats=10)}
+TIMING = {"quick": dict(warmup=2, repeats=5), "full": dict(warmup=2, repeats=7)}
 
 
 def cases(device, quick):
