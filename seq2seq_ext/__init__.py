@@ -2,11 +2,11 @@
 wrapped as drop-in ``torch.nn`` modules."""
 from . import functional, reference
 from ._ops import backend_info
-from .nn import FusedGRUCell, FusedLSTMCell, FusedRNNCell
+from .nn import BahdanauAttention, FusedGRUCell, FusedLSTMCell, FusedRNNCell, LuongAttention
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "FusedLSTMCell", "FusedGRUCell", "FusedRNNCell",
+    "FusedLSTMCell", "FusedGRUCell", "FusedRNNCell", "BahdanauAttention", "LuongAttention",
     "backend_info", "functional", "reference",
 ]
