@@ -22,10 +22,10 @@ from pathlib import Path
 import torch
 
 import seq2seq_ext
-from . import cases_cells
+from . import cases_attention, cases_cells
 from .timing import device_description, measure_interleaved
 
-SUITES = (cases_cells,)
+SUITES = (cases_cells, cases_attention)
 TIMING = {"quick": dict(warmup=3, repeats=20), "full": dict(warmup=5, repeats=50)}
 
 

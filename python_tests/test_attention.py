@@ -3,6 +3,9 @@ modules against reference.py and a plain composition of torch ops: values,
 gradients, gradcheck, opcheck, masks and lengths, edge cases, bad input,
 autocast, torch.compile, random property tests."""
 import math
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 
 import pytest
@@ -593,3 +596,26 @@ def test_backend_reports_the_attention_ops():
     info = seq2seq_ext.backend_info()
     for op in ("masked_softmax", "bahdanau_attention", "luong_attention"):
         assert info["ops"][op]["cpu"] == "kernel"
+
+
+FALLBACK_SCRIPT = """
+import warnings, torch
+warnings.simplefilter("ignore")
+import seq2seq_ext
+assert seq2seq_ext.backend_info()["ops"]["bahdanau_attention"]["cpu"] == "reference"
+torch.manual_seed(0)
+for module in (seq2seq_ext.BahdanauAttention(4, 3, 5, normalize=True),
+               seq2seq_ext.LuongAttention(4, 3, method="general")):
+    context, weights = module(torch.randn(2, 4), torch.randn(2, 6, 3), lengths=torch.tensor([6, 0]))
+    assert context.shape == (2, 3) and weights.shape == (2, 6)
+    assert not weights[1].any() and torch.allclose(weights[0].sum(), torch.tensor(1.0))
+print("fallback ok")
+"""
+
+
+def test_modules_fall_back_to_reference():
+    env = dict(os.environ, SEQ2SEQ_EXT_FORCE_REFERENCE="1")
+    result = subprocess.run([sys.executable, "-c", FALLBACK_SCRIPT], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "fallback ok" in result.stdout
