@@ -41,14 +41,16 @@ void check_like(const char* op, const char* name, const Tensor& t, at::IntArrayR
 
 void check_softmax_args(const char* op, const Tensor& scores, const OptTensor& mask) {
   check_floating(op, "scores", scores);
-  TORCH_CHECK(scores.dim() >= 1, op, ": expected scores with at least one dimension, got a 0-D tensor");
+  TORCH_CHECK(scores.dim() >= 1, op,
+              ": expected scores with at least one dimension, got a 0-D tensor");
   check_mask(op, mask, scores.sizes(), scores);
 }
 
 void check_softmax_backward_args(const char* op, const Tensor& grad_weights,
                                  const Tensor& weights) {
   check_floating(op, "weights", weights);
-  TORCH_CHECK(weights.dim() >= 1, op, ": expected weights with at least one dimension, got a 0-D tensor");
+  TORCH_CHECK(weights.dim() >= 1, op,
+              ": expected weights with at least one dimension, got a 0-D tensor");
   check_like(op, "grad_weights", grad_weights, weights.sizes(), weights, "weights");
 }
 
@@ -81,8 +83,9 @@ AttentionSizes check_luong_args(const char* op, const Tensor& query, const Tenso
     check_rank(op, "W", *W, 2, "(query_size, key_size)");
     check_like(op, "W", *W, {Q, K}, query, "query");
   } else {
-    TORCH_CHECK(K == Q, op, ": dot attention (W = None) needs key_size == query_size: expected keys "
-                "of shape ", at::IntArrayRef({B, S, Q}), ", got ", keys.sizes());
+    TORCH_CHECK(K == Q, op,
+                ": dot attention (W = None) needs key_size == query_size: expected keys of shape ",
+                at::IntArrayRef({B, S, Q}), ", got ", keys.sizes());
   }
   check_like(op, "keys", keys, {B, S, K}, query, "query");
   check_like(op, "values", values, {B, S, D}, query, "query");

@@ -177,7 +177,9 @@ Tensor4 luong_attention_backward(const Tensor& grad_context, const Tensor& grad_
   const auto none = [&] { return at::empty({0}, query.options()); };
   Tensor grad_query = none(), grad_keys = none(), grad_values = none(), grad_W = none();
   if (want_values) grad_values = w.unsqueeze(2).mul(dcontext.transpose(1, 2)).to(dtype);
-  if (want_keys) grad_keys = dscore.unsqueeze(2).mul(luong_query(query, W, acc).unsqueeze(1)).to(dtype);
+  if (want_keys) {
+    grad_keys = dscore.unsqueeze(2).mul(luong_query(query, W, acc).unsqueeze(1)).to(dtype);
+  }
   if (want_query || (want_W && W.has_value())) {
     const Tensor grad_q = dscore.unsqueeze(1).bmm(keys.to(acc)).squeeze(1);  // d(query @ W)
     if (want_query) grad_query = (W.has_value() ? grad_q.mm(W->to(acc).t()) : grad_q).to(dtype);

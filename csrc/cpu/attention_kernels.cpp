@@ -186,7 +186,9 @@ void bahdanau_backward_cpu(const BahdanauBackwardTensors& t) {
         scalar_t* grad_values = t.grad_values.mutable_data_ptr<scalar_t>() + b * S * D;
         for (int64_t s = 0; s < S; ++s) {
 #pragma omp simd
-          for (int64_t d = 0; d < D; ++d) grad_values[s * D + d] = static_cast<scalar_t>(w[s] * dc[d]);
+          for (int64_t d = 0; d < D; ++d) {
+            grad_values[s * D + d] = static_cast<scalar_t>(w[s] * dc[d]);
+          }
         }
       }
       if (!want_scores) continue;

@@ -27,7 +27,9 @@ constexpr unsigned kFullWarp = 0xffffffffu;
 
 template <typename T>
 __device__ __forceinline__ T warp_sum(T x) {
-  for (int offset = kWarpSize / 2; offset > 0; offset /= 2) x += __shfl_xor_sync(kFullWarp, x, offset);
+  for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
+    x += __shfl_xor_sync(kFullWarp, x, offset);
+  }
   return x;
 }
 
@@ -99,9 +101,13 @@ __global__ void softmax_forward_kernel(const scalar_t* scores, const bool* mask,
   __shared__ acc_t shared[kWarps];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     acc_t* x = scratch + r * S;
-    for (int64_t s = threadIdx.x; s < S; s += blockDim.x) x[s] = static_cast<acc_t>(scores[r * S + s]);
+    for (int64_t s = threadIdx.x; s < S; s += blockDim.x) {
+      x[s] = static_cast<acc_t>(scores[r * S + s]);
+    }
     softmax_row(x, mask ? mask + r * S : nullptr, S, shared);
-    for (int64_t s = threadIdx.x; s < S; s += blockDim.x) weights[r * S + s] = static_cast<scalar_t>(x[s]);
+    for (int64_t s = threadIdx.x; s < S; s += blockDim.x) {
+      weights[r * S + s] = static_cast<scalar_t>(x[s]);
+    }
   }
 }
 
@@ -165,7 +171,9 @@ __global__ void bahdanau_forward_kernel(const BahdanauArgs<scalar_t> p, const bo
     }
     __syncthreads();
     softmax_row(score, row_mask, S, shared);
-    for (int64_t s = threadIdx.x; s < S; s += blockDim.x) weights[b * S + s] = static_cast<scalar_t>(score[s]);
+    for (int64_t s = threadIdx.x; s < S; s += blockDim.x) {
+      weights[b * S + s] = static_cast<scalar_t>(score[s]);
+    }
     // context[d] = sum_s w[s] values[s, d]: threads over d (coalesced loads).
     for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
       acc_t sum = 0;
@@ -179,10 +187,12 @@ __global__ void bahdanau_forward_kernel(const BahdanauArgs<scalar_t> p, const bo
 // See the CPU kernel for the formulas. grad_keys_proj == nullptr: no score
 // gradients; grad_values == nullptr: no value gradients.
 template <typename scalar_t>
-__global__ void bahdanau_backward_kernel(const BahdanauArgs<scalar_t> p, const scalar_t* grad_context,
+__global__ void bahdanau_backward_kernel(const BahdanauArgs<scalar_t> p,
+                                         const scalar_t* grad_context,
                                          const scalar_t* grad_weights, const scalar_t* weights,
                                          scalar_t* grad_query_proj, scalar_t* grad_keys_proj,
-                                         at::opmath_type<scalar_t>* grad_v_rows, scalar_t* grad_values) {
+                                         at::opmath_type<scalar_t>* grad_v_rows,
+                                         scalar_t* grad_values) {
   using acc_t = at::opmath_type<scalar_t>;
   __shared__ acc_t shared[kWarps];
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
@@ -212,7 +222,9 @@ __global__ void bahdanau_backward_kernel(const BahdanauArgs<scalar_t> p, const s
     acc_t total = 0;
     for (int64_t s = threadIdx.x; s < S; s += blockDim.x) total += acc_t(w[s]) * dscore[s];
     total = block_reduce<false>(total, shared);
-    for (int64_t s = threadIdx.x; s < S; s += blockDim.x) dscore[s] = acc_t(w[s]) * (dscore[s] - total);
+    for (int64_t s = threadIdx.x; s < S; s += blockDim.x) {
+      dscore[s] = acc_t(w[s]) * (dscore[s] - total);
+    }
     __syncthreads();
     // Through tanh, recomputed: one thread per a, looping over s (coalesced over a).
     for (int64_t a = threadIdx.x; a < A; a += blockDim.x) {
@@ -290,7 +302,9 @@ void AttentionKernels<c10::kCUDA>::bahdanau_backward(const BahdanauBackwardTenso
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, t.values.scalar_type(),
                                   "bahdanau_attention_backward", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    const auto out = [](const Tensor& x) { return x.defined() ? x.mutable_data_ptr<scalar_t>() : nullptr; };
+    const auto out = [](const Tensor& x) {
+      return x.defined() ? x.mutable_data_ptr<scalar_t>() : nullptr;
+    };
     bahdanau_backward_kernel<scalar_t>
         <<<blocks_for(B), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
             bahdanau_args<scalar_t>(t.query_proj, t.keys_proj, t.values, t.v, scratch),
