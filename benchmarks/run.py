@@ -3,7 +3,7 @@
     python -m benchmarks.run [--device cpu|cuda] [--quick] [--only PATTERN] [--out DIR]
 
 A --quick or --only run writes ``<device-slug>-quick`` / ``-partial`` files, so it
-never replaces the full results.
+never replaces the full results; a full run removes the -partial files it supersedes.
 
 A suite is a module with ``SUITE`` (its name), ``BASELINE`` (the impl the
 others are compared with), optionally ``TIMING`` (its own warm-up and repeat
@@ -23,10 +23,10 @@ from pathlib import Path
 import torch
 
 import seq2seq_ext
-from . import cases_cells, cases_layers
+from . import cases_attention, cases_cells, cases_layers
 from .timing import device_description, measure_interleaved
 
-SUITES = (cases_cells, cases_layers)
+SUITES = (cases_cells, cases_layers, cases_attention)
 TIMING = {"quick": dict(warmup=3, repeats=20), "full": dict(warmup=5, repeats=50)}
 
 
@@ -77,6 +77,9 @@ def main(argv=None):
     json_path.write_text(json.dumps(results, indent=1) + "\n")
     md_path = args.out / f"{name}.md"
     md_path.write_text(_markdown(results))
+    if not args.quick and not args.only:
+        for superseded in args.out.glob(f"{device['slug']}-partial.*"):
+            superseded.unlink()
     print(f"wrote {json_path} and {md_path}")
 
 
@@ -104,6 +107,7 @@ def _markdown(results):
              f"{results['date']}, torch {results['torch']}, {results['threads']} CPU threads"
              + (f", {device['type']} {device.get('capability', '')}" if device["type"] == "cuda" else "")
              + (", quick run" if results["quick"] else "")
+             + (f", only the cases matching `{results['only']}`" if results["only"] else "")
              + ". Each time is the median of n timed calls after warm-up calls, the implementations"
              " called in turn; speed-up = baseline median / median, measured in the same run.", ""]
     for suite in SUITES:

@@ -40,11 +40,12 @@ def test_cuda_run_without_gpu_fails_clearly(tmp_path):
     assert "no CUDA GPU" in result.stderr
 
 
-def test_readme_section_comes_from_full_results_only(tmp_path):
+def test_readme_section_comes_from_full_and_partial_results_not_quick(tmp_path):
     results = tmp_path / "results"
     results.mkdir()
     (results / "cpu-x-2t.md").write_text("# Benchmarks on X\n\n## cells\n\n| a |\n")
     (results / "cpu-x-2t-quick.md").write_text("# quick, must not appear\n")
+    (results / "cpu-x-2t-partial.md").write_text("# Benchmarks on X, only some cases\n")
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- benchmarks:start -->\nold\n<!-- benchmarks:end -->\nrest\n")
     result = run_module("benchmarks.render_readme", "--readme", str(readme), "--results", str(results))
@@ -53,3 +54,4 @@ def test_readme_section_comes_from_full_results_only(tmp_path):
     assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text
     assert "### Benchmarks on X" in text and "#### cells" in text
     assert "quick" not in text and "benchmarks/results/cpu-x-2t.md" in text
+    assert "### Benchmarks on X, only some cases" in text

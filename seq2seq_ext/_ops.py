@@ -13,7 +13,8 @@ import warnings
 import torch
 
 OPS = ("lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell",
-       "lstm_layer", "gru_layer", "rnn_tanh_layer", "rnn_relu_layer")
+       "lstm_layer", "gru_layer", "rnn_tanh_layer", "rnn_relu_layer",
+       "masked_softmax", "bahdanau_attention", "luong_attention")
 DEVICE_TYPES = ("cpu", "cuda")
 
 
@@ -122,6 +123,40 @@ def _register_fakes():
         @torch.library.register_fake(f"seq2seq_ext::{name}_backward")
         def _(grad_hy, input, hx, hy, w_ih, w_hh, output_mask):
             return _masked_grads(output_mask, input, hx, w_ih, w_hh, w_hh.shape[0])
+
+    def grad_like(want, like):
+        return _new(like, *like.shape) if want and like is not None else _new(like, 0)
+
+    @torch.library.register_fake("seq2seq_ext::masked_softmax")
+    def _(scores, mask=None):
+        return _new(scores, *scores.shape)
+
+    @torch.library.register_fake("seq2seq_ext::masked_softmax_backward")
+    def _(grad_weights, weights):
+        return _new(weights, *weights.shape)
+
+    @torch.library.register_fake("seq2seq_ext::bahdanau_attention")
+    def _(query_proj, keys_proj, values, v, mask=None):
+        B, S, D = values.shape
+        return _new(query_proj, B, D), _new(query_proj, B, S)
+
+    @torch.library.register_fake("seq2seq_ext::bahdanau_attention_backward")
+    def _(grad_context, grad_weights, query_proj, keys_proj, values, v, weights, output_mask):
+        want_scores, want_values = output_mask
+        return (grad_like(want_scores, query_proj), grad_like(want_scores, keys_proj),
+                grad_like(want_values, values), grad_like(want_scores, v))
+
+    @torch.library.register_fake("seq2seq_ext::luong_attention")
+    def _(query, keys, values, mask=None, W=None):
+        B, S, D = values.shape
+        return _new(query, B, D), _new(query, B, S)
+
+    @torch.library.register_fake("seq2seq_ext::luong_attention_backward")
+    def _(grad_context, grad_weights, query, keys, values, W, weights, output_mask):
+        want_query, want_keys, want_values, want_W = output_mask
+        return (grad_like(want_query, query), grad_like(want_keys, keys),
+                grad_like(want_values, values),
+                _new(query, *W.shape) if want_W and W is not None else _new(query, 0))
 
 
 def _register_layer_fakes():
@@ -285,6 +320,58 @@ def _rnn_layer_backward_for(name):
                                   grad_bias, grad_bias))
 
     return backward
+def _softmax_setup_context(ctx, inputs, output):
+    ctx.save_for_backward(output)
+
+
+def _softmax_backward(ctx, grad_weights):
+    (weights,) = ctx.saved_tensors
+    return torch.ops.seq2seq_ext.masked_softmax_backward(grad_weights, weights), None
+
+
+def _needs_grad(ctx, num_inputs):
+    """ctx.needs_input_grad, padded to num_inputs: it leaves out trailing
+    arguments left at their default (None)."""
+    needs = tuple(ctx.needs_input_grad)
+    return needs + (False,) * (num_inputs - len(needs))
+
+
+def _bahdanau_setup_context(ctx, inputs, output):
+    query_proj, keys_proj, values, v, _mask = inputs
+    # Only the (B, S) weights beyond the inputs: the backward recomputes tanh.
+    ctx.save_for_backward(query_proj, keys_proj, values, v, output[1])
+
+
+def _bahdanau_backward(ctx, grad_context, grad_weights):
+    query_proj, keys_proj, values, v, weights = ctx.saved_tensors
+    needs = _needs_grad(ctx, 5)
+    output_mask = [needs[0] or needs[1] or needs[3], needs[2]]
+    grads = torch.ops.seq2seq_ext.bahdanau_attention_backward(
+        _zeros_if_none(grad_context, values, values.shape[0], values.shape[2]),
+        _zeros_if_none(grad_weights, weights, *weights.shape),
+        query_proj, keys_proj, values, v, weights, output_mask)
+    return _only_needed(ctx, (*grads, None))
+
+
+def _luong_setup_context(ctx, inputs, output):
+    query, keys, values, _mask, W = inputs
+    ctx.save_for_backward(query, keys, values, W, output[1])
+
+
+def _luong_backward(ctx, grad_context, grad_weights):
+    query, keys, values, W, weights = ctx.saved_tensors
+    needs = _needs_grad(ctx, 5)
+    output_mask = [needs[0], needs[1], needs[2], needs[4]]
+    grad_query, grad_keys, grad_values, grad_W = torch.ops.seq2seq_ext.luong_attention_backward(
+        _zeros_if_none(grad_context, values, values.shape[0], values.shape[2]),
+        _zeros_if_none(grad_weights, weights, *weights.shape),
+        query, keys, values, W, weights, output_mask)
+    return _only_needed(ctx, (grad_query, grad_keys, grad_values, None, grad_W))
+
+
+def _zeros_if_none(grad, like, *shape):
+    """Gradient of an output nobody used: autograd may hand None."""
+    return like.new_zeros(shape) if grad is None else grad
 
 
 def _register_autograd():
@@ -299,6 +386,10 @@ def _register_autograd():
     for name in ("rnn_tanh_layer", "rnn_relu_layer"):
         register(f"seq2seq_ext::{name}", _rnn_layer_backward_for(name),
                  setup_context=_rnn_layer_setup_context)
+    register("seq2seq_ext::masked_softmax", _softmax_backward, setup_context=_softmax_setup_context)
+    register("seq2seq_ext::bahdanau_attention", _bahdanau_backward,
+             setup_context=_bahdanau_setup_context)
+    register("seq2seq_ext::luong_attention", _luong_backward, setup_context=_luong_setup_context)
 
 
 # ---------------------------------------------------------------- autocast

@@ -1,6 +1,8 @@
-"""The ops as functions, with the arguments and results of ``torch._VF``'s
-cells: ``lstm_cell(input, (h, c), w_ih, w_hh, b_ih, b_hh) -> (h', c')``,
-``gru_cell`` / ``rnn_tanh_cell`` / ``rnn_relu_cell(input, h, ...) -> h'``.
+"""The ops as functions. The cells take the arguments and give the results of
+``torch._VF``'s cells: ``lstm_cell(input, (h, c), w_ih, w_hh, b_ih, b_hh) -> (h', c')``,
+``gru_cell`` / ``rnn_tanh_cell`` / ``rnn_relu_cell(input, h, ...) -> h'``. The
+attention functions take a bool ``mask`` (True = a real position) or int64
+``lengths`` and return ``(context, weights)``.
 
 Each runs the compiled kernel for the tensors' device when there is one, and
 ``reference`` otherwise (see ``seq2seq_ext.backend_info()``).
@@ -81,3 +83,74 @@ def rnn_relu_layer(input, batch_sizes, h0, w_ih, w_hh, b_ih=None, b_hh=None):
     if not _use_kernel("rnn_relu_layer", input):
         return reference.rnn_relu_layer(input, batch_sizes, h0, w_ih, w_hh, b_ih, b_hh)
     return torch.ops.seq2seq_ext.rnn_relu_layer(input, batch_sizes, h0, w_ih, w_hh, b_ih, b_hh)
+# ---------------------------------------------------------------- attention
+
+def lengths_to_mask(lengths, max_len):
+    """(B,) int64 lengths -> (B, max_len) bool mask, True at positions < length.
+    Lengths outside [0, max_len] are an error (checked outside torch.compile,
+    where the check would need the values on the host)."""
+    if lengths.dtype != torch.int64 or lengths.dim() != 1:
+        raise ValueError(f"expected lengths of dtype int64 and shape (batch,), got "
+                         f"{lengths.dtype} of shape {list(lengths.shape)}")
+    if not torch.compiler.is_compiling() and lengths.numel() > 0:
+        low, high = lengths.min().item(), lengths.max().item()
+        if low < 0 or high > max_len:
+            raise ValueError(f"expected lengths in [0, {max_len}] (the source length), "
+                             f"got values from {low} to {high}")
+    return torch.arange(max_len, device=lengths.device) < lengths.unsqueeze(1)
+
+
+def _mask_from(mask, lengths, batch, max_len):
+    """The mask to use: `mask`, or the one `lengths` gives (never both)."""
+    if lengths is None:
+        return mask
+    if mask is not None:
+        raise ValueError("give mask or lengths, not both")
+    if lengths.shape != (batch,):
+        raise ValueError(f"expected lengths of shape [{batch}] (batch,), got {list(lengths.shape)}")
+    return lengths_to_mask(lengths, max_len)
+
+
+def masked_softmax(scores, mask=None, dim=-1, lengths=None):
+    """Softmax over `dim`, only over positions where `mask` (bool, broadcastable
+    to scores) is True; a row with no such position gives zeros and a zero
+    gradient. `lengths` (int64 (B,)) instead of a mask: for scores (B, S), dim=-1."""
+    if lengths is not None:
+        if scores.dim() != 2 or dim not in (1, -1):
+            raise ValueError("lengths need scores of shape (batch, src_len) and dim=-1, got "
+                             f"scores of shape {list(scores.shape)} and dim={dim}")
+        mask = _mask_from(mask, lengths, *scores.shape)
+    if not _use_kernel("masked_softmax", scores):
+        return reference.masked_softmax(scores, mask, dim)
+    if mask is not None and mask.shape != scores.shape:
+        try:
+            mask = mask.expand(scores.shape)
+        except RuntimeError:
+            raise RuntimeError(f"masked_softmax: expected mask of shape {list(scores.shape)} "
+                               f"(or broadcastable to it), got {list(mask.shape)}") from None
+    last = scores.dim() - 1
+    scores = scores.movedim(dim, last)
+    mask = mask.movedim(dim, last) if mask is not None else None
+    return torch.ops.seq2seq_ext.masked_softmax(scores, mask).movedim(last, dim)
+
+
+def bahdanau_attention(query_proj, keys_proj, values, v, mask=None, lengths=None):
+    """Additive attention, fused. query_proj (B, A) = W_q q, keys_proj (B, S, A)
+    = W_k K (compute it once per source), values (B, S, D), v (A,).
+    score[b,s] = v . tanh(query_proj[b] + keys_proj[b,s]);
+    weights = masked_softmax(score, mask); context[b] = sum_s weights[b,s] values[b,s].
+    Returns (context (B, D), weights (B, S))."""
+    mask = _mask_from(mask, lengths, values.shape[0], values.shape[1])
+    if not _use_kernel("bahdanau_attention", query_proj):
+        return reference.bahdanau_attention(query_proj, keys_proj, values, v, mask)
+    return torch.ops.seq2seq_ext.bahdanau_attention(query_proj, keys_proj, values, v, mask)
+
+
+def luong_attention(query, keys, values, mask=None, W=None, lengths=None):
+    """Multiplicative attention. query (B, Q), keys (B, S, K), values (B, S, D);
+    score[b,s] = query[b] . keys[b,s] (dot: W None, Q == K) or
+    query[b] @ W @ keys[b,s] (general: W (Q, K)). Returns (context (B, D), weights (B, S))."""
+    mask = _mask_from(mask, lengths, values.shape[0], values.shape[1])
+    if not _use_kernel("luong_attention", query):
+        return reference.luong_attention(query, keys, values, mask, W)
+    return torch.ops.seq2seq_ext.luong_attention(query, keys, values, mask, W)

@@ -1,9 +1,9 @@
 """Pure-PyTorch definition of every op: the specification the C++ and CUDA
 kernels are tested against, and what runs when the kernels are unavailable.
 
-Arguments and results match ``torch._VF.lstm_cell`` & co. Half types
-(float16, bfloat16) are computed in float32 and rounded once at the end, as
-the kernels accumulate in float32.
+Arguments and results of the cells match ``torch._VF.lstm_cell`` & co. Half
+types (float16, bfloat16) are computed in float32 and rounded once at the end,
+as the kernels accumulate in float32.
 """
 import functools
 
@@ -22,14 +22,15 @@ def _map_tensors(fn, value):
 
 
 def computed_in_float32_for_half_types(op):
-    """Runs `op` on float32 copies of half-type arguments; casts results back."""
+    """Runs `op` on float32 copies of half-type arguments (masks stay bool);
+    casts results back."""
     @functools.wraps(op)
-    def wrapper(input, *args):
+    def wrapper(input, *args, **kwargs):
         dtype = input.dtype
         if dtype not in _HALF_TYPES:
-            return op(input, *args)
-        to_float = functools.partial(_map_tensors, lambda t: t.float())
-        result = op(to_float(input), *to_float(args))
+            return op(input, *args, **kwargs)
+        to_float = functools.partial(_map_tensors, lambda t: t.float() if t.is_floating_point() else t)
+        result = op(to_float(input), *to_float(args), **{k: to_float(v) for k, v in kwargs.items()})
         return _map_tensors(lambda t: t.to(dtype), result)
     return wrapper
 
@@ -117,3 +118,40 @@ def _single_state_layer(cell):
 gru_layer = _single_state_layer(gru_cell)
 rnn_tanh_layer = _single_state_layer(rnn_tanh_cell)
 rnn_relu_layer = _single_state_layer(rnn_relu_cell)
+# ---------------------------------------------------------------- attention
+# Masks are bool, True = a real (attendable) position.
+
+@computed_in_float32_for_half_types
+def masked_softmax(scores, mask=None, dim=-1):
+    """Softmax over `dim`, only over positions where `mask` (broadcastable to
+    scores) is True. A row with no such position gives zeros, not NaN, and a
+    zero gradient."""
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    max = scores.amax(dim, keepdim=True).detach()
+    max = torch.where(max.isfinite(), max, torch.zeros_like(max))
+    exp = (scores - max).exp()  # exp(-inf) = 0 where masked
+    total = exp.sum(dim, keepdim=True)
+    return exp / torch.where(total > 0, total, torch.ones_like(total))
+
+
+@computed_in_float32_for_half_types
+def bahdanau_attention(query_proj, keys_proj, values, v, mask=None):
+    """score[b,s] = v . tanh(query_proj[b] + keys_proj[b,s]);
+    weights = masked_softmax(score, mask); context[b] = sum_s weights[b,s] values[b,s].
+    query_proj (B, A), keys_proj (B, S, A), values (B, S, D), v (A,), mask (B, S).
+    Returns (context (B, D), weights (B, S))."""
+    scores = torch.tanh(query_proj.unsqueeze(1) + keys_proj) @ v
+    weights = masked_softmax(scores, mask)
+    return torch.bmm(weights.unsqueeze(1), values).squeeze(1), weights
+
+
+@computed_in_float32_for_half_types
+def luong_attention(query, keys, values, mask=None, W=None):
+    """score[b,s] = query[b] . keys[b,s] (dot, W None) or query[b] @ W @ keys[b,s]
+    (general, W (query_size, key_size)); then as bahdanau_attention."""
+    if W is not None:
+        query = query @ W
+    scores = torch.bmm(keys, query.unsqueeze(2)).squeeze(2)
+    weights = masked_softmax(scores, mask)
+    return torch.bmm(weights.unsqueeze(1), values).squeeze(1), weights

@@ -1,0 +1,59 @@
+// The kernels each device provides for the attention ops (cpu/attention_kernels.cpp,
+// cuda/attention_kernels.cu). The ops in attention_ops.h check the arguments and
+// hand the kernels contiguous tensors; an undefined `mask` means "no mask".
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/DeviceType.h>
+
+namespace seq2seq_ext {
+
+using at::Tensor;
+
+// Softmax over the last dimension of `scores`, seen as (rows, S).
+struct SoftmaxForwardTensors {
+  Tensor scores, mask;  // mask: bool, the shape of scores, or undefined
+  Tensor weights;
+};
+struct SoftmaxBackwardTensors {
+  Tensor grad_weights, weights;
+  Tensor grad_scores;
+};
+
+// score[b,s] = v . tanh(query_proj[b] + keys_proj[b,s]), weights = masked softmax
+// over s, context[b] = sum_s weights[b,s] values[b,s].
+struct BahdanauForwardTensors {
+  Tensor query_proj, keys_proj, values, v, mask;  // (B,A), (B,S,A), (B,S,D), (A), (B,S)
+  Tensor context, weights;                        // (B,D), (B,S)
+};
+struct BahdanauBackwardTensors {
+  Tensor grad_context, grad_weights, query_proj, keys_proj, values, v, weights;
+  // Outputs. The score gradients (query_proj, keys_proj, v) are computed when
+  // grad_keys_proj is defined, grad_values when it is defined. grad_v_rows is
+  // (B, A) in the accumulation type: each row's share of grad_v, summed by the op.
+  Tensor grad_query_proj, grad_keys_proj, grad_v_rows, grad_values;
+};
+
+template <c10::DeviceType device>
+struct AttentionKernels {
+  static void masked_softmax_forward(const SoftmaxForwardTensors& t);
+  static void masked_softmax_backward(const SoftmaxBackwardTensors& t);
+  static void bahdanau_forward(const BahdanauForwardTensors& t);
+  static void bahdanau_backward(const BahdanauBackwardTensors& t);
+};
+
+// Each device file defines its specialisations (cuda/ only in a CUDA build).
+#define SEQ2SEQ_DECLARE_ATTENTION_KERNELS(device)                                             \
+  template <>                                                                                 \
+  void AttentionKernels<device>::masked_softmax_forward(const SoftmaxForwardTensors& t);     \
+  template <>                                                                                 \
+  void AttentionKernels<device>::masked_softmax_backward(const SoftmaxBackwardTensors& t);   \
+  template <>                                                                                 \
+  void AttentionKernels<device>::bahdanau_forward(const BahdanauForwardTensors& t);          \
+  template <>                                                                                 \
+  void AttentionKernels<device>::bahdanau_backward(const BahdanauBackwardTensors& t);
+SEQ2SEQ_DECLARE_ATTENTION_KERNELS(c10::kCPU)
+SEQ2SEQ_DECLARE_ATTENTION_KERNELS(c10::kCUDA)
+#undef SEQ2SEQ_DECLARE_ATTENTION_KERNELS
+
+}  // namespace seq2seq_ext

@@ -1,0 +1,96 @@
+// Argument checks of the attention ops (device-independent).
+#include "attention_ops.h"
+
+namespace seq2seq_ext {
+
+namespace {
+
+void check_floating(const char* op, const char* name, const Tensor& t) {
+  TORCH_CHECK(at::isFloatingType(t.scalar_type()), op, ": expected a floating-point ", name,
+              ", got ", t.scalar_type());
+}
+
+// `layout` describes the expected shape in words, e.g. "(batch, src_len, attn_size)".
+void check_rank(const char* op, const char* name, const Tensor& t, int64_t rank,
+                const char* layout) {
+  TORCH_CHECK(t.dim() == rank, op, ": expected ", name, " of shape ", layout, ", got a ", t.dim(),
+              "-D tensor of shape ", t.sizes());
+}
+
+void check_mask(const char* op, const OptTensor& mask, at::IntArrayRef sizes, const Tensor& like) {
+  if (!mask.has_value()) return;
+  TORCH_CHECK(mask->scalar_type() == at::kBool, op,
+              ": expected mask of dtype Bool (True = a real position), got ", mask->scalar_type());
+  TORCH_CHECK(mask->sizes() == sizes, op, ": expected mask of shape ", sizes, ", got ",
+              mask->sizes());
+  TORCH_CHECK(mask->device() == like.device(), op, ": expected mask on device ", like.device(),
+              ", got ", mask->device());
+}
+
+}  // namespace
+
+void check_like(const char* op, const char* name, const Tensor& t, at::IntArrayRef sizes,
+                const Tensor& like, const char* like_name) {
+  TORCH_CHECK(t.sizes() == sizes, op, ": expected ", name, " of shape ", sizes, ", got ",
+              t.sizes());
+  TORCH_CHECK(t.scalar_type() == like.scalar_type(), op, ": expected ", name, " to have dtype ",
+              like.scalar_type(), " like ", like_name, ", got ", t.scalar_type());
+  TORCH_CHECK(t.device() == like.device(), op, ": expected ", name, " on device ", like.device(),
+              " like ", like_name, ", got ", t.device());
+}
+
+void check_softmax_args(const char* op, const Tensor& scores, const OptTensor& mask) {
+  check_floating(op, "scores", scores);
+  TORCH_CHECK(scores.dim() >= 1, op,
+              ": expected scores with at least one dimension, got a 0-D tensor");
+  check_mask(op, mask, scores.sizes(), scores);
+}
+
+void check_softmax_backward_args(const char* op, const Tensor& grad_weights,
+                                 const Tensor& weights) {
+  check_floating(op, "weights", weights);
+  TORCH_CHECK(weights.dim() >= 1, op,
+              ": expected weights with at least one dimension, got a 0-D tensor");
+  check_like(op, "grad_weights", grad_weights, weights.sizes(), weights, "weights");
+}
+
+AttentionSizes check_bahdanau_args(const char* op, const Tensor& query_proj,
+                                   const Tensor& keys_proj, const Tensor& values,
+                                   const Tensor& v, const OptTensor& mask) {
+  check_floating(op, "query_proj", query_proj);
+  check_rank(op, "query_proj", query_proj, 2, "(batch, attn_size)");
+  check_rank(op, "keys_proj", keys_proj, 3, "(batch, src_len, attn_size)");
+  check_rank(op, "values", values, 3, "(batch, src_len, value_size)");
+  check_rank(op, "v", v, 1, "(attn_size)");
+  const int64_t B = query_proj.size(0), A = query_proj.size(1);
+  const int64_t S = keys_proj.size(1), D = values.size(2);
+  check_like(op, "keys_proj", keys_proj, {B, S, A}, query_proj, "query_proj");
+  check_like(op, "values", values, {B, S, D}, query_proj, "query_proj");
+  check_like(op, "v", v, {A}, query_proj, "query_proj");
+  check_mask(op, mask, {B, S}, query_proj);
+  return {B, S, A, A, D};
+}
+
+AttentionSizes check_luong_args(const char* op, const Tensor& query, const Tensor& keys,
+                                const Tensor& values, const OptTensor& W, const OptTensor& mask) {
+  check_floating(op, "query", query);
+  check_rank(op, "query", query, 2, "(batch, query_size)");
+  check_rank(op, "keys", keys, 3, "(batch, src_len, key_size)");
+  check_rank(op, "values", values, 3, "(batch, src_len, value_size)");
+  const int64_t B = query.size(0), Q = query.size(1);
+  const int64_t S = keys.size(1), K = keys.size(2), D = values.size(2);
+  if (W.has_value()) {
+    check_rank(op, "W", *W, 2, "(query_size, key_size)");
+    check_like(op, "W", *W, {Q, K}, query, "query");
+  } else {
+    TORCH_CHECK(K == Q, op,
+                ": dot attention (W = None) needs key_size == query_size: expected keys of shape ",
+                at::IntArrayRef({B, S, Q}), ", got ", keys.sizes());
+  }
+  check_like(op, "keys", keys, {B, S, K}, query, "query");
+  check_like(op, "values", values, {B, S, D}, query, "query");
+  check_mask(op, mask, {B, S}, query);
+  return {B, S, Q, K, D};
+}
+
+}  // namespace seq2seq_ext

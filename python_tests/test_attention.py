@@ -1,0 +1,630 @@
+"""The attention ops (masked_softmax, bahdanau_attention, luong_attention) and
+modules against reference.py and a plain composition of torch ops: values,
+gradients, gradcheck, opcheck, masks and lengths, edge cases, bad input,
+autocast, torch.compile, random property tests."""
+import math
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import seq2seq_ext
+from conftest import DEVICES, HALF_TYPES, assert_close_scaled, grads_of, requires_cuda, tolerance
+from seq2seq_ext import functional, reference
+
+ALL_DTYPES = [torch.float64, torch.float32, torch.bfloat16, torch.float16]
+OPS = ["bahdanau", "luong_dot", "luong_general"]
+
+
+# ---------------------------------------------------------------- arguments
+
+@dataclass
+class Attn:
+    """Arguments of one attention call. `tensors` in the op's argument order;
+    the mask (bool (B, S) or None) is kept apart."""
+    op: str
+    tensors: dict
+    mask: torch.Tensor = None
+
+    def call(self, impl):
+        """impl: "fused" (functional), "reference" or "torch" (composition)."""
+        t = self.tensors
+        if self.op == "bahdanau":
+            fn = {"fused": functional.bahdanau_attention, "reference": reference.bahdanau_attention,
+                  "torch": composed_bahdanau}[impl]
+            return tuple(fn(t["query_proj"], t["keys_proj"], t["values"], t["v"], mask=self.mask))
+        fn = {"fused": functional.luong_attention, "reference": reference.luong_attention,
+              "torch": composed_luong}[impl]
+        return tuple(fn(t["query"], t["keys"], t["values"], mask=self.mask, W=t.get("W")))
+
+    def call_in_float32(self, impl):
+        """impl on float32 copies of the tensors, results rounded back to their dtype."""
+        dtype = next(iter(self.tensors.values())).dtype
+        outputs = self.with_tensors(lambda t: t.float()).call(impl)
+        return tuple(o.to(dtype) for o in outputs)
+
+    def differentiable(self):
+        return [x for x in self.tensors.values() if x.requires_grad]
+
+    def with_tensors(self, fn):
+        return Attn(self.op, {k: fn(x) for k, x in self.tensors.items()}, self.mask)
+
+
+def composed_softmax(scores, mask):
+    """torch.softmax with -inf at masked positions (NaN for all-masked rows)."""
+    return torch.softmax(scores.masked_fill(~mask, float("-inf")) if mask is not None else scores, -1)
+
+
+def composed_bahdanau(query_proj, keys_proj, values, v, mask=None):
+    scores = (torch.tanh(query_proj[:, None, :] + keys_proj) * v).sum(-1)
+    weights = composed_softmax(scores, mask)
+    return (weights[:, :, None] * values).sum(1), weights
+
+
+def composed_luong(query, keys, values, mask=None, W=None):
+    q = query if W is None else query @ W
+    weights = composed_softmax((keys * q[:, None, :]).sum(-1), mask)
+    return (weights[:, :, None] * values).sum(1), weights
+
+
+def random_lengths(B, S, seed, empty_row=True):
+    gen = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(1, S + 1, (B,), generator=gen) if S > 0 else torch.zeros(B, dtype=torch.long)
+    if B > 0:
+        lengths[0] = S  # at least one full row
+    if empty_row and B > 2:
+        lengths[2] = 0  # and one with nothing to attend to
+    return lengths
+
+
+def lengths_mask(lengths, S, device):
+    return (torch.arange(S) < lengths[:, None]).to(device)
+
+
+def make(op, B=4, S=7, A=6, D=5, dtype=torch.float64, device="cpu", masked=True,
+         empty_row=True, requires_grad=True, seed=0, score_scale=3.0):
+    """Random arguments; A is the attention size (Bahdanau) or query and key size (Luong).
+    Scores have a standard deviation of about `score_scale` (3: peaked but not one-hot weights)."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def rand(*shape, scale=1.0):
+        t = torch.randn(*shape, generator=gen, dtype=torch.float64) * scale
+        return t.to(dtype=dtype, device=device).requires_grad_(requires_grad)
+
+    mask = lengths_mask(random_lengths(B, S, seed, empty_row), S, device) if masked else None
+    if op == "bahdanau":
+        tensors = dict(query_proj=rand(B, A), keys_proj=rand(B, S, A), values=rand(B, S, D),
+                       v=rand(A, scale=score_scale / math.sqrt(A)))
+    else:
+        tensors = dict(query=rand(B, A, scale=score_scale / math.sqrt(A)), keys=rand(B, S, A),
+                       values=rand(B, S, D))
+        if op == "luong_general":
+            tensors["W"] = rand(A, A + 1, scale=1 / math.sqrt(A))
+            tensors["keys"] = rand(B, S, A + 1)
+    return Attn(op, tensors, mask)
+
+
+def compare(args, impl, tol, what, check_grads=True):
+    ours = args.call("fused")
+    half = ours[0].dtype in HALF_TYPES and impl == "torch"
+    theirs = args.call_in_float32(impl) if half else args.call(impl)
+    for k, (a, b) in enumerate(zip(ours, theirs)):
+        assert_close_scaled(a, b, tol, f"{what} output {k}")
+    if not check_grads or not args.differentiable():
+        return
+    inputs = args.differentiable()
+    # The weights do not depend on the values: the reference's do not require grad then.
+    used = [k for k, (a, b) in enumerate(zip(ours, theirs)) if a.requires_grad and b.requires_grad]
+    ours, theirs = [ours[k] for k in used], [theirs[k] for k in used]
+    grad_out = [torch.randn_like(o) for o in ours]
+    for a, b, t in zip(grads_of(ours, inputs, grad_out), grads_of(theirs, inputs, grad_out), inputs):
+        assert_close_scaled(a, b, tol, f"{what} grad of a {tuple(t.shape)} argument")
+
+
+# ---------------------------------------------------------------- values and gradients
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("op", OPS)
+def test_matches_reference_at_real_size(op, dtype, device):
+    """Mixed lengths, one fully masked row."""
+    args = make(op, B=16, S=12, A=64, D=48, dtype=dtype, device=device)
+    compare(args, "reference", tolerance(dtype, device), "reference")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("masked", [True, False])
+@pytest.mark.parametrize("op", OPS)
+def test_matches_composition_of_torch_ops(op, masked, dtype, device):
+    """torch.softmax gives NaN for an all-masked row, so every row keeps a position here.
+    Half types: the composition runs on float32 copies (as the kernels accumulate)."""
+    args = make(op, B=16, S=12, A=64, D=48, dtype=dtype, device=device, masked=masked,
+                empty_row=False)
+    compare(args, "torch", tolerance(dtype, device), "composition")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("masked", [True, False])
+@pytest.mark.parametrize("op", OPS)
+def test_gradcheck_float64(op, masked, device):
+    args = make(op, B=4, S=5, A=3, D=2, device=device, masked=masked)
+    names = list(args.tensors)
+
+    def run(*tensors):
+        return Attn(op, dict(zip(names, tensors)), args.mask).call("fused")
+
+    assert torch.autograd.gradcheck(run, tuple(args.tensors.values()))
+
+
+def test_gradcheck_masked_softmax():
+    scores = torch.randn(3, 4, 5, dtype=torch.float64, requires_grad=True)
+    mask = torch.rand(3, 4, 5) > 0.4
+    mask[1, 2] = False
+    for dim in (-1, 0, 1):
+        assert torch.autograd.gradcheck(lambda s: functional.masked_softmax(s, mask, dim), (scores,))
+
+
+def test_only_some_arguments_need_gradients():
+    """output_mask: frozen keys / values / v; the gradients asked for still match."""
+    for op in OPS:
+        full = make(op)
+        for name in full.tensors:
+            args = full.with_tensors(lambda t: t.detach())
+            args.tensors[name].requires_grad_()
+            compare(args, "reference", 1e-10, f"{op} grad of {name} alone")
+
+
+def test_only_one_output_used():
+    for op in OPS:
+        args = make(op)
+        inputs = args.differentiable()
+        for k in range(2):
+            ours = torch.autograd.grad(args.call("fused")[k].sum(), inputs, allow_unused=True)
+            theirs = torch.autograd.grad(args.call("reference")[k].sum(), inputs, allow_unused=True)
+            for a, b in zip(ours, theirs):
+                b = torch.zeros_like(a) if b is None else b
+                torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+# ---------------------------------------------------------------- opcheck
+
+def op_args(args):
+    t = args.tensors
+    if args.op == "bahdanau":
+        return (t["query_proj"], t["keys_proj"], t["values"], t["v"], args.mask)
+    return (t["query"], t["keys"], t["values"], args.mask, t.get("W"))
+
+
+def forward_op(op):
+    return torch.ops.seq2seq_ext.bahdanau_attention if op == "bahdanau" \
+        else torch.ops.seq2seq_ext.luong_attention
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("masked", [True, False])
+@pytest.mark.parametrize("op", OPS)
+def test_opcheck(op, masked, device):
+    args = make(op, device=device, masked=masked)
+    torch.library.opcheck(forward_op(op).default, op_args(args))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_opcheck_masked_softmax(device):
+    scores = torch.randn(4, 6, dtype=torch.float64, device=device, requires_grad=True)
+    mask = lengths_mask(random_lengths(4, 6, 0), 6, device)
+    torch.library.opcheck(torch.ops.seq2seq_ext.masked_softmax.default, (scores, mask))
+    torch.library.opcheck(torch.ops.seq2seq_ext.masked_softmax.default, (scores, None))
+    weights = torch.ops.seq2seq_ext.masked_softmax(scores.detach(), mask)
+    torch.library.opcheck(torch.ops.seq2seq_ext.masked_softmax_backward.default,
+                          (torch.randn_like(weights), weights))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("op", OPS)
+def test_opcheck_backward_ops(op, device):
+    args = make(op, device=device, requires_grad=False)
+    context, weights = forward_op(op)(*op_args(args))
+    grads = (torch.randn_like(context), torch.randn_like(weights))
+    t = args.tensors
+    if op == "bahdanau":
+        backward = torch.ops.seq2seq_ext.bahdanau_attention_backward.default
+        inputs = (t["query_proj"], t["keys_proj"], t["values"], t["v"], weights)
+        masks = [[True, True], [True, False], [False, True], [False, False]]
+    else:
+        backward = torch.ops.seq2seq_ext.luong_attention_backward.default
+        inputs = (t["query"], t["keys"], t["values"], t.get("W"), weights)
+        masks = [[True, True, True, True], [True, False, False, False], [False, True, False, True],
+                 [False, False, True, False]]
+    for output_mask in masks:
+        torch.library.opcheck(backward, (*grads, *inputs, output_mask))
+
+
+def test_backward_computes_only_the_asked_gradients():
+    args = make("bahdanau", requires_grad=False)
+    t = args.tensors
+    context, weights = forward_op("bahdanau")(*op_args(args))
+    grads = (torch.randn_like(context), torch.randn_like(weights))
+    inputs = (t["query_proj"], t["keys_proj"], t["values"], t["v"], weights)
+    backward = torch.ops.seq2seq_ext.bahdanau_attention_backward
+    full = backward(*grads, *inputs, [True, True])
+    scores_only = backward(*grads, *inputs, [True, False])
+    values_only = backward(*grads, *inputs, [False, True])
+    for k in (0, 1, 3):
+        assert torch.equal(scores_only[k], full[k]) and values_only[k].numel() == 0
+    assert torch.equal(values_only[2], full[2]) and scores_only[2].numel() == 0
+
+
+# ---------------------------------------------------------------- masks, lengths, edge cases
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("op", OPS)
+def test_fully_masked_rows_give_zeros_and_zero_gradients(op, dtype, device):
+    args = make(op, B=3, S=4, dtype=dtype, device=device, masked=False)
+    args.mask = torch.tensor([[True, False, True, False], [False] * 4, [False] * 4], device=device)
+    context, weights = args.call("fused")
+    assert not context.isnan().any() and not weights.isnan().any()
+    assert not context[1:].any() and not weights[1:].any()
+    assert not weights[0, 1].item() and not weights[0, 3].item()
+    torch.testing.assert_close(weights[0].float().sum(), torch.tensor(1.0, device=device),
+                               rtol=0, atol=1e-2)
+    grads = grads_of((context, weights), args.differentiable(),
+                     (torch.randn_like(context), torch.randn_like(weights)))
+    for g, t in zip(grads, args.differentiable()):
+        assert g is not None and not g.isnan().any()
+        if t.dim() == 3:  # keys and values of the masked rows and positions get nothing
+            assert not g[1:].any() and not g[0, 1].any() and not g[0, 3].any()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_masked_softmax_all_masked_row_and_large_scores(device):
+    scores = torch.tensor([[1e4, -1e4, 3e4], [5.0, 6.0, 7.0], [88.0, 89.0, 1e38]], device=device,
+                          requires_grad=True)
+    mask = torch.tensor([[True, True, True], [False, False, False], [True, True, False]],
+                        device=device)
+    weights = functional.masked_softmax(scores, mask)
+    expected = torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, 0.0],
+                             [1 / (1 + math.e), math.e / (1 + math.e), 0.0]], device=device)
+    torch.testing.assert_close(weights, expected)
+    weights.backward(torch.randn_like(weights))
+    assert not scores.grad.isnan().any() and not scores.grad[1].any()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+def test_masked_softmax_matches_torch_softmax(dtype, device):
+    scores = (torch.randn(6, 5, 33, dtype=torch.float64) * 10).to(dtype=dtype, device=device)
+    for dim in (-1, 0, 1):
+        expected = torch.softmax(scores.double(), dim).to(dtype)
+        assert_close_scaled(functional.masked_softmax(scores, None, dim), expected,
+                            tolerance(dtype, device), f"dim {dim}")
+    mask = torch.rand(6, 5, 33, device=device) > 0.3
+    mask[..., 0] = True
+    assert_close_scaled(functional.masked_softmax(scores, mask),
+                        composed_softmax(scores.double(), mask).to(dtype), tolerance(dtype, device),
+                        "masked")
+    row_mask = mask[:, :1, :]  # broadcast over the middle dimension
+    assert_close_scaled(functional.masked_softmax(scores, row_mask),
+                        reference.masked_softmax(scores, row_mask), tolerance(dtype, device),
+                        "broadcast mask")
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_large_scores_do_not_overflow(op):
+    """Scores in the thousands: exp would overflow without the max subtracted."""
+    args = make(op, S=9, A=32, dtype=torch.float32, score_scale=1000.0)
+    context, weights = args.call("fused")
+    assert weights.isfinite().all() and context.isfinite().all()
+    compare(args, "reference", 1e-4, "large scores")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("op", OPS)
+def test_lengths_give_the_mask(op, device):
+    args = make(op, B=5, S=6, device=device)
+    lengths = random_lengths(5, 6, 0).to(device)
+    t = list(args.tensors.values())
+    with_mask = args.call("fused")
+    fn = functional.bahdanau_attention if op == "bahdanau" else functional.luong_attention
+    extra = {} if op != "luong_general" else {"W": t.pop()}
+    with_lengths = fn(*t, lengths=lengths, **extra)
+    for a, b in zip(with_lengths, with_mask):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    scores = torch.randn(5, 6, device=device)
+    torch.testing.assert_close(functional.masked_softmax(scores, lengths=lengths),
+                               functional.masked_softmax(scores, args.mask), rtol=0, atol=0)
+
+
+def test_bad_lengths_give_clear_errors():
+    args = make("bahdanau", B=3, S=4)
+    t = args.tensors
+    call = lambda **kw: functional.bahdanau_attention(t["query_proj"], t["keys_proj"],  # noqa: E731
+                                                      t["values"], t["v"], **kw)
+    with pytest.raises(ValueError, match=r"expected lengths in \[0, 4\].*from 0 to 5"):
+        call(lengths=torch.tensor([0, 5, 2]))
+    with pytest.raises(ValueError, match=r"expected lengths in \[0, 4\].*from -1 to 2"):
+        call(lengths=torch.tensor([-1, 1, 2]))
+    with pytest.raises(ValueError, match=r"expected lengths of dtype int64.*torch.int32"):
+        call(lengths=torch.tensor([1, 1, 2], dtype=torch.int32))
+    with pytest.raises(ValueError, match=r"expected lengths of shape \[3\]"):
+        call(lengths=torch.tensor([1, 2]))
+    with pytest.raises(ValueError, match="mask or lengths, not both"):
+        call(lengths=torch.tensor([1, 1, 2]), mask=args.mask)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("op", OPS)
+def test_source_length_one(op, device):
+    args = make(op, B=3, S=1, device=device, masked=False)
+    context, weights = args.call("fused")
+    torch.testing.assert_close(weights, torch.ones_like(weights))
+    torch.testing.assert_close(context, args.tensors["values"][:, 0].detach())
+    compare(args, "reference", 1e-10, "S=1")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("op", OPS)
+def test_empty_batch_and_empty_source(op, device):
+    for B, S in ((0, 5), (3, 0)):
+        args = make(op, B=B, S=S, device=device, masked=True)
+        context, weights = args.call("fused")
+        assert context.shape == (B, 5) and weights.shape == (B, S)
+        assert not context.any()
+        grads = grads_of((context, weights), args.differentiable(),
+                         (torch.ones_like(context), torch.ones_like(weights)))
+        for g, t in zip(grads, args.differentiable()):
+            assert g.shape == t.shape and not g.any()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("op", OPS)
+def test_non_contiguous_inputs(op, device):
+    args = make(op, B=5, S=6, A=4, D=3, device=device)
+
+    def strided(t):
+        """The same values in a non-contiguous layout."""
+        if t.dim() == 1:
+            view = torch.stack([t.detach(), torch.zeros_like(t)], 1)[:, 0]
+        elif t.dim() == 2:
+            view = t.detach().t().contiguous().t()
+        else:  # (B, S, X) stored as (S, B, X): how an encoder's (seq, batch) output looks
+            view = t.detach().transpose(0, 1).contiguous().transpose(0, 1)
+        assert not view.is_contiguous()
+        return view.requires_grad_()
+
+    strided_args = args.with_tensors(strided)
+    strided_args.mask = args.mask.t().contiguous().t()
+    ours, expected = strided_args.call("fused"), args.call("fused")
+    grad_out = [torch.randn_like(o) for o in ours]
+    for a, b in zip(ours, expected):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    for a, b in zip(grads_of(ours, strided_args.differentiable(), grad_out),
+                    grads_of(expected, args.differentiable(), grad_out)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+# ---------------------------------------------------------------- bad input
+
+def bahdanau_bad_variants():
+    """(description, {argument: replacement}, regex). Good shapes: B=4, S=7, A=6, D=5."""
+    r = lambda *shape: torch.randn(*shape, dtype=torch.float64)  # noqa: E731
+    return [
+        ("3-D query_proj", dict(query_proj=r(1, 4, 6)),
+         r"expected query_proj of shape \(batch, attn_size\), got a 3-D tensor of shape \[1, 4, 6\]"),
+        ("2-D keys_proj", dict(keys_proj=r(4, 6)),
+         r"expected keys_proj of shape \(batch, src_len, attn_size\), got a 2-D tensor"),
+        ("keys_proj attn size", dict(keys_proj=r(4, 7, 5)),
+         r"expected keys_proj of shape \[4, 7, 6\], got \[4, 7, 5\]"),
+        ("keys_proj batch", dict(keys_proj=r(3, 7, 6)),
+         r"expected keys_proj of shape \[4, 7, 6\], got \[3, 7, 6\]"),
+        ("values source length", dict(values=r(4, 6, 5)),
+         r"expected values of shape \[4, 7, 5\], got \[4, 6, 5\]"),
+        ("v size", dict(v=r(5)), r"expected v of shape \[6\], got \[5\]"),
+        ("v rank", dict(v=r(6, 1)), r"expected v of shape \(attn_size\), got a 2-D tensor"),
+        ("dtype mix", dict(values=r(4, 7, 5).float()),
+         r"expected values to have dtype Double like query_proj, got Float"),
+        ("integer query", dict(query_proj=torch.ones(4, 6, dtype=torch.long)),
+         r"expected a floating-point query_proj, got Long"),
+        ("mask shape", dict(mask=torch.ones(4, 6, dtype=torch.bool)),
+         r"expected mask of shape \[4, 7\], got \[4, 6\]"),
+        ("mask dtype", dict(mask=torch.ones(4, 7)), r"expected mask of dtype Bool.*got Float"),
+    ]
+
+
+def luong_bad_variants():
+    r = lambda *shape: torch.randn(*shape, dtype=torch.float64)  # noqa: E731
+    return [
+        ("3-D query", dict(query=r(1, 4, 6)), r"expected query of shape \(batch, query_size\)"),
+        ("dot with other key size", dict(keys=r(4, 7, 5)),
+         r"dot attention \(W = None\) needs key_size == query_size: expected keys of shape "
+         r"\[4, 7, 6\], got \[4, 7, 5\]"),
+        ("W shape", dict(W=r(5, 6)), r"expected W of shape \[6, 6\], got \[5, 6\]"),
+        ("values batch", dict(values=r(3, 7, 5)), r"expected values of shape \[4, 7, 5\], got \[3, 7, 5\]"),
+        ("dtype mix", dict(keys=r(4, 7, 6).half()), r"expected keys to have dtype Double like query, got Half"),
+        ("mask shape", dict(mask=torch.ones(7, 4, dtype=torch.bool)),
+         r"expected mask of shape \[4, 7\], got \[7, 4\]"),
+        ("mask dtype", dict(mask=torch.ones(4, 7, dtype=torch.uint8)), r"expected mask of dtype Bool"),
+    ]
+
+
+@pytest.mark.parametrize("op,variants", [("bahdanau", bahdanau_bad_variants()),
+                                         ("luong_dot", luong_bad_variants())])
+def test_bad_input_gives_clear_error_and_changes_nothing(op, variants):
+    for description, replace, message in variants:
+        args = make(op, B=4, S=7, A=6, D=5, requires_grad=False)
+        args.mask = replace.pop("mask", args.mask)
+        args.tensors.update(replace)
+        before = {k: t.clone() for k, t in args.tensors.items()}
+        with pytest.raises(RuntimeError, match=message):
+            args.call("fused")
+        for k, t in args.tensors.items():
+            assert torch.equal(t, before[k]), f"{description}: {k} was modified"
+
+
+def test_masked_softmax_bad_input():
+    scores = torch.randn(3, 4)
+    with pytest.raises(RuntimeError, match=r"masked_softmax: expected mask of shape \[3, 4\] "
+                                           r"\(or broadcastable to it\), got \[3, 5\]"):
+        functional.masked_softmax(scores, torch.ones(3, 5, dtype=torch.bool))
+    with pytest.raises(RuntimeError, match=r"expected mask of dtype Bool"):
+        functional.masked_softmax(scores, torch.ones(3, 4))
+    with pytest.raises(RuntimeError, match=r"expected a floating-point scores, got Long"):
+        functional.masked_softmax(scores.long())
+    with pytest.raises(RuntimeError, match=r"expected grad_weights of shape \[3, 4\], got \[3, 3\]"):
+        torch.ops.seq2seq_ext.masked_softmax_backward(scores[:, :3], scores)
+
+
+@requires_cuda
+def test_device_mix_is_rejected():
+    args = make("bahdanau", device="cuda")
+    args.tensors["values"] = args.tensors["values"].detach().cpu()
+    with pytest.raises(RuntimeError, match=r"expected values on device cuda:0 like query_proj, got cpu"):
+        args.call("fused")
+    args = make("bahdanau", device="cuda")
+    args.mask = args.mask.cpu()
+    with pytest.raises(RuntimeError, match=r"expected mask on device cuda:0, got cpu"):
+        args.call("fused")
+
+
+# ---------------------------------------------------------------- autocast
+
+AUTOCAST = [("cpu", torch.bfloat16), pytest.param("cuda", torch.float16, marks=requires_cuda)]
+
+
+@pytest.mark.parametrize("device,autocast_dtype", AUTOCAST)
+@pytest.mark.parametrize("op", OPS)
+def test_autocast_runs_in_the_autocast_dtype(op, device, autocast_dtype):
+    args = make(op, B=8, S=10, A=16, D=12, dtype=torch.float32, device=device)
+    with torch.autocast(device, dtype=autocast_dtype):
+        outputs = args.call("fused")
+    expected = args.with_tensors(lambda t: t.detach().to(autocast_dtype)).call("reference")
+    for out, ref in zip(outputs, expected):
+        assert out.dtype == autocast_dtype
+        assert_close_scaled(out, ref, 1e-2, "autocast output")
+    sum(o.float().sum() for o in outputs).backward()
+    for t in args.differentiable():
+        assert t.grad is not None and t.grad.dtype == torch.float32
+
+
+# ---------------------------------------------------------------- modules
+
+def test_bahdanau_module_matches_its_formula():
+    for normalize in (False, True):
+        torch.manual_seed(0)
+        module = seq2seq_ext.BahdanauAttention(query_size=5, key_size=4, attn_size=6,
+                                               normalize=normalize).double()
+        if normalize:
+            with torch.no_grad():
+                module.b.normal_()
+        query = torch.randn(3, 5, dtype=torch.float64)
+        values = torch.randn(3, 7, 4, dtype=torch.float64)
+        lengths = torch.tensor([7, 2, 5])
+        context, weights = module(query, values, lengths=lengths)
+        v = module.g * module.v / module.v.norm() if normalize else module.v
+        keys_proj = values @ module.W_k.weight.t() + (module.b if normalize else 0)
+        scores = torch.tanh((query @ module.W_q.weight.t())[:, None] + keys_proj) @ v
+        expected_weights = composed_softmax(scores, lengths_mask(lengths, 7, "cpu"))
+        torch.testing.assert_close(weights, expected_weights)
+        torch.testing.assert_close(context, torch.bmm(expected_weights[:, None], values)[:, 0])
+        # A decoder projects the keys once and reuses them: the same result.
+        keys_proj = module.project_keys(values)
+        for a, b in zip(module(query, values, lengths=lengths, keys_proj=keys_proj),
+                        (context, weights)):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+        (context.sum() + weights.sum()).backward()
+        for name, p in module.named_parameters():
+            assert p.grad is not None and p.grad.isfinite().all(), name
+
+
+def test_luong_module():
+    torch.manual_seed(0)
+    query, keys = torch.randn(3, 6), torch.randn(3, 5, 6)
+    mask = lengths_mask(torch.tensor([5, 1, 3]), 5, "cpu")
+    dot = seq2seq_ext.LuongAttention(6, 6, method="dot")
+    assert dot.W is None and not list(dot.parameters())
+    for a, b in zip(dot(query, keys, mask=mask), composed_luong(query, keys, keys, mask)):
+        torch.testing.assert_close(a, b)
+    general = seq2seq_ext.LuongAttention(6, 4, method="general")
+    keys4, values = torch.randn(3, 5, 4), torch.randn(3, 5, 2)
+    for a, b in zip(general(query, keys4, values, mask=mask),
+                    composed_luong(query, keys4, values, mask, general.W)):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="dot attention needs query_size == key_size, got 6 and 4"):
+        seq2seq_ext.LuongAttention(6, 4)
+    with pytest.raises(ValueError, match="method must be one of"):
+        seq2seq_ext.LuongAttention(6, 6, method="concat")
+
+
+def test_modules_compile_fullgraph():
+    torch.manual_seed(0)
+    bahdanau = seq2seq_ext.BahdanauAttention(8, 6, 5, normalize=True)
+    luong = seq2seq_ext.LuongAttention(8, 6, method="general")
+    query, values = torch.randn(4, 8), torch.randn(4, 9, 6)
+    lengths = random_lengths(4, 9, 1)
+    mask = lengths_mask(lengths, 9, "cpu")
+
+    def step(query, values, mask, lengths):
+        keys_proj = bahdanau.project_keys(values)
+        context, weights = bahdanau(query, values, mask=mask, keys_proj=keys_proj)
+        context2, weights2 = luong(query, values, lengths=lengths)
+        return context + context2, weights * weights2
+
+    compiled = torch.compile(step, fullgraph=True, backend="aot_eager")
+    for a, b in zip(compiled(query, values, mask, lengths), step(query, values, mask, lengths)):
+        torch.testing.assert_close(a, b)
+
+
+# ---------------------------------------------------------------- property tests
+
+@st.composite
+def attention_cases(draw):
+    op = draw(st.sampled_from(OPS))
+    dtype = draw(st.sampled_from([torch.float64, torch.float32]))
+    shape = dict(B=draw(st.integers(0, 5)), S=draw(st.integers(1, 9)), A=draw(st.integers(1, 9)),
+                 D=draw(st.integers(1, 9)))
+    masked = draw(st.booleans())
+    seed = draw(st.integers(0, 2**16))
+    return op, dtype, shape, masked, seed
+
+
+@settings(max_examples=100, deadline=None)
+@given(attention_cases())
+def test_property_random_shapes(case):
+    op, dtype, shape, masked, seed = case
+    args = make(op, dtype=dtype, masked=masked, seed=seed, **shape)
+    compare(args, "reference", tolerance(dtype), "property")
+
+
+def test_backend_reports_the_attention_ops():
+    info = seq2seq_ext.backend_info()
+    for op in ("masked_softmax", "bahdanau_attention", "luong_attention"):
+        assert info["ops"][op]["cpu"] == "kernel"
+
+
+FALLBACK_SCRIPT = """
+import warnings, torch
+warnings.simplefilter("ignore")
+import seq2seq_ext
+assert seq2seq_ext.backend_info()["ops"]["bahdanau_attention"]["cpu"] == "reference"
+torch.manual_seed(0)
+for module in (seq2seq_ext.BahdanauAttention(4, 3, 5, normalize=True),
+               seq2seq_ext.LuongAttention(4, 3, method="general")):
+    context, weights = module(torch.randn(2, 4), torch.randn(2, 6, 3), lengths=torch.tensor([6, 0]))
+    assert context.shape == (2, 3) and weights.shape == (2, 6)
+    assert not weights[1].any() and torch.allclose(weights[0].sum(), torch.tensor(1.0))
+print("fallback ok")
+"""
+
+
+def test_modules_fall_back_to_reference():
+    env = dict(os.environ, SEQ2SEQ_EXT_FORCE_REFERENCE="1")
+    result = subprocess.run([sys.executable, "-c", FALLBACK_SCRIPT], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "fallback ok" in result.stdout
