@@ -1,6 +1,8 @@
 """Shared helpers: the cells under test, argument factories, tolerances, devices."""
 import math
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import pytest
@@ -122,6 +124,27 @@ def assert_close_scaled(actual, expected, tol, what=""):
 
 def grads_of(outputs, inputs, grad_outputs):
     return torch.autograd.grad(outputs, inputs, grad_outputs, allow_unused=True)
+
+
+def assert_same_values_and_gradients(ours, expected, our_inputs, expected_inputs, atol=1e-12):
+    """Two computations of the same function: equal outputs, and equal gradients
+    of their inputs for the same random upstream gradients."""
+    grad_out = [torch.randn_like(o) for o in ours]
+    for a, b in zip(ours, expected):
+        torch.testing.assert_close(a, b, rtol=0, atol=atol)
+    for a, b in zip(grads_of(ours, our_inputs, grad_out),
+                    grads_of(expected, expected_inputs, grad_out)):
+        torch.testing.assert_close(a, b, rtol=0, atol=atol)
+
+
+def run_with_reference_fallback(script):
+    """Runs a Python script in a fresh interpreter with the compiled library
+    ignored (SEQ2SEQ_EXT_FORCE_REFERENCE=1); asserts it succeeded."""
+    env = dict(os.environ, SEQ2SEQ_EXT_FORCE_REFERENCE="1")
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result
 
 
 @pytest.fixture(autouse=True)

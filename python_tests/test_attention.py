@@ -3,9 +3,6 @@ modules against reference.py and a plain composition of torch ops: values,
 gradients, gradcheck, opcheck, masks and lengths, edge cases, bad input,
 autocast, torch.compile, random property tests."""
 import math
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 
 import pytest
@@ -14,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import seq2seq_ext
-from conftest import DEVICES, HALF_TYPES, assert_close_scaled, grads_of, requires_cuda, tolerance
+from conftest import (DEVICES, HALF_TYPES, assert_close_scaled, assert_same_values_and_gradients,
+                      grads_of, requires_cuda, run_with_reference_fallback, tolerance)
 from seq2seq_ext import functional, reference
 
 ALL_DTYPES = [torch.float64, torch.float32, torch.bfloat16, torch.float16]
@@ -400,13 +398,8 @@ def test_non_contiguous_inputs(op, device):
 
     strided_args = args.with_tensors(strided)
     strided_args.mask = args.mask.t().contiguous().t()
-    ours, expected = strided_args.call("fused"), args.call("fused")
-    grad_out = [torch.randn_like(o) for o in ours]
-    for a, b in zip(ours, expected):
-        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
-    for a, b in zip(grads_of(ours, strided_args.differentiable(), grad_out),
-                    grads_of(expected, args.differentiable(), grad_out)):
-        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    assert_same_values_and_gradients(strided_args.call("fused"), args.call("fused"),
+                                     strided_args.differentiable(), args.differentiable())
 
 
 # ---------------------------------------------------------------- bad input
@@ -623,8 +616,4 @@ print("fallback ok")
 
 
 def test_modules_fall_back_to_reference():
-    env = dict(os.environ, SEQ2SEQ_EXT_FORCE_REFERENCE="1")
-    result = subprocess.run([sys.executable, "-c", FALLBACK_SCRIPT], env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert "fallback ok" in result.stdout
+    assert "fallback ok" in run_with_reference_fallback(FALLBACK_SCRIPT).stdout

@@ -1,13 +1,13 @@
 """The build and the fallback: which kernels are compiled, and that the package
 runs the reference when the compiled library is missing."""
 import os
-import subprocess
-import sys
 
 import torch
 
 import seq2seq_ext
 from seq2seq_ext._ops import OPS
+
+from conftest import run_with_reference_fallback
 
 
 def test_cpu_kernels_are_compiled():
@@ -48,8 +48,4 @@ print("fallback ok")
 
 
 def test_falls_back_to_reference_with_one_warning():
-    env = dict(os.environ, SEQ2SEQ_EXT_FORCE_REFERENCE="1")
-    result = subprocess.run([sys.executable, "-c", FALLBACK_SCRIPT], env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert "fallback ok" in result.stdout
+    assert "fallback ok" in run_with_reference_fallback(FALLBACK_SCRIPT).stdout

@@ -5,8 +5,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import (CELLS, CUDA, DEVICES, HALF_TYPES, assert_close_scaled, grads_of,
-                      make_args, requires_cuda, tolerance)
+from conftest import (CELLS, CUDA, DEVICES, HALF_TYPES, assert_close_scaled,
+                      assert_same_values_and_gradients, grads_of, make_args, requires_cuda,
+                      tolerance)
 
 ALL_DTYPES = [torch.float64, torch.float32, torch.bfloat16, torch.float16]
 
@@ -126,10 +127,7 @@ def test_gradients_when_only_some_arguments_require_them(cell):
             if t is not None:
                 t.requires_grad_()
         inputs = args.differentiable()
-        ours, theirs = args.call(cell.fused), args.call(cell.vf)
-        grad_out = [torch.randn_like(o) for o in ours]
-        for a, b in zip(grads_of(ours, inputs, grad_out), grads_of(theirs, inputs, grad_out)):
-            torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+        assert_same_values_and_gradients(args.call(cell.fused), args.call(cell.vf), inputs, inputs)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -166,14 +164,8 @@ def test_non_contiguous_inputs(cell, device):
         return view.requires_grad_()
 
     strided_args = type(contiguous)(*[strided(t) for t in contiguous.tensors()])
-    ours = strided_args.call(cell.fused)
-    expected = contiguous.call(cell.fused)
-    grad_out = [torch.randn_like(o) for o in ours]
-    for a, b in zip(ours, expected):
-        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
-    for a, b in zip(grads_of(ours, strided_args.differentiable(), grad_out),
-                    grads_of(expected, contiguous.differentiable(), grad_out)):
-        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    assert_same_values_and_gradients(strided_args.call(cell.fused), contiguous.call(cell.fused),
+                                     strided_args.differentiable(), contiguous.differentiable())
 
 
 @pytest.mark.parametrize("cell", CELLS, ids=str)
