@@ -137,6 +137,17 @@ def assert_same_values_and_gradients(ours, expected, our_inputs, expected_inputs
         torch.testing.assert_close(a, b, rtol=0, atol=atol)
 
 
+def assert_ran_in_autocast_dtype(outputs, expected, autocast_dtype, float32_leaves):
+    """Outputs of a call under autocast: in the autocast dtype, close to the
+    reference run on inputs cast to it, and float32 gradients for the float32 leaves."""
+    for out, ref in zip(outputs, expected):
+        assert out.dtype == autocast_dtype
+        assert_close_scaled(out, ref, 1e-2, "autocast output")
+    sum(o.float().sum() for o in outputs).backward()
+    for t in float32_leaves:
+        assert t.grad is not None and t.grad.dtype == torch.float32
+
+
 def run_with_reference_fallback(script):
     """Runs a Python script in a fresh interpreter with the compiled library
     ignored (SEQ2SEQ_EXT_FORCE_REFERENCE=1); asserts it succeeded."""

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import seq2seq_ext
-from conftest import (DEVICES, HALF_TYPES, assert_close_scaled, assert_same_values_and_gradients,
-                      grads_of, requires_cuda, run_with_reference_fallback, tolerance)
+from conftest import (DEVICES, HALF_TYPES, assert_close_scaled, assert_ran_in_autocast_dtype,
+                      assert_same_values_and_gradients, grads_of, requires_cuda,
+                      run_with_reference_fallback, tolerance)
 from seq2seq_ext import functional, reference
 
 ALL_DTYPES = [torch.float64, torch.float32, torch.bfloat16, torch.float16]
@@ -497,12 +498,7 @@ def test_autocast_runs_in_the_autocast_dtype(op, device, autocast_dtype):
     with torch.autocast(device, dtype=autocast_dtype):
         outputs = args.call("fused")
     expected = args.with_tensors(lambda t: t.detach().to(autocast_dtype)).call("reference")
-    for out, ref in zip(outputs, expected):
-        assert out.dtype == autocast_dtype
-        assert_close_scaled(out, ref, 1e-2, "autocast output")
-    sum(o.float().sum() for o in outputs).backward()
-    for t in args.differentiable():
-        assert t.grad is not None and t.grad.dtype == torch.float32
+    assert_ran_in_autocast_dtype(outputs, expected, autocast_dtype, args.differentiable())
 
 
 # ---------------------------------------------------------------- modules
