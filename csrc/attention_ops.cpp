@@ -29,16 +29,6 @@ void check_mask(const char* op, const OptTensor& mask, at::IntArrayRef sizes, co
 
 }  // namespace
 
-void check_like(const char* op, const char* name, const Tensor& t, at::IntArrayRef sizes,
-                const Tensor& like, const char* like_name) {
-  TORCH_CHECK(t.sizes() == sizes, op, ": expected ", name, " of shape ", sizes, ", got ",
-              t.sizes());
-  TORCH_CHECK(t.scalar_type() == like.scalar_type(), op, ": expected ", name, " to have dtype ",
-              like.scalar_type(), " like ", like_name, ", got ", t.scalar_type());
-  TORCH_CHECK(t.device() == like.device(), op, ": expected ", name, " on device ", like.device(),
-              " like ", like_name, ", got ", t.device());
-}
-
 void check_softmax_args(const char* op, const Tensor& scores, const OptTensor& mask) {
   check_floating(op, "scores", scores);
   TORCH_CHECK(scores.dim() >= 1, op,
@@ -51,7 +41,7 @@ void check_softmax_backward_args(const char* op, const Tensor& grad_weights,
   check_floating(op, "weights", weights);
   TORCH_CHECK(weights.dim() >= 1, op,
               ": expected weights with at least one dimension, got a 0-D tensor");
-  check_like(op, "grad_weights", grad_weights, weights.sizes(), weights, "weights");
+  check_tensor(op, "grad_weights", grad_weights, weights.sizes(), weights, "weights");
 }
 
 AttentionSizes check_bahdanau_args(const char* op, const Tensor& query_proj,
@@ -64,9 +54,9 @@ AttentionSizes check_bahdanau_args(const char* op, const Tensor& query_proj,
   check_rank(op, "v", v, 1, "(attn_size)");
   const int64_t B = query_proj.size(0), A = query_proj.size(1);
   const int64_t S = keys_proj.size(1), D = values.size(2);
-  check_like(op, "keys_proj", keys_proj, {B, S, A}, query_proj, "query_proj");
-  check_like(op, "values", values, {B, S, D}, query_proj, "query_proj");
-  check_like(op, "v", v, {A}, query_proj, "query_proj");
+  check_tensor(op, "keys_proj", keys_proj, {B, S, A}, query_proj, "query_proj");
+  check_tensor(op, "values", values, {B, S, D}, query_proj, "query_proj");
+  check_tensor(op, "v", v, {A}, query_proj, "query_proj");
   check_mask(op, mask, {B, S}, query_proj);
   return {B, S, A, A, D};
 }
@@ -81,14 +71,14 @@ AttentionSizes check_luong_args(const char* op, const Tensor& query, const Tenso
   const int64_t S = keys.size(1), K = keys.size(2), D = values.size(2);
   if (W.has_value()) {
     check_rank(op, "W", *W, 2, "(query_size, key_size)");
-    check_like(op, "W", *W, {Q, K}, query, "query");
+    check_tensor(op, "W", *W, {Q, K}, query, "query");
   } else {
     TORCH_CHECK(K == Q, op,
                 ": dot attention (W = None) needs key_size == query_size: expected keys of shape ",
                 at::IntArrayRef({B, S, Q}), ", got ", keys.sizes());
   }
-  check_like(op, "keys", keys, {B, S, K}, query, "query");
-  check_like(op, "values", values, {B, S, D}, query, "query");
+  check_tensor(op, "keys", keys, {B, S, K}, query, "query");
+  check_tensor(op, "values", values, {B, S, D}, query, "query");
   check_mask(op, mask, {B, S}, query);
   return {B, S, Q, K, D};
 }

@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "attention_kernels.h"
+#include "checks.h"
 
 namespace seq2seq_ext {
 
@@ -37,9 +38,6 @@ AttentionSizes check_bahdanau_args(const char* op, const Tensor& query_proj,
                                    const Tensor& v, const OptTensor& mask);
 AttentionSizes check_luong_args(const char* op, const Tensor& query, const Tensor& keys,
                                 const Tensor& values, const OptTensor& W, const OptTensor& mask);
-// `t` must have shape `sizes` and the dtype and device of `like` (named `like_name`).
-void check_like(const char* op, const char* name, const Tensor& t, at::IntArrayRef sizes,
-                const Tensor& like, const char* like_name);
 
 inline Tensor contiguous_mask(const OptTensor& mask) {
   return mask.has_value() ? mask->contiguous() : Tensor();
@@ -104,9 +102,9 @@ Tensor4 bahdanau_attention_backward(const Tensor& grad_context, const Tensor& gr
                                     std::array<bool, 2> output_mask) {
   const char* op = "bahdanau_attention_backward";
   const auto n = check_bahdanau_args(op, query_proj, keys_proj, values, v, {});
-  check_like(op, "grad_context", grad_context, {n.B, n.D}, query_proj, "query_proj");
-  check_like(op, "grad_weights", grad_weights, {n.B, n.S}, query_proj, "query_proj");
-  check_like(op, "weights", weights, {n.B, n.S}, query_proj, "query_proj");
+  check_tensor(op, "grad_context", grad_context, {n.B, n.D}, query_proj, "query_proj");
+  check_tensor(op, "grad_weights", grad_weights, {n.B, n.S}, query_proj, "query_proj");
+  check_tensor(op, "weights", weights, {n.B, n.S}, query_proj, "query_proj");
   const at::OptionalDeviceGuard guard(at::device_of(query_proj));
   const auto [want_scores, want_values] = output_mask;
   const auto options = query_proj.options();
@@ -162,9 +160,9 @@ Tensor4 luong_attention_backward(const Tensor& grad_context, const Tensor& grad_
                                  std::array<bool, 4> output_mask) {
   const char* op = "luong_attention_backward";
   const auto n = check_luong_args(op, query, keys, values, W, {});
-  check_like(op, "grad_context", grad_context, {n.B, n.D}, query, "query");
-  check_like(op, "grad_weights", grad_weights, {n.B, n.S}, query, "query");
-  check_like(op, "weights", weights, {n.B, n.S}, query, "query");
+  check_tensor(op, "grad_context", grad_context, {n.B, n.D}, query, "query");
+  check_tensor(op, "grad_weights", grad_weights, {n.B, n.S}, query, "query");
+  check_tensor(op, "weights", weights, {n.B, n.S}, query, "query");
   const at::OptionalDeviceGuard guard(at::device_of(query));
   const auto [want_query, want_keys, want_values, want_W] = output_mask;
   const auto dtype = query.scalar_type();

@@ -6,16 +6,6 @@
 
 namespace seq2seq_ext {
 
-void check_tensor(const char* op, const char* name, const Tensor& t, at::IntArrayRef sizes,
-                  const Tensor& like) {
-  TORCH_CHECK(t.sizes() == sizes, op, ": expected ", name, " of shape ", sizes, ", got ",
-              t.sizes());
-  TORCH_CHECK(t.scalar_type() == like.scalar_type(), op, ": expected ", name, " to have dtype ",
-              like.scalar_type(), " like input, got ", t.scalar_type());
-  TORCH_CHECK(t.device() == like.device(), op, ": expected ", name, " on device ", like.device(),
-              " like input, got ", t.device());
-}
-
 void check_cell_args(const char* op, int64_t num_gates, const Tensor& input, const Tensor& hx,
                      const Tensor* cx, const Tensor& w_ih, const Tensor& w_hh,
                      const OptTensor& b_ih, const OptTensor& b_hh) {

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "cell_kernels.h"
+#include "checks.h"
 
 namespace seq2seq_ext {
 
@@ -30,9 +31,6 @@ using Tensor6 = std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor>;
 void check_cell_args(const char* op, int64_t num_gates, const Tensor& input, const Tensor& hx,
                      const Tensor* cx, const Tensor& w_ih, const Tensor& w_hh,
                      const OptTensor& b_ih, const OptTensor& b_hh);
-// Checks that `t` has shape `sizes` and the dtype and device of `like`.
-void check_tensor(const char* op, const char* name, const Tensor& t, at::IntArrayRef sizes,
-                  const Tensor& like);
 
 // Both biases as contiguous vectors of `size` elements; zeros for one not given.
 std::pair<Tensor, Tensor> biases_or_zeros(const OptTensor& b_ih, const OptTensor& b_hh,
