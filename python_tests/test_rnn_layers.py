@@ -288,6 +288,7 @@ def test_constructor_matches_torch(mode):
     assert repr(ours).replace("Fused", "") == repr(theirs)
     assert [[p.shape for p in layer] for layer in ours.all_weights] == \
         [[p.shape for p in layer] for layer in theirs.all_weights]
+    assert [p.shape for p in ours._flat_weights] == [p.shape for p in theirs._flat_weights]
     ours.flatten_parameters()
     back = MODULES[mode][0](3, 4, 2, bias=False, batch_first=True, bidirectional=True,
                             **MODULES[mode][2])

@@ -113,6 +113,8 @@ class _FusedRNNBase(nn.Module):
 
     @property
     def _flat_weights(self) -> list:
+        """torch.nn.RNNBase's private list of weights, which code written for
+        torch's RNNs (weight-drop wrappers, for one) reads."""
         return [getattr(self, name) for name in self._flat_weights_names]
 
     def extra_repr(self) -> str:
@@ -223,12 +225,13 @@ class _FusedRNNBase(nn.Module):
         directions = 2 if self.bidirectional else 1
         reverse = _reverser(batch_sizes, padded, data.device) if self.bidirectional else None
         finals = [[] for _ in states]
+        all_weights = self.all_weights
         layer_input = data
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
                 index = layer * directions + direction
-                weights = self.all_weights[index]
+                weights = all_weights[index]
                 x = reverse(layer_input) if direction == 1 else layer_input
                 out, *final = self._run_layer(x, batch_sizes, [s[index] for s in states], weights)
                 outputs.append(reverse(out) if direction == 1 else out)
