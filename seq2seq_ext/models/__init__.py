@@ -1,4 +1,8 @@
 """Encoder-decoder models on the fused layers and attention."""
 from .config import Seq2SeqConfig
+from .decoder import AttentionDecoder, Memory
+from .encoder import Encoder
+from .search import Decoded
+from .seq2seq import Seq2Seq
 
-__all__ = ["Seq2SeqConfig"]
+__all__ = ["Seq2SeqConfig", "Seq2Seq", "Encoder", "AttentionDecoder", "Memory", "Decoded"]

@@ -39,6 +39,8 @@ class Seq2SeqConfig:
     attn_size: Optional[int] = None      # bahdanau only; default hidden_size
     input_feeding: bool = False
     pad_index: int = 0
+    sos_index: int = 1
+    eos_index: int = 2
     backend: str = "fused"
 
     def __post_init__(self) -> None:

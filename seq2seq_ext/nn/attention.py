@@ -18,6 +18,25 @@ import torch
 from torch import Tensor, nn
 
 from .. import functional as F
+from .. import reference
+
+BACKENDS = ("fused", "torch")
+
+
+def _check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"attention backend must be one of {BACKENDS}, got {backend!r}")
+    return backend
+
+
+def _attend(name: str, backend: str, *args, mask=None, lengths=None, **kwargs):
+    """Calls the fused op `name` of functional.py, or (backend="torch") the
+    pure-PyTorch one of reference.py, which takes a mask only."""
+    if backend == "fused":
+        return getattr(F, name)(*args, mask=mask, lengths=lengths, **kwargs)
+    values = args[2]
+    mask = F._mask_from(mask, lengths, values.shape[0], values.shape[1])
+    return getattr(reference, name)(*args, mask=mask, **kwargs)
 
 
 class BahdanauAttention(nn.Module):
@@ -36,8 +55,9 @@ class BahdanauAttention(nn.Module):
     """
 
     def __init__(self, query_size: int, key_size: int, attn_size: int, normalize: bool = False,
-                 device=None, dtype=None) -> None:
+                 backend: str = "fused", device=None, dtype=None) -> None:
         super().__init__()
+        self.backend = _check_backend(backend)
         factory = dict(device=device, dtype=dtype)
         self.query_size, self.key_size, self.attn_size = query_size, key_size, attn_size
         self.normalize = normalize
@@ -74,12 +94,12 @@ class BahdanauAttention(nn.Module):
         ``project_keys``) is given, which also saves recomputing it each step."""
         if keys_proj is None:
             keys_proj = self.project_keys(values)
-        return F.bahdanau_attention(self.W_q(query), keys_proj, values, self.scoring_vector(),
-                                    mask=mask, lengths=lengths)
+        return _attend("bahdanau_attention", self.backend, self.W_q(query), keys_proj, values,
+                       self.scoring_vector(), mask=mask, lengths=lengths)
 
     def extra_repr(self) -> str:
         return (f"query_size={self.query_size}, key_size={self.key_size}, "
-                f"attn_size={self.attn_size}, normalize={self.normalize}")
+                f"attn_size={self.attn_size}, normalize={self.normalize}, backend={self.backend!r}")
 
 
 class LuongAttention(nn.Module):
@@ -91,8 +111,9 @@ class LuongAttention(nn.Module):
     METHODS = ("dot", "general")
 
     def __init__(self, query_size: int, key_size: int, method: str = "dot",
-                 device=None, dtype=None) -> None:
+                 backend: str = "fused", device=None, dtype=None) -> None:
         super().__init__()
+        self.backend = _check_backend(backend)
         if method not in self.METHODS:
             raise ValueError(f"LuongAttention: method must be one of {self.METHODS}, got {method!r}")
         if method == "dot" and query_size != key_size:
@@ -110,7 +131,9 @@ class LuongAttention(nn.Module):
         """query (B, query_size), keys (B, S, key_size), values (B, S, value_size),
         by default the keys."""
         values = keys if values is None else values
-        return F.luong_attention(query, keys, values, mask=mask, W=self.W, lengths=lengths)
+        return _attend("luong_attention", self.backend, query, keys, values, mask=mask, W=self.W,
+                       lengths=lengths)
 
     def extra_repr(self) -> str:
-        return f"query_size={self.query_size}, key_size={self.key_size}, method={self.method!r}"
+        return (f"query_size={self.query_size}, key_size={self.key_size}, method={self.method!r}, "
+                f"backend={self.backend!r}")

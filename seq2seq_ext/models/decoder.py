@@ -1,0 +1,97 @@
+"""The decoder: embedding, a recurrent stack, attention over the encoder
+outputs, and the output layer. It runs either a whole teacher-forced target at
+once (one layer op over all steps, then attention for all steps in one call) or
+one step at a time (input feeding, scheduled sampling, decoding)."""
+from typing import NamedTuple, Optional
+
+import torch
+from torch import Tensor, nn
+
+from .config import Seq2SeqConfig
+from .layers import make_attention, make_rnn
+
+
+class Memory(NamedTuple):
+    """What the decoder attends to, computed once per source batch."""
+    values: Tensor               # (B, S, K) encoder outputs
+    mask: Tensor                 # (B, S) bool, True = a real source token
+    keys_proj: Optional[Tensor]  # (B, S, A) W_k values, Bahdanau only
+
+    def index_select(self, index: Tensor) -> "Memory":
+        """The memory of the batch rows `index` (beam search's reordering)."""
+        return Memory(*(t.index_select(0, index) if t is not None else None for t in self))
+
+
+class AttentionDecoder(nn.Module):
+    """Step t: x_t = embed(y_{t-1}) (and, with input feeding, the previous output
+    o_{t-1}); h_t = RNN(x_t, h_{t-1}); with attention, context_t = attend(h_t,
+    encoder outputs) and o_t = tanh(W_c [h_t; context_t]), else o_t = h_t;
+    logits_t = W_out o_t. (Luong et al.'s order, with any of the scores: the query
+    is the current state, so a teacher-forced pass needs no loop over steps.)"""
+
+    def __init__(self, config: Seq2SeqConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.tgt_vocab_size, config.embedding_size,
+                                      padding_idx=config.pad_index)
+        self.dropout = nn.Dropout(config.dropout)
+        self.rnn = make_rnn(config, config.decoder_input_size, bidirectional=False)
+        self.attention = make_attention(config)
+        if self.attention is not None:
+            self.combine = nn.Linear(config.hidden_size + config.encoder_output_size,
+                                     config.hidden_size)
+        self.output = nn.Linear(config.hidden_size, config.tgt_vocab_size)
+
+    def memory(self, encoder_outputs: Tensor, mask: Tensor) -> Memory:
+        """Projects the keys once for the whole decode (Bahdanau)."""
+        keys_proj = (self.attention.project_keys(encoder_outputs)
+                     if self.config.attention == "bahdanau" else None)
+        return Memory(encoder_outputs, mask, keys_proj)
+
+    def forward(self, tgt_in: Tensor, state, memory: Memory):
+        """Teacher forcing without input feeding: tgt_in (B, T) -> logits (B, T, V),
+        the final state, attention weights (B, T, S) (None without attention)."""
+        if self.config.input_feeding:
+            raise RuntimeError("a decoder with input feeding runs step by step: use step()")
+        hidden, state = self.rnn(self.dropout(self.embedding(tgt_in)), state)
+        outputs, weights = self._attend(hidden, memory)
+        return self.output(self.dropout(outputs)), state, weights
+
+    def step(self, token: Tensor, state, memory: Memory, feed: Optional[Tensor] = None):
+        """One step: token (B,) -> logits (B, V), the new state, weights (B, S)
+        (None without attention) and the output o_t to feed to the next step
+        (used with input feeding; start with None, which means zeros)."""
+        inputs = self.dropout(self.embedding(token))
+        if self.config.input_feeding:
+            if feed is None:
+                feed = inputs.new_zeros(token.shape[0], self.config.hidden_size)
+            inputs = torch.cat([inputs, feed], dim=1)
+        hidden, state = self.rnn(inputs.unsqueeze(1), state)
+        outputs, weights = self._attend(hidden, memory)
+        outputs, weights = outputs.squeeze(1), (weights.squeeze(1) if weights is not None
+                                                else None)
+        return self.output(self.dropout(outputs)), state, weights, outputs
+
+    def _attend(self, hidden: Tensor, memory: Memory):
+        """hidden (B, T, H) -> outputs o (B, T, H), weights (B, T, S) or None.
+        The T queries of a row share its memory: they are flattened into a batch
+        of B*T queries, each with (an expanded view of) its row's memory."""
+        if self.attention is None:
+            return hidden, None
+        batch, steps, hidden_size = hidden.shape
+        queries = hidden.reshape(batch * steps, hidden_size)
+
+        def per_query(t: Optional[Tensor]) -> Optional[Tensor]:
+            if t is None:
+                return None
+            return t.unsqueeze(1).expand(batch, steps, *t.shape[1:]).reshape(batch * steps,
+                                                                           *t.shape[1:])
+        values, mask = per_query(memory.values), per_query(memory.mask)
+        if self.config.attention == "bahdanau":
+            context, weights = self.attention(queries, values, mask=mask,
+                                              keys_proj=per_query(memory.keys_proj))
+        else:
+            context, weights = self.attention(queries, values, mask=mask)
+        context = context.view(batch, steps, context.shape[-1])
+        outputs = torch.tanh(self.combine(torch.cat([hidden, context], dim=2)))
+        return outputs, weights.view(batch, steps, weights.shape[-1])

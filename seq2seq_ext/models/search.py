@@ -1,0 +1,109 @@
+"""Greedy and beam-search decoding of a Seq2Seq model, batched."""
+from typing import NamedTuple, Optional
+
+import torch
+from torch import Tensor
+
+
+class Decoded(NamedTuple):
+    tokens: Tensor               # (B, L) int64: output tokens up to EOS, then PAD
+    scores: Tensor               # (B,) the ranking score (sum of log-probabilities,
+                                 # divided by the length penalty for beam search)
+    attention: Optional[Tensor]  # (B, L, S) weights per output token (None without attention)
+    lengths: Tensor              # (B,) int64: tokens up to and including EOS
+
+
+def _reorder_state(state, index: Tensor):
+    """The decoder state (h or (h, c), each (L, B, H)) of batch rows `index`."""
+    if isinstance(state, tuple):
+        return tuple(s.index_select(1, index) for s in state)
+    return state.index_select(1, index)
+
+
+def _check(src: Tensor, max_len: int) -> None:
+    if max_len < 1:
+        raise ValueError(f"max_len must be >= 1, got {max_len}")
+
+
+def greedy_decode(model, src: Tensor, src_lengths: Tensor, max_len: int) -> Decoded:
+    _check(src, max_len)
+    config = model.config
+    memory, state = model.encode(src, src_lengths)
+    batch = src.shape[0]
+    token = torch.full((batch,), config.sos_index, dtype=torch.long, device=src.device)
+    finished = torch.zeros(batch, dtype=torch.bool, device=src.device)
+    lengths = torch.zeros(batch, dtype=torch.long, device=src.device)
+    scores = torch.zeros(batch, device=src.device, dtype=memory.values.dtype)
+    tokens, weights_per_step, feed = [], [], None
+    for _ in range(max_len):
+        logits, state, weights, feed = model.decoder.step(token, state, memory, feed)
+        log_probs = torch.log_softmax(logits, dim=1)
+        best, token = log_probs.max(dim=1)
+        token = token.masked_fill(finished, config.pad_index)
+        scores += best.masked_fill(finished, 0.0)
+        lengths += (~finished).long()
+        tokens.append(token)
+        weights_per_step.append(weights)
+        finished |= token == config.eos_index
+        if bool(finished.all()):
+            break
+    attention = torch.stack(weights_per_step, dim=1) if weights_per_step[0] is not None else None
+    return Decoded(torch.stack(tokens, dim=1), scores, attention, lengths)
+
+
+def length_penalty_factor(lengths: Tensor, alpha: float) -> Tensor:
+    """GNMT's length penalty ((5 + length) / 6) ** alpha (Wu et al., 2016)."""
+    return ((5.0 + lengths.to(torch.float64)) / 6.0) ** alpha
+
+
+def beam_search(model, src: Tensor, src_lengths: Tensor, beam_size: int, max_len: int,
+                length_penalty: float) -> Decoded:
+    """Keeps the beam_size best partial hypotheses of each sentence by summed
+    log-probability. A finished hypothesis stays in the beam and can only be
+    extended by PAD, at no cost. At the end each sentence's hypotheses are ranked
+    by score / length_penalty_factor(length)."""
+    _check(src, max_len)
+    if beam_size < 1:
+        raise ValueError(f"beam_size must be >= 1, got {beam_size}")
+    config = model.config
+    batch, beams, device = src.shape[0], beam_size, src.device
+    memory, state = model.encode(src, src_lengths)
+    # Every row of the batch becomes `beams` rows, sentence-major: row b*beams + k.
+    rows = torch.arange(batch, device=device).repeat_interleave(beams)
+    memory, state = memory.index_select(rows), _reorder_state(state, rows)
+    token = torch.full((batch * beams,), config.sos_index, dtype=torch.long, device=device)
+    scores = torch.zeros(batch, beams, dtype=memory.values.dtype, device=device)
+    scores[:, 1:] = float("-inf")   # the beams start identical: keep one
+    finished = torch.zeros(batch * beams, dtype=torch.bool, device=device)
+    lengths = torch.zeros(batch * beams, dtype=torch.long, device=device)
+    tokens = torch.empty(batch * beams, 0, dtype=torch.long, device=device)
+    attention, feed = None, None
+    first_row = (torch.arange(batch, device=device) * beams).unsqueeze(1)
+    for _ in range(max_len):
+        logits, state, weights, feed = model.decoder.step(token, state, memory, feed)
+        log_probs = torch.log_softmax(logits, dim=1)
+        log_probs[finished] = float("-inf")
+        log_probs[finished, config.pad_index] = 0.0
+        vocab = log_probs.shape[1]
+        candidates = (scores.view(-1, 1) + log_probs).view(batch, beams * vocab)
+        scores, best = candidates.topk(beams, dim=1)
+        origin = (first_row + best // vocab).view(-1)
+        token = (best % vocab).view(-1)
+        state = _reorder_state(state, origin)
+        feed = feed.index_select(0, origin) if feed is not None else None
+        finished, lengths = finished[origin], lengths[origin]
+        tokens = torch.cat([tokens[origin], token.unsqueeze(1)], dim=1)
+        if weights is not None:
+            step_weights = weights[origin].unsqueeze(1)
+            attention = step_weights if attention is None else torch.cat(
+                [attention[origin], step_weights], dim=1)
+        lengths += (~finished).long()
+        finished |= token == config.eos_index
+        if bool(finished.all()):
+            break
+    ranked = scores / length_penalty_factor(lengths.view(batch, beams), length_penalty)
+    best_beam = ranked.argmax(dim=1)
+    chosen = first_row.squeeze(1) + best_beam
+    final_attention = attention[chosen] if attention is not None else None
+    return Decoded(tokens[chosen], ranked.gather(1, best_beam.unsqueeze(1)).squeeze(1).to(
+        scores.dtype), final_attention, lengths[chosen])

@@ -1,0 +1,81 @@
+"""Seq2Seq: an Encoder and an AttentionDecoder, trained with (scheduled)
+teacher forcing, decoded greedily or with beam search."""
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from ..functional import lengths_to_mask
+from . import search
+from .config import Seq2SeqConfig
+from .decoder import AttentionDecoder, Memory
+from .encoder import Encoder
+
+
+class Seq2Seq(nn.Module):
+    """``Seq2Seq(config)`` or ``Seq2Seq(src_vocab_size=..., tgt_vocab_size=..., ...)``
+    with the fields of Seq2SeqConfig. Token ids are batch-first int64; targets
+    are ``[SOS, y_1, ..., y_n, EOS, PAD, ...]``."""
+
+    def __init__(self, config: Optional[Seq2SeqConfig] = None, **kwargs) -> None:
+        super().__init__()
+        if config is None:
+            config = Seq2SeqConfig(**kwargs)
+        elif kwargs:
+            raise TypeError("give a Seq2SeqConfig or its fields as keyword arguments, not both")
+        self.config = config
+        self.encoder = Encoder(config)
+        self.decoder = AttentionDecoder(config)
+
+    def encode(self, src: Tensor, src_lengths: Tensor):
+        """-> (Memory, the decoder's initial state)."""
+        outputs, state = self.encoder(src, src_lengths)
+        mask = lengths_to_mask(src_lengths.to(src.device), src.shape[1])
+        return self.decoder.memory(outputs, mask), state
+
+    def forward(self, src: Tensor, src_lengths: Tensor, tgt: Tensor,
+                teacher_forcing_ratio: float = 1.0):
+        """-> logits (B, T-1, V) predicting tgt[:, 1:] from tgt[:, :-1].
+
+        With ``teacher_forcing_ratio`` < 1 (scheduled sampling), each example's
+        next input is the true token with that probability, else the model's own
+        previous prediction. Ratio 1 without input feeding runs the decoder's
+        recurrent layer once over all steps; otherwise it runs step by step."""
+        if tgt.dim() != 2 or tgt.dtype != torch.int64 or tgt.shape[0] != src.shape[0]:
+            raise ValueError(f"expected tgt of dtype int64 and shape ({src.shape[0]}, tgt_len), "
+                             f"got {tgt.dtype} of shape {list(tgt.shape)}")
+        if tgt.shape[1] < 2:
+            raise ValueError("tgt needs at least 2 tokens (SOS and EOS), got "
+                             f"{tgt.shape[1]}")
+        if not 0.0 <= teacher_forcing_ratio <= 1.0:
+            raise ValueError(f"teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio}")
+        memory, state = self.encode(src, src_lengths)
+        tgt_in = tgt[:, :-1]
+        if teacher_forcing_ratio == 1.0 and not self.config.input_feeding:
+            logits, _, _ = self.decoder(tgt_in, state, memory)
+            return logits
+        return self._decode_step_by_step(tgt_in, state, memory, teacher_forcing_ratio)
+
+    def _decode_step_by_step(self, tgt_in: Tensor, state, memory: Memory, ratio: float):
+        logits, feed, token = [], None, tgt_in[:, 0]
+        for step in range(tgt_in.shape[1]):
+            if step > 0:
+                token = tgt_in[:, step]
+                if ratio < 1.0:
+                    use_truth = torch.rand(token.shape, device=token.device) < ratio
+                    token = torch.where(use_truth, token, logits[-1].argmax(dim=1))
+            step_logits, state, _, feed = self.decoder.step(token, state, memory, feed)
+            logits.append(step_logits)
+        return torch.stack(logits, dim=1)
+
+    @torch.no_grad()
+    def greedy_decode(self, src: Tensor, src_lengths: Tensor, max_len: int = 50):
+        """The most likely token at each step. -> search.Decoded."""
+        return search.greedy_decode(self, src, src_lengths, max_len)
+
+    @torch.no_grad()
+    def beam_search(self, src: Tensor, src_lengths: Tensor, beam_size: int = 4,
+                    max_len: int = 50, length_penalty: float = 0.0):
+        """The best of ``beam_size`` hypotheses kept at each step, ranked at the end
+        by log-probability / ((5 + length) / 6) ** length_penalty. -> search.Decoded."""
+        return search.beam_search(self, src, src_lengths, beam_size, max_len, length_penalty)
