@@ -1,0 +1,226 @@
+"""Training: masked cross-entropy, Adam, gradient clipping, a teacher-forcing
+schedule, AMP, the best-validation checkpoint and exact resume, CSV/JSON logs
+and learning curves, and DistributedDataParallel when run under torchrun.
+
+    trainer = Trainer(model, train_loader, valid_loader, TrainConfig(epochs=10), out_dir)
+    history = trainer.fit()             # resumes from out_dir/last.pt if it exists
+
+A resumed run reproduces the uninterrupted one: the last checkpoint holds the
+model, the optimizer, the AMP scaler, the RNG states and the history, and the
+batch order of an epoch depends only on the sampler's seed and the epoch.
+"""
+import csv
+import json
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from .checkpoint import CheckpointError, load_checkpoint, rng_states, save_checkpoint, \
+    set_rng_states
+from .models import Seq2Seq, Seq2SeqConfig
+
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def masked_cross_entropy(logits: Tensor, targets: Tensor, pad_index: int):
+    """Summed cross-entropy over the non-PAD targets, and their number.
+    logits (B, T, V), targets (B, T)."""
+    loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(),
+                           ignore_index=pad_index, reduction="sum")
+    return loss, int((targets != pad_index).sum())
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    lr: float = 1e-3
+    clip: float = 1.0                     # max gradient norm; 0 = no clipping
+    teacher_forcing_start: float = 1.0    # ratio at the first epoch, then linearly
+    teacher_forcing_end: float = 1.0      # to this at the last one
+    amp: Optional[str] = None             # None, "bf16" or "fp16"
+    seed: int = 0
+    progress: bool = True                 # a tqdm bar per epoch (rank 0)
+    stop_after_epoch: Optional[int] = None  # end the run early, as an interruption would
+
+    def __post_init__(self):
+        if self.amp not in (None, *AMP_DTYPES):
+            raise ValueError(f"amp must be None or one of {tuple(AMP_DTYPES)}, got {self.amp!r}")
+
+    def teacher_forcing(self, epoch: int) -> float:
+        if self.epochs <= 1:
+            return self.teacher_forcing_start
+        fraction = epoch / (self.epochs - 1)
+        return self.teacher_forcing_start + fraction * (self.teacher_forcing_end
+                                                        - self.teacher_forcing_start)
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def _rank() -> int:
+    return dist.get_rank() if _distributed() else 0
+
+
+class Trainer:
+    """Trains `model` (a Seq2Seq) on batches with .src, .src_lengths, .tgt and
+    .to(device), writing into `out_dir`: best.pt (best validation loss),
+    last.pt (for resuming), history.csv / history.json and learning_curves.png.
+    Under torchrun (a process group initialised), the model is wrapped in
+    DistributedDataParallel; only rank 0 writes files."""
+
+    def __init__(self, model: Seq2Seq, train_loader, valid_loader, config: TrainConfig,
+                 out_dir, device="cpu", extra_state: Optional[dict] = None) -> None:
+        self.model = model.to(device)
+        self.config, self.device = config, torch.device(device)
+        self.train_loader, self.valid_loader = train_loader, valid_loader
+        self.out_dir = Path(out_dir)
+        self.extra_state = extra_state or {}   # saved with every checkpoint (e.g. vocabularies)
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=config.amp == "fp16")
+        self.network = (nn.parallel.DistributedDataParallel(model) if _distributed() else model)
+        self.history: list = []
+        self.best_valid_loss = float("inf")
+        self.start_epoch = 0
+
+    # ------------------------------------------------------------ the loop
+    def fit(self, resume: bool = True) -> list:
+        torch.manual_seed(self.config.seed)
+        if resume and (self.out_dir / "last.pt").exists():
+            self.resume(self.out_dir / "last.pt")
+        for epoch in range(self.start_epoch, self.config.epochs):
+            if self.config.stop_after_epoch is not None and epoch > self.config.stop_after_epoch:
+                break
+            record = {"epoch": epoch, **self.train_epoch(epoch), **self.evaluate()}
+            self.history.append(record)
+            if _rank() == 0:
+                self._end_of_epoch(record)
+            if _distributed():
+                dist.barrier()
+        return self.history
+
+    def train_epoch(self, epoch: int) -> dict:
+        self.network.train()
+        sampler = getattr(self.train_loader, "batch_sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+        ratio = self.config.teacher_forcing(epoch)
+        loss_sum = torch.zeros((), dtype=torch.float64)
+        tokens, started = 0, time.perf_counter()
+        batches = tqdm(self.train_loader, desc=f"epoch {epoch}", leave=False,
+                       disable=not self.config.progress or _rank() != 0)
+        for batch in batches:
+            batch = batch.to(self.device)
+            with self._autocast():
+                logits = self.network(batch.src, batch.src_lengths, batch.tgt, ratio)
+                loss, count = masked_cross_entropy(logits, batch.tgt[:, 1:],
+                                                   self.model.config.pad_index)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss / max(count, 1)).backward()
+            if self.config.clip > 0:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            loss_sum += loss.detach().double().cpu()
+            tokens += count
+            batches.set_postfix(loss=f"{loss.item() / max(count, 1):.4f}")
+        loss_sum, tokens = self._all_reduce(loss_sum, tokens)
+        seconds = time.perf_counter() - started
+        return {"train_loss": loss_sum / max(tokens, 1), "teacher_forcing": ratio,
+                "lr": self.optimizer.param_groups[0]["lr"], "seconds": seconds,
+                "tokens_per_s": tokens / seconds}
+
+    @torch.no_grad()
+    def evaluate(self, loader=None) -> dict:
+        """Teacher-forced loss and token accuracy on `loader` (the validation set)."""
+        self.model.eval()
+        pad = self.model.config.pad_index
+        loss_sum, tokens, correct = torch.zeros((), dtype=torch.float64), 0, 0
+        for batch in loader or self.valid_loader:
+            batch = batch.to(self.device)
+            with self._autocast():
+                logits = self.model(batch.src, batch.src_lengths, batch.tgt)
+                loss, count = masked_cross_entropy(logits, batch.tgt[:, 1:], pad)
+            targets = batch.tgt[:, 1:]
+            correct += int(((logits.argmax(dim=2) == targets) & (targets != pad)).sum())
+            loss_sum += loss.double().cpu()
+            tokens += count
+        return {"valid_loss": float(loss_sum) / max(tokens, 1),
+                "valid_token_accuracy": correct / max(tokens, 1)}
+
+    def _autocast(self):
+        if self.config.amp is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=AMP_DTYPES[self.config.amp])
+
+    @staticmethod
+    def _all_reduce(loss_sum: Tensor, tokens: int):
+        """The sums over all processes (the loss logged is the global one)."""
+        if not _distributed():
+            return float(loss_sum), tokens
+        totals = torch.tensor([float(loss_sum), tokens], dtype=torch.float64)
+        dist.all_reduce(totals)
+        return float(totals[0]), int(totals[1])
+
+    # ------------------------------------------------------------ files
+    def _end_of_epoch(self, record: dict) -> None:
+        if record["valid_loss"] < self.best_valid_loss:
+            self.best_valid_loss = record["valid_loss"]
+            save_checkpoint(self.out_dir / "best.pt", self._model_payload(record["epoch"]))
+        save_checkpoint(self.out_dir / "last.pt", self._resume_payload(record["epoch"]))
+        self._write_logs()
+
+    def _model_payload(self, epoch: int) -> dict:
+        return {"model_config": self.model.config.to_dict(), "model": self.model.state_dict(),
+                "epoch": epoch, "extra": self.extra_state}
+
+    def _resume_payload(self, epoch: int) -> dict:
+        return {**self._model_payload(epoch), "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict(), "rng": rng_states(),
+                "train_config": asdict(self.config), "history": self.history,
+                "best_valid_loss": self.best_valid_loss}
+
+    def resume(self, path) -> None:
+        payload = load_checkpoint(path, map_location=self.device)
+        if "optimizer" not in payload:
+            raise CheckpointError(f"{path} holds a model only; resuming needs a last.pt")
+        if payload["model_config"] != self.model.config.to_dict():
+            raise CheckpointError(f"{path} was written for another model configuration: "
+                                  f"{payload['model_config']}")
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.scaler.load_state_dict(payload["scaler"])
+        set_rng_states(payload["rng"])
+        self.history = payload["history"]
+        self.best_valid_loss = payload["best_valid_loss"]
+        self.start_epoch = payload["epoch"] + 1
+
+    def _write_logs(self) -> None:
+        (self.out_dir / "history.json").write_text(json.dumps(self.history, indent=1))
+        with open(self.out_dir / "history.csv", "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=list(self.history[0]))
+            writer.writeheader()
+            writer.writerows(self.history)
+        from .plots import plot_learning_curves  # matplotlib is imported only to plot
+        plot_learning_curves(self.history, self.out_dir / "learning_curves.png")
+
+
+def load_model(path, device="cpu", backend: Optional[str] = None):
+    """The Seq2Seq of a checkpoint (best.pt or last.pt), in eval mode, and the
+    checkpoint's extra state. `backend` overrides the one it was trained with."""
+    payload = load_checkpoint(path, map_location=device)
+    values = dict(payload["model_config"])
+    if backend is not None:
+        values["backend"] = backend
+    model = Seq2Seq(Seq2SeqConfig.from_dict(values)).to(device)
+    model.load_state_dict(payload["model"])
+    return model.eval(), payload.get("extra", {})
