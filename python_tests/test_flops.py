@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from seq2seq_ext import BahdanauAttention, LuongAttention, models, reference
+from seq2seq_ext import models, reference
 from seq2seq_ext.flops import (COMPONENTS, count_flops, count_parameters, main, rnn_parameters,
                                rnn_step_flops)
 from seq2seq_ext.models import Seq2SeqConfig
@@ -197,47 +196,8 @@ def test_a_model_is_read_through_its_config():
 
 
 # --------------------------------------------------- against a built model
-# INTEGRATOR: these tests are written against seq2seq_ext.models.Seq2Seq(config).
-# While that class does not exist they run against _StandInSeq2Seq below (the
-# parameter layout of the brief, built from torch.nn) and warn "STAND-IN".
-# Once models land, check that the warning is gone and the tests pass, then
-# delete _StandInSeq2Seq.
-
-class _StandInSeq2Seq(nn.Module):
-    """Parameters only (no forward): what Seq2Seq(config) is specified to hold."""
-
-    def __init__(self, config):
-        super().__init__()
-        self.config = c = config
-        rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn_tanh": nn.RNN, "rnn_relu": nn.RNN}[c.cell]
-        kwargs = {"nonlinearity": c.cell[4:]} if c.cell.startswith("rnn") else {}
-        H, K = c.hidden_size, c.encoder_output_size
-        self.encoder = nn.Module()
-        self.encoder.embedding = nn.Embedding(c.src_vocab_size, c.embedding_size, c.pad_index)
-        self.encoder.rnn = rnn(c.embedding_size, H, c.num_layers, batch_first=True,
-                               bidirectional=c.bidirectional, **kwargs)
-        if c.bidirectional:
-            self.encoder.bridge_h = nn.Linear(2 * H, H)
-            if c.cell == "lstm":
-                self.encoder.bridge_c = nn.Linear(2 * H, H)
-        self.decoder = nn.Module()
-        self.decoder.embedding = nn.Embedding(c.tgt_vocab_size, c.embedding_size, c.pad_index)
-        self.decoder.rnn = rnn(c.decoder_input_size, H, c.num_layers, batch_first=True, **kwargs)
-        if c.attention == "bahdanau":
-            self.decoder.attention = BahdanauAttention(H, K, c.attn_size)
-        elif c.attention.startswith("luong"):
-            self.decoder.attention = LuongAttention(H, K, c.attention[len("luong-"):])
-        if c.attention != "none":
-            self.decoder.combine = nn.Linear(H + K, H)
-        self.decoder.output = nn.Linear(H, c.tgt_vocab_size)
-
-
 def build_model(config):
-    if hasattr(models, "Seq2Seq"):
-        return models.Seq2Seq(config)
-    warnings.warn("STAND-IN: seq2seq_ext.models.Seq2Seq does not exist yet; the parameter count "
-                  "is checked against _StandInSeq2Seq in test_flops.py")
-    return _StandInSeq2Seq(config)
+    return models.Seq2Seq(config)
 
 
 def model_grid():
