@@ -55,8 +55,9 @@ def plot_attention(weights, source_tokens: list, output_tokens: list, path, titl
 
 
 def plot_curves_by_length(curves: dict, path, title=None) -> Path:
-    """curves: {(model name, sequence length): history} -> loss and accuracy
-    per epoch, one colour per length, one line style per model."""
+    """curves: {(model name, sequence length): [{epoch, train_loss,
+    valid_accuracy}, ...]} -> loss and accuracy per epoch, one colour per
+    length, one line style per model."""
     plt = _pyplot()
     figure, (losses, accuracy) = plt.subplots(1, 2, figsize=(11, 4))
     lengths = sorted({length for _, length in curves})
@@ -68,12 +69,29 @@ def plot_curves_by_length(curves: dict, path, title=None) -> Path:
         style = dict(color=colours[length], linestyle=styles[models.index(name) % len(styles)],
                      label=f"{name}, length {length}")
         losses.plot(epochs, [r["train_loss"] for r in history], **style)
-        accuracy.plot(epochs, [r["valid_token_accuracy"] for r in history], **style)
+        accuracy.plot(epochs, [r["valid_accuracy"] for r in history], **style)
     losses.set(xlabel="epoch", ylabel="training loss", yscale="log")
-    accuracy.set(xlabel="epoch", ylabel="validation digit accuracy", ylim=(0, 1.02))
+    accuracy.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1.02))
     accuracy.legend(fontsize=8)
     for axes in (losses, accuracy):
         axes.grid(alpha=0.3)
     if title:
         figure.suptitle(title)
+    return _save(figure, path)
+
+
+def plot_sweep(histories: dict, param: str, path) -> Path:
+    """histories: {value of `param`: Trainer history} -> the validation loss and
+    token accuracy per epoch, one line per value."""
+    plt = _pyplot()
+    figure, (losses, accuracy) = plt.subplots(1, 2, figsize=(10, 4))
+    for value, history in histories.items():
+        epochs = [record["epoch"] + 1 for record in history]
+        losses.plot(epochs, [r["valid_loss"] for r in history], marker="o", label=f"{param}={value}")
+        accuracy.plot(epochs, [r["valid_token_accuracy"] for r in history], marker="o")
+    losses.set(xlabel="epoch", ylabel="validation loss", yscale="log")
+    accuracy.set(xlabel="epoch", ylabel="validation token accuracy", ylim=(0, 1.02))
+    losses.legend()
+    for axes in (losses, accuracy):
+        axes.grid(alpha=0.3)
     return _save(figure, path)

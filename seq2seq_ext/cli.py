@@ -1,0 +1,261 @@
+"""The command line: ``python -m seq2seq_ext train|evaluate|translate|sweep``.
+
+    python -m seq2seq_ext train --task reverse_words --out runs/reverse
+    python -m seq2seq_ext evaluate --checkpoint runs/reverse/best.pt --beam 4
+    python -m seq2seq_ext translate --checkpoint runs/tsv/best.pt "I see the cat."
+    python -m seq2seq_ext sweep --param lr --values 3e-4 1e-3 3e-3 --task arithmetic --out runs/lr
+
+Tasks: ``reverse_words``, ``arithmetic``, ``addition`` (generated) and ``tsv``
+(sentence pairs from --data, by default the English-French sample shipped with
+the package). The examples/ scripts run the same functions. Under torchrun,
+``train`` uses DistributedDataParallel (gloo on CPU, NCCL on GPUs).
+"""
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+from . import data as datasets
+from .models import Seq2Seq, Seq2SeqConfig
+from .models.config import ATTENTIONS, BACKENDS, CELLS
+from .train import TrainConfig, Trainer, load_model
+from .translator import TOKENIZERS, Translator, vocab_state
+
+TASKS = ("reverse_words", "arithmetic", "addition", "tsv")
+SPLIT = (0.8, 0.1, 0.1)
+
+
+# ------------------------------------------------------------------ data
+def task_splits(data: dict):
+    """(train, valid, test) lists of (source tokens, target tokens) for the task
+    that `data` (the --task options, stored in every checkpoint) describes."""
+    task, count, seed = data["task"], data["examples"], data["seed"]
+    if task == "reverse_words":
+        pairs = datasets.reverse_words_pairs(count, data["min_len"], data["max_len"],
+                                             words=data["words"], seed=seed)
+    elif task == "arithmetic":
+        pairs = datasets.arithmetic_pairs(count, digits=data["digits"], seed=seed)
+    elif task == "addition":
+        pairs = datasets.addition_pairs(count, digits=data["digits"], seed=seed)
+    else:
+        path = data["data"] or datasets.ENG_FRA_SAMPLE
+        tokenize = TOKENIZERS[data["tokenizer"]]
+        pairs = [(tokenize(source, lowercase=True), tokenize(target, lowercase=True))
+                 for source, target in datasets.read_tsv_pairs(path, data["max_pairs"]).pairs]
+    return datasets.train_valid_test_split(pairs, SPLIT, seed=seed)
+
+
+def data_options(args) -> dict:
+    tokenizer = args.tokenizer or ("word" if args.task in ("reverse_words", "tsv") else "char")
+    return {"task": args.task, "examples": args.examples, "seed": args.seed,
+            "min_len": args.min_len, "max_len": args.max_len, "words": args.words,
+            "digits": args.digits, "data": args.data, "max_pairs": args.max_pairs,
+            "tokenizer": tokenizer}
+
+
+# ------------------------------------------------------------------ distributed
+def _start_distributed(device: str) -> str:
+    """Under torchrun (WORLD_SIZE > 1): join the process group; -> this process's device."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return device
+    backend = "nccl" if device.startswith("cuda") else "gloo"
+    dist.init_process_group(backend)
+    if device.startswith("cuda"):
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+        torch.cuda.set_device(device)
+    return device
+
+
+def _rank_and_world() -> tuple:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+# ------------------------------------------------------------------ commands
+def train(args) -> dict:
+    """Train on the task, then evaluate the best checkpoint on the test split.
+    Writes into args.out; returns the metrics (rank 0; {} on other ranks)."""
+    device = _start_distributed(args.device)
+    rank, world = _rank_and_world()
+    data = data_options(args)
+    train_pairs, valid_pairs, test_pairs = task_splits(data)
+    src_vocab = datasets.Vocab.build(source for source, _ in train_pairs)
+    tgt_vocab = datasets.Vocab.build(target for _, target in train_pairs)
+    torch.manual_seed(args.seed)
+    model = Seq2Seq(Seq2SeqConfig(
+        len(src_vocab), len(tgt_vocab), embedding_size=args.embedding, hidden_size=args.hidden,
+        num_layers=args.layers, cell=args.cell, bidirectional=args.bidirectional,
+        dropout=args.dropout, attention=args.attention, input_feeding=args.input_feeding,
+        backend=args.backend))
+    loader_options = dict(src_vocab=src_vocab, tgt_vocab=tgt_vocab, batch_size=args.batch_size,
+                          seed=args.seed, max_len=args.max_tokens)
+    train_loader = datasets.make_loader(train_pairs, shuffle=True, num_replicas=world,
+                                        rank=rank, **loader_options)
+    valid_loader = datasets.make_loader(valid_pairs, shuffle=False, **loader_options)
+    extra = {**vocab_state(src_vocab, tgt_vocab, data["tokenizer"], True), "data": data}
+    tf_start, tf_end = (args.teacher_forcing * 2)[:2]
+    trainer = Trainer(model, train_loader, valid_loader, TrainConfig(
+        epochs=args.epochs, lr=args.lr, clip=args.clip, teacher_forcing_start=tf_start,
+        teacher_forcing_end=tf_end, amp=args.amp, seed=args.seed,
+        progress=not args.no_progress), args.out, device=device, extra_state=extra)
+    history = trainer.fit(resume=not args.restart)
+    if rank != 0:
+        dist.destroy_process_group()
+        return {}
+    translator = Translator.from_checkpoint(Path(args.out) / "best.pt", device=device,
+                                            beam_size=args.beam, max_len=args.decode_len)
+    evaluation = translator.evaluate(test_pairs)
+    best = min(history, key=lambda record: record["valid_loss"])
+    result = {"task": args.task, "test_examples": len(test_pairs), **evaluation["scores"],
+              "valid_loss": best["valid_loss"],
+              "valid_token_accuracy": best["valid_token_accuracy"],
+              "epochs": len(history), "best_epoch": best["epoch"],
+              "train_tokens_per_s": sum(r["tokens_per_s"] for r in history) / len(history)}
+    (Path(args.out) / "result.json").write_text(json.dumps(result, indent=1))
+    if world > 1:
+        dist.destroy_process_group()
+    return {**result, "translations": evaluation["translations"], "test_pairs": test_pairs,
+            "translator": translator}
+
+
+def evaluate(args) -> dict:
+    """The test-split metrics of a checkpoint (the split is re-generated from the
+    task options stored in it; --data evaluates on another TSV file instead)."""
+    translator = Translator.from_checkpoint(args.checkpoint, device=args.device,
+                                            beam_size=args.beam, max_len=args.decode_len,
+                                            length_penalty=args.length_penalty)
+    _, extra = load_model(args.checkpoint)
+    data = dict(extra["data"])
+    if args.data:
+        data.update(task="tsv", data=args.data, max_pairs=None)
+        test_pairs = [p for split in task_splits(data) for p in split]
+    else:
+        test_pairs = task_splits(data)[2]
+    evaluation = translator.evaluate(test_pairs)
+    return {"checkpoint": str(args.checkpoint), "examples": len(test_pairs),
+            "beam": args.beam, **evaluation["scores"]}
+
+
+def translate(args) -> dict:
+    translator = Translator.from_checkpoint(args.checkpoint, device=args.device,
+                                            beam_size=args.beam, max_len=args.decode_len)
+    texts = args.text or (line.rstrip("\n") for line in sys.stdin)
+    count = 0
+    for text in texts:
+        print(translator.translate(text), flush=True)
+        count += 1
+    return {"translated": count}
+
+
+def sweep(args) -> dict:
+    """Train once per value of one option; a markdown table and a plot of the
+    validation curves in args.out."""
+    from .plots import plot_sweep
+    rows, histories = [], {}
+    for value in args.values:
+        run = argparse.Namespace(**vars(args))
+        setattr(run, args.param, type(getattr(args, args.param))(value))
+        run.out = str(Path(args.out) / f"{args.param}={value}")
+        result = train(run)
+        histories[value] = json.loads((Path(run.out) / "history.json").read_text())
+        rows.append({args.param: value, **{k: result[k] for k in
+                                           ("valid_loss", "valid_token_accuracy", "exact_match",
+                                            "bleu", "best_epoch")}})
+    table = [f"| {' | '.join(rows[0])} |", "|" + "---|" * len(rows[0])]
+    table += ["| " + " | ".join(_format(v) for v in row.values()) + " |" for row in rows]
+    (Path(args.out) / "sweep.md").write_text("\n".join(table) + "\n")
+    plot_sweep(histories, args.param, Path(args.out) / "sweep.png")
+    print("\n".join(table))
+    return {"param": args.param, "runs": rows}
+
+
+def _format(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+# ------------------------------------------------------------------ arguments
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    task = parser.add_argument_group("task")
+    task.add_argument("--task", choices=TASKS, default="reverse_words")
+    task.add_argument("--data", help="a TSV file of source<TAB>target pairs (task tsv)")
+    task.add_argument("--max-pairs", type=int, help="read at most this many pairs (task tsv)")
+    task.add_argument("--tokenizer", choices=tuple(TOKENIZERS),
+                      help="default: word for reverse_words and tsv, char otherwise")
+    task.add_argument("--examples", type=int, default=20000, help="generated pairs")
+    task.add_argument("--min-len", type=int, default=3, help="words per sentence (reverse_words)")
+    task.add_argument("--max-len", type=int, default=10, help="words per sentence (reverse_words)")
+    task.add_argument("--words", type=int, default=40, help="vocabulary size (reverse_words)")
+    task.add_argument("--digits", type=int, default=3, help="digits per number")
+    task.add_argument("--max-tokens", type=int, help="drop longer pairs")
+    model = parser.add_argument_group("model")
+    model.add_argument("--cell", choices=CELLS, default="gru")
+    model.add_argument("--attention", choices=ATTENTIONS, default="bahdanau")
+    model.add_argument("--embedding", type=int, default=64)
+    model.add_argument("--hidden", type=int, default=128)
+    model.add_argument("--layers", type=int, default=1)
+    model.add_argument("--bidirectional", action="store_true")
+    model.add_argument("--dropout", type=float, default=0.0)
+    model.add_argument("--input-feeding", action="store_true")
+    model.add_argument("--backend", choices=BACKENDS, default="fused")
+    training = parser.add_argument_group("training")
+    training.add_argument("--epochs", type=int, default=20)
+    training.add_argument("--lr", type=float, default=3e-3)
+    training.add_argument("--batch-size", type=int, default=64)
+    training.add_argument("--clip", type=float, default=1.0)
+    training.add_argument("--teacher-forcing", type=float, nargs="+", default=[1.0],
+                          metavar="RATIO", help="one ratio, or the first and last epoch's")
+    training.add_argument("--amp", choices=("bf16", "fp16"))
+    training.add_argument("--seed", type=int, default=0)
+    training.add_argument("--restart", action="store_true",
+                          help="ignore OUT/last.pt instead of resuming from it")
+    training.add_argument("--no-progress", action="store_true")
+    add_common_arguments(parser, out_default="runs/train")
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, out_default=None) -> None:
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
+    parser.add_argument("--decode-len", type=int, default=60, help="longest output")
+    if out_default:
+        parser.add_argument("--out", default=out_default)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m seq2seq_ext", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_train_arguments(commands.add_parser("train", help="train on a task"))
+    evaluation = commands.add_parser("evaluate", help="test-split metrics of a checkpoint")
+    evaluation.add_argument("--checkpoint", required=True)
+    evaluation.add_argument("--data", help="evaluate on all pairs of this TSV file instead")
+    evaluation.add_argument("--length-penalty", type=float, default=0.0)
+    add_common_arguments(evaluation)
+    translation = commands.add_parser("translate", help="translate text (or stdin lines)")
+    translation.add_argument("--checkpoint", required=True)
+    translation.add_argument("text", nargs="*")
+    add_common_arguments(translation)
+    sweeping = commands.add_parser("sweep", help="train once per value of one option")
+    sweeping.add_argument("--param", required=True, help="a train option, e.g. lr or hidden")
+    sweeping.add_argument("--values", required=True, nargs="+")
+    add_train_arguments(sweeping)
+    return parser
+
+
+COMMANDS = {"train": train, "evaluate": evaluate, "translate": translate, "sweep": sweep}
+
+
+def main(argv=None) -> dict:
+    args = build_parser().parse_args(argv)
+    if args.command == "sweep" and not hasattr(args, args.param):
+        raise SystemExit(f"sweep: --param {args.param} is not a train option")
+    result = COMMANDS[args.command](args)
+    printable = {k: v for k, v in result.items()
+                 if k not in ("translations", "test_pairs", "translator")}
+    if printable and _rank_and_world()[0] == 0:
+        print("RESULT " + json.dumps(printable))
+    return result
