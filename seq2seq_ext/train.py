@@ -32,8 +32,10 @@ AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 def masked_cross_entropy(logits: Tensor, targets: Tensor, pad_index: int):
     """Summed cross-entropy over the non-PAD targets, and their number.
-    logits (B, T, V), targets (B, T)."""
-    loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(),
+    logits (B, T, V), targets (B, T); half-type logits are summed in float32."""
+    if logits.dtype in (torch.float16, torch.bfloat16):
+        logits = logits.float()
+    loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(),
                            ignore_index=pad_index, reduction="sum")
     return loss, int((targets != pad_index).sum())
 

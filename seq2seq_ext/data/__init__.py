@@ -2,7 +2,8 @@
 TSV files, synthetic task generators, and padded, length-bucketed batches."""
 from .batching import Batch, BucketBatchSampler, Seq2SeqDataset, collate, make_loader
 from .pairs import ENG_FRA_SAMPLE, TsvPairs, read_tsv_pairs
-from .tasks import addition_pairs, arithmetic_pairs, reverse_words_pairs, train_valid_test_split
+from .tasks import (add_two_digits_examples, addition_pairs, arithmetic_pairs, reverse_words_pairs,
+                    train_valid_test_split)
 from .tokenize import char_tokenize, detokenize, word_tokenize
 from .vocab import (EOS, EOS_INDEX, PAD, PAD_INDEX, SOS, SOS_INDEX, SPECIAL_TOKENS, UNK,
                     UNK_INDEX, Vocab)
@@ -12,6 +13,6 @@ __all__ = [
     "PAD_INDEX", "SOS_INDEX", "EOS_INDEX", "UNK_INDEX",
     "word_tokenize", "char_tokenize", "detokenize",
     "read_tsv_pairs", "TsvPairs", "ENG_FRA_SAMPLE",
-    "addition_pairs", "reverse_words_pairs", "arithmetic_pairs", "train_valid_test_split",
+    "add_two_digits_examples", "addition_pairs", "reverse_words_pairs", "arithmetic_pairs", "train_valid_test_split",
     "Seq2SeqDataset", "Batch", "collate", "BucketBatchSampler", "make_loader",
 ]

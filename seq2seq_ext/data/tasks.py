@@ -8,6 +8,8 @@ vocabulary's ``<sos>``/``<eos>``.
 import random
 from typing import Sequence, Union
 
+import torch
+
 Pair = tuple[list[str], list[str]]
 
 DEFAULT_WORDS = ("the", "a", "cat", "dog", "bird", "fish", "sat", "ran", "saw", "ate",
@@ -36,6 +38,28 @@ def addition_pairs(n: int, digits: int, seed: int = 0) -> list[Pair]:
         a, b = rng.randint(low, high), rng.randint(low, high)
         pairs.append((list(f"{a}+{b}"), list(str(a + b))))
     return pairs
+
+
+MARKER = 10  # the token of seed 001's -1 marker; the digits are tokens 0-9
+
+
+def add_two_digits_examples(n: int, length: int, seed: int = 0):
+    """Seed 001's classification task: ``length`` random digits, one of them
+    (at a position before the last two) replaced by the marker; the label is the
+    digit after the marker plus the last digit, a class in [0, 18]::
+
+        tokens: [1, 10, 3, 7, 8, 9]  ->  label 3 + 9 = 12
+
+    Returns tokens (n, length) int64 and labels (n,) int64.
+    """
+    if length < 3:
+        raise ValueError(f"add_two_digits_examples: length must be >= 3, got {length}")
+    generator = torch.Generator().manual_seed(seed)
+    tokens = torch.randint(10, (n, length), generator=generator)
+    marker_at = torch.randint(0, length - 2, (n,), generator=generator)
+    rows = torch.arange(n)
+    tokens[rows, marker_at] = MARKER
+    return tokens, tokens[rows, marker_at + 1] + tokens[:, -1]
 
 
 def reverse_words_pairs(n: int, min_words: int = 3, max_words: int = 10,

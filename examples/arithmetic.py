@@ -1,0 +1,23 @@
+"""Seed 004: evaluate signed arithmetic expressions written as tokens, e.g.
+``POSITIVE 0 4 add NEGATIVE 1 1`` -> ``NEGATIVE 0 7``, with an LSTM encoder
+(bidirectional) and a Luong-general attention decoder with input feeding.
+
+Prints 10 test expressions with the model's answers and the exact-match
+accuracy (a whole answer right), writes attention_heatmap.png (which digits
+each answer digit looks at), learning_curves.png and best.pt into --out, and as
+its last line RESULT {json}.
+
+    python examples/arithmetic.py [--quick] [--device cpu] [--out runs/arithmetic]
+"""
+import sys
+
+from seq2seq_ext.cli import run_example
+
+TASK = ["--task", "arithmetic", "--cell", "lstm", "--bidirectional", "--attention",
+        "luong-general", "--input-feeding", "--tokenizer", "word"]
+QUICK = ["--examples", "8000", "--epochs", "10", "--digits", "2", "--hidden", "128"]
+FULL = ["--examples", "40000", "--epochs", "30", "--digits", "3", "--hidden", "256"]
+
+if __name__ == "__main__":
+    run_example("arithmetic: bidirectional LSTM, Luong attention, input feeding", TASK, QUICK,
+                FULL, ["--out", "runs/arithmetic", *sys.argv[1:]])
