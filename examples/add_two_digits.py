@@ -85,8 +85,11 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--examples", type=int, help="training examples (default: by mode)")
+    parser.add_argument("--epochs", type=int, help="(default: by mode)")
     args = parser.parse_args(argv)
-    args.examples, args.epochs = (3000, 8) if args.quick else (10000, 30)
+    examples, epochs = (3000, 8) if args.quick else (10000, 30)
+    args.examples, args.epochs = args.examples or examples, args.epochs or epochs
     curves, result = {}, {}
     for length in LENGTHS:
         for name, layer_class in (("RNN", FusedRNN), ("LSTM", FusedLSTM)):

@@ -550,6 +550,30 @@ def test_luong_module():
         seq2seq_ext.LuongAttention(6, 6, method="concat")
 
 
+@pytest.mark.parametrize("backend", ["fused", "torch"])
+@pytest.mark.parametrize("make", [
+    lambda backend: seq2seq_ext.BahdanauAttention(6, 4, 5, backend=backend),
+    lambda backend: seq2seq_ext.LuongAttention(6, 4, method="general", backend=backend),
+], ids=["bahdanau", "luong-general"])
+def test_modules_take_several_queries_per_row(make, backend):
+    """A (B, T, Q) query gives what T separate (B, Q) queries give; the torch
+    backend (reference ops) gives the same as the fused one."""
+    torch.manual_seed(0)
+    module = make(backend).double()
+    query, values = torch.randn(3, 7, 6, dtype=torch.float64), torch.randn(3, 5, 4,
+                                                                          dtype=torch.float64)
+    lengths = torch.tensor([5, 1, 3])
+    context, weights = module(query, values, lengths=lengths)
+    assert context.shape == (3, 7, 4) and weights.shape == (3, 7, 5)
+    for step in range(7):
+        one_context, one_weights = module(query[:, step], values, lengths=lengths)
+        torch.testing.assert_close(context[:, step], one_context, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(weights[:, step], one_weights, rtol=1e-12, atol=1e-12)
+    other = make("torch" if backend == "fused" else "fused").double()
+    other.load_state_dict(module.state_dict())
+    torch.testing.assert_close(other(query, values, lengths=lengths)[0], context)
+
+
 def test_modules_compile_fullgraph():
     torch.manual_seed(0)
     bahdanau = seq2seq_ext.BahdanauAttention(8, 6, 5, normalize=True)

@@ -73,25 +73,13 @@ class AttentionDecoder(nn.Module):
         return self.output(self.dropout(outputs)), state, weights, outputs
 
     def _attend(self, hidden: Tensor, memory: Memory):
-        """hidden (B, T, H) -> outputs o (B, T, H), weights (B, T, S) or None.
-        The T queries of a row share its memory: they are flattened into a batch
-        of B*T queries, each with (an expanded view of) its row's memory."""
+        """hidden (B, T, H) -> outputs o (B, T, H), weights (B, T, S) or None."""
         if self.attention is None:
             return hidden, None
-        batch, steps, hidden_size = hidden.shape
-        queries = hidden.reshape(batch * steps, hidden_size)
-
-        def per_query(t: Optional[Tensor]) -> Optional[Tensor]:
-            if t is None:
-                return None
-            return t.unsqueeze(1).expand(batch, steps, *t.shape[1:]).reshape(batch * steps,
-                                                                           *t.shape[1:])
-        values, mask = per_query(memory.values), per_query(memory.mask)
         if self.config.attention == "bahdanau":
-            context, weights = self.attention(queries, values, mask=mask,
-                                              keys_proj=per_query(memory.keys_proj))
+            context, weights = self.attention(hidden, memory.values, mask=memory.mask,
+                                              keys_proj=memory.keys_proj)
         else:
-            context, weights = self.attention(queries, values, mask=mask)
-        context = context.view(batch, steps, context.shape[-1])
+            context, weights = self.attention(hidden, memory.values, mask=memory.mask)
         outputs = torch.tanh(self.combine(torch.cat([hidden, context], dim=2)))
-        return outputs, weights.view(batch, steps, weights.shape[-1])
+        return outputs, weights

@@ -29,6 +29,13 @@ def _check_backend(backend: str) -> str:
     return backend
 
 
+def _per_query(t: Optional[Tensor], steps: int) -> Optional[Tensor]:
+    """(B, ...) -> (B*steps, ...): row b repeated for each of its `steps` queries."""
+    if t is None:
+        return None
+    return t.unsqueeze(1).expand(t.shape[0], steps, *t.shape[1:]).reshape(-1, *t.shape[1:])
+
+
 def _attend(name: str, backend: str, *args, mask=None, lengths=None, **kwargs):
     """Calls the fused op `name` of functional.py, or (backend="torch") the
     pure-PyTorch one of reference.py, which takes a mask only."""
@@ -91,11 +98,24 @@ class BahdanauAttention(nn.Module):
                 lengths: Optional[Tensor] = None, keys_proj: Optional[Tensor] = None):
         """query (B, query_size), values (B, S, value_size). The keys are the
         values (key_size == value_size) unless ``keys_proj`` (from
-        ``project_keys``) is given, which also saves recomputing it each step."""
+        ``project_keys``) is given, which also saves recomputing it each step.
+
+        A query of shape (B, T, query_size) holds T queries per row (a decoder's
+        every step): context (B, T, value_size) and weights (B, T, S). The fused
+        op takes one query per row, so each row's memory is copied T times."""
         if keys_proj is None:
             keys_proj = self.project_keys(values)
-        return _attend("bahdanau_attention", self.backend, self.W_q(query), keys_proj, values,
-                       self.scoring_vector(), mask=mask, lengths=lengths)
+        mask = F._mask_from(mask, lengths, values.shape[0], values.shape[1])
+        if query.dim() != 3:
+            return _attend("bahdanau_attention", self.backend, self.W_q(query), keys_proj,
+                           values, self.scoring_vector(), mask=mask)
+        batch, steps = query.shape[:2]
+        context, weights = _attend(
+            "bahdanau_attention", self.backend, self.W_q(query).flatten(0, 1),
+            _per_query(keys_proj, steps), _per_query(values, steps), self.scoring_vector(),
+            mask=_per_query(mask, steps))
+        return (context.view(batch, steps, values.shape[2]),
+                weights.view(batch, steps, values.shape[1]))
 
     def extra_repr(self) -> str:
         return (f"query_size={self.query_size}, key_size={self.key_size}, "
@@ -129,10 +149,22 @@ class LuongAttention(nn.Module):
     def forward(self, query: Tensor, keys: Tensor, values: Optional[Tensor] = None,
                 mask: Optional[Tensor] = None, lengths: Optional[Tensor] = None):
         """query (B, query_size), keys (B, S, key_size), values (B, S, value_size),
-        by default the keys."""
+        by default the keys.
+
+        A query of shape (B, T, query_size) holds T queries per row (a decoder's
+        every step): context (B, T, value_size) and weights (B, T, S), computed
+        as the op does, GEMMs around the masked softmax, with T queries per GEMM."""
         values = keys if values is None else values
-        return _attend("luong_attention", self.backend, query, keys, values, mask=mask, W=self.W,
-                       lengths=lengths)
+        if query.dim() != 3:
+            return _attend("luong_attention", self.backend, query, keys, values, mask=mask,
+                           W=self.W, lengths=lengths)
+        mask = F._mask_from(mask, lengths, values.shape[0], values.shape[1])
+        if self.W is not None:
+            query = query @ self.W
+        scores = torch.bmm(query, keys.transpose(1, 2))                     # (B, T, S)
+        softmax = F.masked_softmax if self.backend == "fused" else reference.masked_softmax
+        weights = softmax(scores, mask.unsqueeze(1) if mask is not None else None)
+        return torch.bmm(weights, values), weights
 
     def extra_repr(self) -> str:
         return (f"query_size={self.query_size}, key_size={self.key_size}, method={self.method!r}, "
