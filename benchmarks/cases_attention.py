@@ -1,16 +1,18 @@
 """Attention cases: the fused ``bahdanau_attention`` op against the same
 computation as a composition of torch ops (eager), and that composition under
-``torch.compile``, with a mask of mixed source lengths. Forward only (under
-``torch.no_grad``) and forward+backward (``.backward()`` of the sum of context
-and weights, gradients for query_proj, keys_proj, values and v)."""
+``torch.compile`` (on CUDA also with mode="reduce-overhead"), with a mask of
+mixed source lengths. Forward only (under ``torch.no_grad``) and
+forward+backward (``.backward()`` of the sum of context and weights, gradients
+for query_proj, keys_proj, values and v)."""
 from functools import partial
 
 import torch
 
 from seq2seq_ext import functional
+from .costs import case_costs, element_bytes, matmul_flops
+from .peers import compiled_peers
 
 SUITE = "attention"
-BASELINE = "eager"
 SIZES = [(64, 12, 256), (64, 50, 512), (128, 100, 1024)]  # (B, S, A); value size D = A
 
 
@@ -30,8 +32,17 @@ def cases(device, quick):
         for B, S, A in sizes:
             for mode in ("fwd", "fwd+bwd"):
                 params = dict(label="Bahdanau", shape=f"B={B} S={S} A={A} D={A}", mode=mode,
-                              B=B, S=S, A=A, D=A, dtype=str(dtype).removeprefix("torch."))
+                              B=B, S=S, A=A, D=A, dtype=str(dtype).removeprefix("torch."),
+                              **_costs(B, S, A, A, dtype, mode))
                 yield params, partial(_make_impls, B, S, A, A, mode, dtype, device)
+
+
+def _costs(B, S, A, D, dtype, mode):
+    """Scores: (B, S, A) @ (A); context: (B, 1, S) @ (B, S, D). Reads query_proj,
+    keys_proj, values, v and the (bool) mask; writes context and weights."""
+    flops = matmul_flops(B * S, 1, A) + B * matmul_flops(1, D, S)
+    bytes_ = element_bytes(dtype, (B, A), (B, S, A), (B, S, D), (A,), (B, D), (B, S)) + B * S
+    return case_costs(flops, bytes_, mode)
 
 
 def _make_impls(B, S, A, D, mode, dtype, device):
@@ -46,11 +57,9 @@ def _make_impls(B, S, A, D, mode, dtype, device):
     mask = (torch.arange(S) < lengths[:, None]).to(device)
     args = (rand(B, A), rand(B, S, A), rand(B, S, D), rand(A, scale=A ** -0.5), mask)
     timed = _forward if mode == "fwd" else _forward_backward
-    return {
-        "fused": partial(timed, functional.bahdanau_attention, args),
-        "eager": partial(timed, eager_bahdanau, args),
-        "torch.compile": partial(timed, torch.compile(eager_bahdanau), args),
-    }
+    fns = {"fused": functional.bahdanau_attention, "eager": eager_bahdanau,
+           **compiled_peers("torch.compile", eager_bahdanau, device)}
+    return {name: partial(timed, fn, args) for name, fn in fns.items()}
 
 
 def _forward(fn, args):
@@ -59,7 +68,7 @@ def _forward(fn, args):
 
 
 def _forward_backward(fn, args):
-    for t in args[:4]:
-        t.grad = None  # fresh gradients each call, as after zero_grad(set_to_none=True)
     context, weights = fn(*args)
     (context.sum() + weights.sum()).backward()
+    for t in args[:4]:
+        t.grad = None  # freed, as by zero_grad(set_to_none=True): fresh gradients each call

@@ -8,17 +8,17 @@ import torch
 from torch import nn
 
 from seq2seq_ext import FusedGRUCell, FusedLSTMCell
+from .costs import GATES, recurrent_costs
 
 SUITE = "cells"
-BASELINE = "torch.nn"
 CELLS = {"LSTM": (FusedLSTMCell, nn.LSTMCell), "GRU": (FusedGRUCell, nn.GRUCell)}
+STATES = {"LSTM": 2, "GRU": 1}  # state tensors a step returns: (h, c), h
 LOOP_STEPS = 50
 BATCH = 64
 
 
 def cases(device, quick):
-    """Yields (params, make_impls): the row fields of one case, and a function
-    returning {impl name: zero-argument callable to time}."""
+    """Yields (params, make_impls), as benchmarks.run expects."""
     sizes = [256] if quick else [256, 512]  # input size = hidden size
     dtypes = [torch.float32] if torch.device(device).type == "cpu" else [torch.float32, torch.bfloat16]
     for dtype in dtypes:
@@ -29,7 +29,8 @@ def cases(device, quick):
                         params = dict(
                             label=f"{cell} {case}", shape=f"B={BATCH} I={size} H={size} T={steps}",
                             case=case, cell=cell, mode=mode, B=BATCH, I=size, H=size, T=steps,
-                            dtype=str(dtype).removeprefix("torch."))
+                            dtype=str(dtype).removeprefix("torch."),
+                            **recurrent_costs(GATES[cell], BATCH, steps, size, size, STATES[cell], dtype, mode))
                         yield params, partial(_make_impls, cell, BATCH, size, size, steps, mode, dtype, device)
 
 
@@ -64,7 +65,8 @@ def _forward(cell, inputs, state):
 
 
 def _forward_backward(cell, inputs, state):
-    # Fresh gradients each call, as after optimizer.zero_grad(set_to_none=True).
+    torch.stack(_step_through(cell, inputs, state)).sum().backward()
+    # Freed, as by optimizer.zero_grad(set_to_none=True) after a step: each
+    # call computes fresh gradients, and starts with none allocated.
     cell.zero_grad(set_to_none=True)
     inputs.grad = None
-    torch.stack(_step_through(cell, inputs, state)).sum().backward()

@@ -1,16 +1,18 @@
 """Whole-layer cases: FusedLSTM / FusedGRU against torch.nn.LSTM / GRU (oneDNN on
 the CPU, cuDNN on the GPU), the nn.LSTMCell / GRUCell Python loop over time, and
-torch.compile of that loop, at the shapes of ../shared/anchors (one layer, one
-direction, E = H), forward and forward+backward."""
+torch.compile of that loop (on CUDA also with mode="reduce-overhead"), at the
+shapes of ../shared/anchors (one layer, one direction, E = H), forward and
+forward+backward."""
 from functools import partial
 
 import torch
 from torch import nn
 
 from seq2seq_ext import FusedGRU, FusedLSTM
+from .costs import GATES, recurrent_costs
+from .peers import compiled_peers
 
 SUITE = "layers"
-BASELINE = "torch.nn"
 LAYERS = {"LSTM": (FusedLSTM, nn.LSTM, nn.LSTMCell), "GRU": (FusedGRU, nn.GRU, nn.GRUCell)}
 # (B, T, H) from the anchors. The two largest take seconds per call on a small
 # CPU; quick runs keep the first.
@@ -20,6 +22,7 @@ TIMING = {"quick": dict(warmup=2, repeats=5), "full": dict(warmup=2, repeats=7)}
 
 
 def cases(device, quick):
+    """Yields (params, make_impls), as benchmarks.run expects."""
     on_gpu = torch.device(device).type == "cuda"
     shapes = SHAPES if on_gpu else CPU_SHAPES
     dtypes = [torch.float32, torch.bfloat16] if on_gpu else [torch.float32]
@@ -29,7 +32,9 @@ def cases(device, quick):
                 for mode in ("fwd", "fwd+bwd"):
                     params = dict(label=layer, shape=f"B={batch} T={steps} E=H={hidden}", layer=layer,
                                   mode=mode, B=batch, T=steps, H=hidden,
-                                  dtype=str(dtype).removeprefix("torch."))
+                                  dtype=str(dtype).removeprefix("torch."),
+                                  # the layer writes h each step (its output)
+                                  **recurrent_costs(GATES[layer], batch, steps, hidden, hidden, 1, dtype, mode))
                     yield params, partial(_make_impls, layer, batch, steps, hidden, mode, dtype, device)
 
 
@@ -42,12 +47,12 @@ def _make_impls(layer, batch, steps, hidden, mode, dtype, device):
     cell.load_state_dict({k.removesuffix("_l0"): v for k, v in reference.state_dict().items()})
     x = torch.randn(steps, batch, hidden, device=device, dtype=dtype, requires_grad=mode == "fwd+bwd")
     loop = partial(_cell_loop, cell)
-    compiled_loop = torch.compile(loop)
-    modules = {"fused": fused, "torch.nn": reference, "cell loop": cell, "compiled cell loop": cell}
-    runs = {"fused": lambda: fused(x)[0], "torch.nn": lambda: reference(x)[0],
-            "cell loop": lambda: loop(x), "compiled cell loop": lambda: compiled_loop(x)}
+    runs = {"fused": (fused, lambda: fused(x)[0]), "torch.nn": (reference, lambda: reference(x)[0]),
+            "cell loop": (cell, lambda: loop(x))}
+    for name, compiled_loop in compiled_peers("compiled cell loop", loop, device).items():
+        runs[name] = (cell, partial(compiled_loop, x))
     timed = _forward if mode == "fwd" else _forward_backward
-    return {name: partial(timed, run, modules[name], x) for name, run in runs.items()}
+    return {name: partial(timed, run, module, x) for name, (module, run) in runs.items()}
 
 
 def _cell_loop(cell, x):
@@ -65,6 +70,8 @@ def _forward(run, module, x):
 
 
 def _forward_backward(run, module, x):
+    run().sum().backward()
+    # Freed, as by optimizer.zero_grad(set_to_none=True) after a step: each
+    # call computes fresh gradients, and starts with none allocated.
     module.zero_grad(set_to_none=True)
     x.grad = None
-    run().sum().backward()

@@ -1,16 +1,22 @@
-"""Runs the benchmark suites and writes ``<out>/<device-slug>.json`` and ``.md``.
+"""Runs the benchmark suites and writes, under --out, ``<device-slug>.json``, a
+markdown table ``.md``, and the charts ``-speedup.png`` and ``-ceiling.png``.
 
     python -m benchmarks.run [--device cpu|cuda] [--quick] [--only PATTERN] [--out DIR]
 
 A --quick or --only run writes ``<device-slug>-quick`` / ``-partial`` files, so it
 never replaces the full results; a full run removes the -partial files it supersedes.
 
-A suite is a module with ``SUITE`` (its name), ``BASELINE`` (the impl the
-others are compared with), optionally ``TIMING`` (its own warm-up and repeat
-counts, for slow cases) and ``cases(device, quick)`` yielding
-``(params, make_impls)``: ``params`` are the row fields describing the case
-(including the display fields ``label`` and ``shape``), ``make_impls()``
-returns ``{impl name: callable to time}``, built only when the case runs.
+Around the cases, the run measures the device's ceilings (benchmarks/ceilings.py),
+so that each case reports its fraction of them, measured in the same run.
+
+A suite is a module ``cases_<name>.py`` listed in SUITES (a new one, such as
+the models' cases, is a new module added there), with ``SUITE`` (its name), optionally ``TIMING`` (its own warm-up and repeat counts, for slow cases)
+and ``cases(device, quick)`` yielding ``(params, make_impls)``. ``params`` are the
+row fields describing the case: at least ``label``, ``shape``, ``mode`` ("fwd" or
+"fwd+bwd"), ``dtype`` (a torch dtype name), and the ``flops`` and ``bytes`` of one
+call (benchmarks/costs.py). ``make_impls()`` returns ``{impl name: callable to
+time}``, built only when the case runs: the implementation under test named
+"fused" (benchmarks.OURS), its peers by the names a reader knows them by.
 """
 import argparse
 import datetime
@@ -23,8 +29,12 @@ from pathlib import Path
 import torch
 
 import seq2seq_ext
-from . import cases_attention, cases_cells, cases_layers
-from .timing import device_description, measure_interleaved
+from . import OURS, cases_attention, cases_cells, cases_layers
+from .ceilings import ceiling_fields, higher_of, measure_ceilings
+from .charts import write_charts
+from .device import device_description
+from .report import markdown
+from .timing import PEAK_MEMORY_METHOD, measure_interleaved
 
 SUITES = (cases_cells, cases_layers, cases_attention)
 TIMING = {"quick": dict(warmup=3, repeats=20), "full": dict(warmup=5, repeats=50)}
@@ -56,80 +66,83 @@ def main(argv=None):
     print(f"device: {device['name']} ({device['slug']}), torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, warmup {timing['warmup']}, repeats {timing['repeats']}")
 
+    selected = _select_cases(args.device, args.quick, args.only)
+    if not selected:
+        sys.exit(f"benchmarks.run: no case matches --only {args.only!r}")
     load_before = os.getloadavg()
-    rows = []
-    for suite in SUITES:
-        for params, make_impls in suite.cases(args.device, args.quick):
-            case_id = f"{suite.SUITE}: {params['label']} {params['mode']} {params['shape']} {params['dtype']}"
-            if args.only and not re.search(args.only, case_id, re.IGNORECASE):
-                continue
-            suite_timing = getattr(suite, "TIMING", TIMING)[run_kind]
-            rows.extend(_run_case(suite, case_id, params, make_impls(), args.device, suite_timing))
-
+    rows, ceilings = _measure(selected, args.device, run_kind)
     results = dict(
         device=device, torch=torch.__version__, date=datetime.date.today().isoformat(),
         threads=torch.get_num_threads(), backend=backend, quick=args.quick, only=args.only,
         timing=timing, load_average_1m=dict(before=load_before[0], after=os.getloadavg()[0]),
-        rows=rows)
+        ceilings=ceilings, peak_memory=PEAK_MEMORY_METHOD[device["type"]], rows=rows)
+
     args.out.mkdir(parents=True, exist_ok=True)
-    name = device["slug"] + ("-quick" if args.quick else "") + ("-partial" if args.only else "")
-    json_path = args.out / f"{name}.json"
-    json_path.write_text(json.dumps(results, indent=1) + "\n")
-    md_path = args.out / f"{name}.md"
-    md_path.write_text(_markdown(results))
     if not args.quick and not args.only:
-        for superseded in args.out.glob(f"{device['slug']}-partial.*"):
+        for superseded in args.out.glob(f"{device['slug']}-partial*"):
             superseded.unlink()
-    print(f"wrote {json_path} and {md_path}")
+    stem = args.out / (device["slug"] + ("-quick" if args.quick else "") + ("-partial" if args.only else ""))
+    written = [stem.with_suffix(".json"), stem.with_suffix(".md")]
+    written[0].write_text(json.dumps(results, indent=1) + "\n")
+    written[1].write_text(markdown(results))
+    written += write_charts(results, stem)
+    print("wrote " + ", ".join(str(path) for path in written))
+
+
+def _select_cases(device, quick, only):
+    """[(suite, case id, params, make_impls)] of the cases to run."""
+    selected = []
+    for suite in SUITES:
+        for params, make_impls in suite.cases(device, quick):
+            case_id = f"{suite.SUITE}: {params['label']} {params['mode']} {params['shape']} {params['dtype']}"
+            if not only or re.search(only, case_id, re.IGNORECASE):
+                selected.append((suite, case_id, params, make_impls))
+    return selected
+
+
+def _measure(selected, device, run_kind):
+    """Runs the cases between two measurements of the ceilings; returns the
+    rows, with their fractions of the ceilings, and the ceilings."""
+    dtype_names = sorted({params["dtype"] for _, _, params, _ in selected})
+    ceilings_before = measure_ceilings(device, dtype_names)
+    rows = []
+    for suite, case_id, params, make_impls in selected:
+        # Dynamo keeps at most torch._dynamo.config.recompile_limit (8) compiled
+        # variants of a function, then runs it eagerly: each case compiles afresh.
+        torch.compiler.reset()
+        suite_timing = getattr(suite, "TIMING", TIMING)[run_kind]
+        rows.extend(_run_case(suite, case_id, params, make_impls(), device, suite_timing))
+    ceilings = higher_of(ceilings_before, measure_ceilings(device, dtype_names))
+    print(f"ceilings: copy {ceilings['copy']['gbps']:.1f} GB/s, GEMM "
+          + ", ".join(f"{dtype} {gemm['gflops']:.0f} GFLOP/s" for dtype, gemm in ceilings["gemm"].items()))
+    for row in rows:
+        if "median_ms" in row:
+            row.update(ceiling_fields(row["flops"], row["bytes"], row["dtype"], row["median_ms"], ceilings))
+    return rows, ceilings
 
 
 def _run_case(suite, case_id, params, impls, device, timing):
-    stats = measure_interleaved(impls, device, **timing)
-    rows = [dict(suite=suite.SUITE, **params, impl=impl, **stats[impl]) for impl in impls]
-    baseline_ms = next(row["median_ms"] for row in rows if row["impl"] == suite.BASELINE)
-    speedup_key = _speedup_key(suite.BASELINE)
-    for row in rows:
-        if row["impl"] != suite.BASELINE:
-            row[speedup_key] = baseline_ms / row["median_ms"]
-    print(case_id + ": " + ", ".join(
-        f"{row['impl']} {row['median_ms']:.3f} ms" + (f" (x{row[speedup_key]:.2f})" if speedup_key in row else "")
-        for row in rows), flush=True)
-    return rows
+    """Times the impls of one case; returns a row for each. The fused row gains
+    ``speedup_over`` {peer: peer median / fused median}; a failed impl's row
+    holds its ``error`` instead of times."""
+    rows = {impl: dict(suite=suite.SUITE, **params, impl=impl, **stats)
+            for impl, stats in measure_interleaved(impls, device, **timing).items()}
+    ours = rows[OURS]
+    if "median_ms" in ours:
+        ours["speedup_over"] = {impl: row["median_ms"] / ours["median_ms"]
+                                for impl, row in rows.items() if impl != OURS and "median_ms" in row}
+    print(case_id + ": " + ", ".join(_summary(row, ours) for row in rows.values()), flush=True)
+    return list(rows.values())
 
 
-def _speedup_key(baseline):
-    return "speedup_vs_" + re.sub(r"\W+", "_", baseline)  # "torch.nn" -> "speedup_vs_torch_nn"
-
-
-def _markdown(results):
-    device = results["device"]
-    lines = [f"# Benchmarks on {device['name']}", "",
-             f"{results['date']}, torch {results['torch']}, {results['threads']} CPU threads"
-             + (f", {device['type']} {device.get('capability', '')}" if device["type"] == "cuda" else "")
-             + (", quick run" if results["quick"] else "")
-             + (f", only the cases matching `{results['only']}`" if results["only"] else "")
-             + ". Each time is the median of n timed calls after warm-up calls, the implementations"
-             " called in turn; speed-up = baseline median / median, measured in the same run.", ""]
-    for suite in SUITES:
-        suite_rows = [row for row in results["rows"] if row["suite"] == suite.SUITE]
-        if not suite_rows:
-            continue
-        impls = list(dict.fromkeys(row["impl"] for row in suite_rows))
-        others = [impl for impl in impls if impl != suite.BASELINE]
-        lines += [f"## {suite.SUITE}", "", f"n = {suite_rows[0]['n']} per implementation.", "",
-                  "| case | shape | dtype | mode | " + " | ".join(f"{impl} ms" for impl in impls)
-                  + " | " + " | ".join(f"{impl} speed-up vs {suite.BASELINE}" for impl in others) + " |",
-                  "|" + "---|" * 4 + "---:|" * (len(impls) + len(others))]
-        cases = {}  # case fields -> {impl: row}, in run order
-        for row in suite_rows:
-            key = (row["label"], row["shape"], row["dtype"], row["mode"])
-            cases.setdefault(key, {})[row["impl"]] = row
-        for key, by_impl in cases.items():
-            cells = list(key) + [f"{by_impl[impl]['median_ms']:.3f}" for impl in impls]
-            cells += [f"{by_impl[impl][_speedup_key(suite.BASELINE)]:.2f}x" for impl in others]
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
-    return "\n".join(lines)
+def _summary(row, ours):
+    """'fused 1.234 ms', 'torch.nn 2.345 ms (fused x1.90)', 'peer FAILED (error)'."""
+    if "error" in row:
+        return f"{row['impl']} FAILED ({row['error']})"
+    text = f"{row['impl']} {row['median_ms']:.3f} ms"
+    if row is not ours and "speedup_over" in ours:
+        return text + f" (fused x{ours['speedup_over'][row['impl']]:.2f})"
+    return text
 
 
 if __name__ == "__main__":

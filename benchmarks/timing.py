@@ -1,46 +1,92 @@
-"""Timing callables, and describing the device they ran on.
+"""Timing callables, and the memory one call of them takes.
 
 CPU: ``time.perf_counter`` around each call. CUDA: a pair of CUDA events
 around each call (after warm-up and a synchronize), synchronised after it, so
-the time is the GPU's, launch gaps included. Both report the median and the
-20th/80th percentiles.
+the time is the GPU's, launch gaps included. Both report the median, the
+20th/80th percentiles and the fastest call.
 """
-import platform
-import re
 import statistics
-import subprocess
 import time
 
 import torch
+from torch.profiler import ProfilerActivity, profile
 
 MIN_CUDA_REPEATS = 20  # DESIGN.md: GPU timings are the median of at least 20 runs
+PEAK_MEMORY_METHOD = {  # how peak_memory_mib measures, for the results' header
+    "cuda": "torch.cuda.max_memory_allocated() during one call, after reset_peak_memory_stats(), "
+            "less what was allocated when it began (a CUDA graph's memory pool, allocated when "
+            "the graph is captured, is not counted in its replays)",
+    "cpu": "the running sum of the allocations and frees that torch's CPU allocator reports to "
+           "torch.profiler (profile_memory=True) during one call; memory allocated outside "
+           "torch's allocator is not seen",
+}
 
 
 def measure_interleaved(fns, device, warmup, repeats):
     """Calls each of ``{name: fn}`` ``warmup`` times, then times ``repeats`` calls
     of each, in turn, one call each per round, so that a change in the machine's
-    load during the run (another process, clock changes) falls on all alike.
-    Returns {name: dict(median_ms, p20_ms, p80_ms, n)}."""
+    load during the run (another process, clock changes) falls on all alike;
+    then one more call each for its peak memory.
+    Returns {name: dict(median_ms, p20_ms, p80_ms, min_ms, n, peak_memory_mib)}, or
+    {name: dict(error=...)} for a fn that raised: it is reported, not dropped."""
     device = torch.device(device)
     if device.type == "cuda":
         time_call, repeats = _cuda_call_ms, max(repeats, MIN_CUDA_REPEATS)
     else:
         time_call = _cpu_call_ms
+    running, failures = dict(fns), {}
+
+    def call_each(call):
+        """Yields (name, call(fn)) for each fn still running; one that raises is
+        recorded in failures and called no more."""
+        for name, fn in list(running.items()):
+            try:
+                yield name, call(fn)
+            except Exception as error:  # noqa: BLE001 - a peer's failure is a result too
+                failures[name] = dict(error=f"{type(error).__name__}: {error}"[:500])
+                del running[name]
+
     for _ in range(warmup):
-        for fn in fns.values():
-            fn()
+        for _ in call_each(lambda fn: fn()):
+            pass
     if device.type == "cuda":
         torch.cuda.synchronize()
     times_ms = {name: [] for name in fns}
     for _ in range(repeats):
-        for name, fn in fns.items():
-            times_ms[name].append(time_call(fn))
-    return {name: _summary(times) for name, times in times_ms.items()}
+        for name, ms in call_each(time_call):
+            times_ms[name].append(ms)
+    results = {name: _summary(times_ms[name]) for name in running}
+    for name, mebibytes in call_each(lambda fn: peak_memory_mib(fn, device)):
+        results[name]["peak_memory_mib"] = mebibytes
+    return {name: failures[name] if name in failures else results[name] for name in fns}
+
+
+def peak_memory_mib(fn, device):
+    """The most memory one call of fn holds at once beyond what was allocated
+    when it began (activations, workspaces, gradients, outputs), in MiB, as
+    PEAK_MEMORY_METHOD describes."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        start = torch.cuda.memory_allocated()
+        fn()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - start) / 2**20
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = [event for event in prof.profiler.kineto_results.events()
+              if event.name() == "[memory]" and event.device_type() == torch.autograd.DeviceType.CPU]
+    held = peak = 0
+    for event in sorted(events, key=lambda event: event.start_ns()):
+        held += event.nbytes()  # negative for a free
+        peak = max(peak, held)
+    return peak / 2**20
 
 
 def _summary(times_ms):
     p20, _, _, p80 = statistics.quantiles(times_ms, n=5, method="inclusive")
-    return dict(median_ms=statistics.median(times_ms), p20_ms=p20, p80_ms=p80, n=len(times_ms))
+    return dict(median_ms=statistics.median(times_ms), p20_ms=p20, p80_ms=p80, min_ms=min(times_ms),
+                n=len(times_ms))
 
 
 def _cpu_call_ms(fn):
@@ -57,48 +103,3 @@ def _cuda_call_ms(fn):
     end.record()
     torch.cuda.synchronize()
     return start.elapsed_time(end)
-
-
-def device_description(device):
-    """What the results were measured on: a dict with at least ``type``,
-    ``name`` and ``slug`` (filesystem-safe, used to name the results files)."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        index = device.index if device.index is not None else torch.cuda.current_device()
-        name = torch.cuda.get_device_name(index)
-        major, minor = torch.cuda.get_device_capability(index)
-        return dict(type="cuda", name=name, slug=f"cuda-{_slugify(name)}",
-                    capability=f"{major}.{minor}", driver=_nvidia_driver_version(),
-                    cuda_runtime=torch.version.cuda)
-    name = _cpu_model_name()
-    threads = torch.get_num_threads()
-    return dict(type="cpu", name=name, slug=f"cpu-{_slugify(name)}-{threads}t",
-                threads=threads, machine=platform.machine())
-
-
-def _cpu_model_name():
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def _nvidia_driver_version():
-    try:
-        result = subprocess.run(
-            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=10, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.splitlines()[0].strip() if result.stdout else None
-
-
-def _slugify(text):
-    """'Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz' -> 'intel-xeon-platinum-8481c'."""
-    text = re.sub(r"\((r|tm)\)", "", text.lower())
-    text = re.sub(r"\bcpu\b.*$", "", text)  # drop 'CPU @ 2.70GHz' and what follows
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "unknown"

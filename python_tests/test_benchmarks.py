@@ -1,13 +1,18 @@
 """The benchmark tools, run as a user runs them (python -m from the checkout):
-the runner on a tiny configuration, and the README renderer."""
+the runner on a tiny configuration, compare.py on synthetic results, and the
+README renderer."""
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
+from conftest import requires_cuda
+
 ROOT = Path(__file__).resolve().parent.parent
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def run_module(module, *args):
@@ -15,21 +20,55 @@ def run_module(module, *args):
                           capture_output=True, text=True, timeout=600)
 
 
-def test_quick_cpu_run_writes_json_and_markdown(tmp_path):
-    result = run_module("benchmarks.run", "--device", "cpu", "--quick", "--only", r"LSTM step fwd B",
-                        "--out", str(tmp_path))
+def run_tiny(device, only, out):
+    """A quick run of the cases matching ``only``; returns its results dict."""
+    result = run_module("benchmarks.run", "--device", device, "--quick", "--only", only, "--out", str(out))
     assert result.returncode == 0, result.stderr
-    (json_file,) = tmp_path.glob("*-quick-partial.json")
-    data = json.loads(json_file.read_text())
+    (json_file,) = out.glob("*-quick-partial.json")
+    return json.loads(json_file.read_text())
+
+
+def test_quick_cpu_run_writes_json_markdown_and_charts(tmp_path):
+    data = run_tiny("cpu", r"LSTM step fwd B", tmp_path)
     assert data["backend"]["cpu_kernels"]
-    rows = data["rows"]
-    assert {row["impl"] for row in rows} == {"fused", "torch.nn"}
-    fused = next(row for row in rows if row["impl"] == "fused")
-    baseline = next(row for row in rows if row["impl"] == "torch.nn")
+    assert data["device"]["threads"] == data["threads"] >= 1 and data["device"]["name"]
+    ceilings = data["ceilings"]
+    assert set(ceilings["gemm"]) == {"float32"}
+    copy = ceilings["copy"]  # measured before and after the cases, the higher kept
+    assert copy["gbps"] == max(copy["gbps_before_cases"], copy["gbps_after_cases"]) > 0
+    peak_gflops, bandwidth = ceilings["gemm"]["float32"]["gflops"], ceilings["copy"]["gbps"]
+
+    rows = {row["impl"]: row for row in data["rows"]}
+    assert set(rows) == {"fused", "torch.nn"}
+    fused = rows["fused"]
     assert fused["median_ms"] > 0 and fused["n"] == 20
-    assert abs(fused["speedup_vs_torch_nn"] - baseline["median_ms"] / fused["median_ms"]) < 1e-12
-    markdown = json_file.with_suffix(".md").read_text()
-    assert f"{fused['speedup_vs_torch_nn']:.2f}x" in markdown
+    assert fused["speedup_over"]["torch.nn"] == pytest.approx(rows["torch.nn"]["median_ms"] / fused["median_ms"])
+    # One LSTM step, B=64, I=H=256: the gate products (64 x 256) @ (256 x 1024), twice.
+    assert fused["flops"] == 2 * (2 * 64 * 256 * 1024)
+    for row in rows.values():
+        assert row["gflops"] == pytest.approx(row["flops"] / row["median_ms"] / 1e6)
+        assert row["fraction_of_ceiling"] == pytest.approx(
+            max(row["gflops"] / peak_gflops, row["gbps"] / bandwidth))
+        assert row["bound"] == ("compute" if row["gflops"] / peak_gflops > row["gbps"] / bandwidth else "memory")
+        assert row["peak_memory_mib"] > 0  # the forward allocates its outputs at least
+
+    stem = next(tmp_path.glob("*-quick-partial.json")).with_suffix("")
+    markdown = stem.with_suffix(".md").read_text()
+    assert f"{fused['speedup_over']['torch.nn']:.2f}x" in markdown
+    assert "Ceilings measured in this run" in markdown and f"({fused['bound']})" in markdown
+    for chart in ("speedup", "ceiling"):
+        assert stem.with_name(f"{stem.name}-{chart}.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+@requires_cuda
+def test_quick_cuda_run_has_reduce_overhead_peer_gpu_facts_and_memory(tmp_path):
+    data = run_tiny("cuda", r"Bahdanau fwd B", tmp_path)
+    assert data["device"]["type"] == "cuda" and "driver" in data["device"]
+    assert set(data["ceilings"]["gemm"]) == {"float32", "bfloat16"}
+    impls = {row["impl"] for row in data["rows"]}
+    assert {"fused", "eager", "torch.compile", "torch.compile, reduce-overhead"} <= impls
+    fused = [row for row in data["rows"] if row["impl"] == "fused"]
+    assert all(row["peak_memory_mib"] >= 0 and row["n"] >= 20 for row in fused)
 
 
 def test_cuda_run_without_gpu_fails_clearly(tmp_path):
@@ -40,11 +79,87 @@ def test_cuda_run_without_gpu_fails_clearly(tmp_path):
     assert "no CUDA GPU" in result.stderr
 
 
+def test_a_failing_peer_is_reported_with_its_error(tmp_path):
+    script = """
+import json
+from benchmarks.timing import measure_interleaved
+
+def broken():
+    raise RuntimeError("this peer cannot run")
+
+print(json.dumps(measure_interleaved({"fused": lambda: None, "broken": broken}, "cpu", warmup=1, repeats=3)))
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout.splitlines()[-1])
+    assert stats["fused"]["n"] == 3
+    assert stats["broken"] == {"error": "RuntimeError: this peer cannot run"}
+
+
+def results_file(path, rows, device="AMD EPYC", threads=2):
+    """A results JSON with what compare.py reads; rows are (label, impl, p20, median, p80)."""
+    path.write_text(json.dumps(dict(
+        device=dict(name=device), threads=threads, torch="2.14.1",
+        rows=[dict(suite="cells", label=label, mode="fwd", shape="B=1", dtype="float32", impl=impl,
+                   p20_ms=p20, median_ms=median, p80_ms=p80) for label, impl, p20, median, p80 in rows])))
+    return str(path)
+
+
+def test_compare_flags_a_regression_beyond_threshold_and_noise(tmp_path):
+    old = results_file(tmp_path / "old.json", [
+        ("slower", "fused", 9.5, 10, 10.5),
+        ("noisy", "fused", 8, 10, 12),
+        ("slightly slower", "fused", 9.9, 10, 10.1),
+        ("faster", "fused", 9.5, 10, 10.5),
+    ])
+    new = results_file(tmp_path / "new.json", [
+        ("slower", "fused", 12.5, 13, 13.5),         # +30%, intervals apart: a regression
+        ("noisy", "fused", 9, 11.5, 14),             # +15%, but the intervals overlap: noise
+        ("slightly slower", "fused", 10.4, 10.5, 10.6),  # intervals apart, but +5% < 10%
+        ("faster", "fused", 6.5, 7, 7.5),
+        ("new case", "fused", 1, 1, 1),              # not in OLD: not compared
+    ])
+    result = run_module("benchmarks.compare", old, new)
+    assert result.returncode == 1, result.stderr
+    lines = {line.split()[1]: line for line in result.stdout.splitlines() if line.startswith("cells:")}
+    assert set(lines) == {"slower", "noisy", "slightly", "faster"}
+    assert lines["slower"].endswith("1.30  REGRESSION")
+    assert lines["faster"].endswith("improved")
+    assert "REGRESSION" not in lines["noisy"] + lines["slightly"]
+    assert "1 regression(s) among 4 rows" in result.stdout
+    assert "warning" not in result.stderr
+
+    assert run_module("benchmarks.compare", old, new, "--no-fail").returncode == 0
+    assert run_module("benchmarks.compare", old, new, "--threshold", "0.5").returncode == 0
+
+
+def test_compare_passes_noise_flags_a_failure_and_warns_of_another_machine(tmp_path):
+    old = results_file(tmp_path / "old.json", [("step", "fused", 9, 10, 11), ("step", "peer", 9, 10, 11)])
+    noise = results_file(tmp_path / "noise.json", [("step", "fused", 9.5, 10.5, 11.5), ("step", "peer", 9, 10, 11)])
+    result = run_module("benchmarks.compare", old, noise)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 regression(s) among 2 rows" in result.stdout
+
+    failed = tmp_path / "failed.json"
+    data = json.loads(Path(noise).read_text())
+    data["rows"][1] = {key: data["rows"][1][key] for key in ("suite", "label", "mode", "shape", "dtype", "impl")}
+    data["rows"][1]["error"] = "RuntimeError: boom"
+    data.update(device=dict(name="Another CPU"), threads=8)
+    failed.write_text(json.dumps(data))
+    result = run_module("benchmarks.compare", old, str(failed))
+    assert result.returncode == 1
+    assert "failed" in result.stdout and "1 regression(s)" in result.stdout
+    assert "device" in result.stderr and "thread count" in result.stderr
+
+
 def test_readme_section_comes_from_full_and_partial_results_not_quick(tmp_path):
     results = tmp_path / "results"
     results.mkdir()
     (results / "cpu-x-2t.md").write_text("# Benchmarks on X\n\n## cells\n\n| a |\n")
+    (results / "cpu-x-2t-speedup.png").write_bytes(PNG_SIGNATURE)
+    (results / "cpu-x-2t-ceiling.png").write_bytes(PNG_SIGNATURE)
     (results / "cpu-x-2t-quick.md").write_text("# quick, must not appear\n")
+    (results / "cpu-x-2t-quick-speedup.png").write_bytes(PNG_SIGNATURE)
     (results / "cpu-x-2t-partial.md").write_text("# Benchmarks on X, only some cases\n")
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- benchmarks:start -->\nold\n<!-- benchmarks:end -->\nrest\n")
@@ -53,5 +168,8 @@ def test_readme_section_comes_from_full_and_partial_results_not_quick(tmp_path):
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text
     assert "### Benchmarks on X" in text and "#### cells" in text
-    assert "quick" not in text and "benchmarks/results/cpu-x-2t.md" in text
+    assert "quick" not in text and "(from `results/cpu-x-2t.md`)" in text
     assert "### Benchmarks on X, only some cases" in text
+    # The charts, linked relative to the README (a partial run without charts gets none).
+    assert "](results/cpu-x-2t-speedup.png)" in text and "](results/cpu-x-2t-ceiling.png)" in text
+    assert text.count("![") == 2

@@ -1,0 +1,85 @@
+"""The markdown page of a run's results (benchmarks.run writes it next to the
+JSON; benchmarks.render_readme pastes it into the README)."""
+from . import OURS
+
+METHOD = (
+    "Each time is the median of n timed calls after warm-up calls, the implementations called in"
+    f" turn. Speed-up over a peer = the peer's median / {OURS}'s, measured in the same run."
+    f" Fraction of ceiling: {OURS}'s achieved GFLOP/s / GEMM peak or GB/s / copy bandwidth, whichever is"
+    " bigger (the bound named), from the case's FLOPs and bytes as benchmarks/costs.py estimates them."
+    " Peak MiB: the most memory one call holds beyond what was allocated when it began"
+    " (the JSON's peak_memory says how it is measured).")
+
+
+def markdown(results):
+    device = results["device"]
+    lines = [f"# Benchmarks on {device['name']}", "", _facts(results), "", _ceilings(results["ceilings"]),
+             "", METHOD, ""]
+    suites = dict.fromkeys(row["suite"] for row in results["rows"])
+    for suite in suites:
+        lines += _suite_table(suite, [row for row in results["rows"] if row["suite"] == suite])
+    return "\n".join(lines)
+
+
+def _facts(results):
+    device = results["device"]
+    facts = [results["date"], f"torch {results['torch']}"]
+    if device["type"] == "cuda":
+        facts += [f"CUDA {device['cuda_runtime']}", f"cuDNN {device['cudnn']}", f"driver {device['driver']}",
+                  f"compute capability {device['capability']}", f"{device['multiprocessors']} SMs",
+                  f"{device['memory_gib']} GiB",
+                  f"SM clock {device['sm_clock_mhz']} MHz at the start (max {device['max_sm_clock_mhz']} MHz)"]
+    facts.append(f"{results['threads']} CPU threads")
+    if results["quick"]:
+        facts.append("quick run")
+    if results["only"]:
+        facts.append(f"only the cases matching `{results['only']}`")
+    return ", ".join(facts) + "."
+
+
+def _ceilings(ceilings):
+    copy = ceilings["copy"]
+    gemms = ", ".join(f"{dtype} {gemm['gflops']:.0f} GFLOP/s ({gemm['n']}x{gemm['n']} matmul)"
+                      for dtype, gemm in ceilings["gemm"].items())
+    return (f"Ceilings measured in this run (the fastest call, before and after the cases, the higher):"
+            f" copy bandwidth {copy['gbps']:.1f} GB/s ({copy['bytes'] / 2**20:.0f} MiB read and written);"
+            f" GEMM peak {gemms}.")
+
+
+def _suite_table(suite, rows):
+    impls = list(dict.fromkeys(row["impl"] for row in rows))
+    peers = [impl for impl in impls if impl != OURS]
+    cases = {}  # case fields -> {impl: row}, in run order
+    for row in rows:
+        cases.setdefault((row["label"], row["shape"], row["dtype"], row["mode"]), {})[row["impl"]] = row
+    n = next((row["n"] for row in rows if "n" in row), 0)
+    lines = [f"## {suite}", "", f"n = {n} per implementation.", "",
+             "| case | shape | dtype | mode | " + " | ".join(f"{impl} ms" for impl in impls) + " | "
+             + " | ".join(f"{OURS} speed-up over {peer}" for peer in peers)
+             + f" | {OURS} fraction of ceiling | {OURS} peak MiB |",
+             "|" + "---|" * 4 + "---:|" * (len(impls) + len(peers) + 2)]
+    failures = []
+    for key, by_impl in cases.items():
+        ours = by_impl[OURS]
+        cells = list(key)
+        for impl in impls:
+            row = by_impl[impl]
+            if "error" in row:
+                failures.append(f"{impl}, {' '.join(key)}: {row['error']}")
+            cells.append("failed" if "error" in row else f"{row['median_ms']:.3f}")
+        speedups = ours.get("speedup_over", {})
+        cells += [f"{speedups[peer]:.2f}x" if peer in speedups else "-" for peer in peers]
+        if "error" in ours:
+            cells += ["-", "-"]
+        else:
+            cells += [f"{_percent(ours['fraction_of_ceiling'])} ({ours['bound']})", f"{ours['peak_memory_mib']:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    if failures:
+        lines += ["Failed:", ""] + [f"- {failure}" for failure in failures] + [""]
+    return lines
+
+
+def _percent(fraction):
+    """0.456 -> '45.6%', 0.000123 -> '0.012%': two significant digits at least."""
+    return f"{100 * fraction:.1f}%" if fraction >= 0.01 else f"{100 * fraction:.2g}%"
