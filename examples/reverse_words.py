@@ -17,7 +17,7 @@ from seq2seq_ext.cli import run_example
 
 TASK = ["--task", "reverse_words", "--cell", "gru", "--attention", "bahdanau", "--clip", "1.0"]
 QUICK = ["--examples", "6000", "--epochs", "12", "--hidden", "128", "--words", "30"]
-FULL = ["--examples", "30000", "--epochs", "25", "--hidden", "256", "--words", "60"]
+FULL = ["--examples", "20000", "--epochs", "15", "--hidden", "256", "--words", "40"]
 
 if __name__ == "__main__":
     run_example("reverse words: GRU encoder, Bahdanau attention", TASK, QUICK, FULL,
