@@ -22,7 +22,7 @@ import torch.distributed as dist
 from . import data as datasets
 from .models import Seq2Seq, Seq2SeqConfig
 from .models.config import ATTENTIONS, BACKENDS, CELLS
-from .train import TrainConfig, Trainer, load_model
+from .train import LR_SCHEDULES, TrainConfig, Trainer, load_model
 from .translator import TOKENIZERS, Translator, vocab_state
 
 TASKS = ("reverse_words", "arithmetic", "addition", "tsv")
@@ -100,8 +100,8 @@ def train(args) -> dict:
     extra = {**vocab_state(src_vocab, tgt_vocab, data["tokenizer"], True), "data": data}
     tf_start, tf_end = (args.teacher_forcing * 2)[:2]
     trainer = Trainer(model, train_loader, valid_loader, TrainConfig(
-        epochs=args.epochs, lr=args.lr, clip=args.clip, teacher_forcing_start=tf_start,
-        teacher_forcing_end=tf_end, amp=args.amp, seed=args.seed,
+        epochs=args.epochs, lr=args.lr, lr_schedule=args.lr_schedule, clip=args.clip,
+        teacher_forcing_start=tf_start, teacher_forcing_end=tf_end, amp=args.amp, seed=args.seed,
         progress=not args.no_progress), args.out, device=device, extra_state=extra)
     history = trainer.fit(resume=not args.restart)
     if rank != 0:
@@ -205,6 +205,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     training = parser.add_argument_group("training")
     training.add_argument("--epochs", type=int, default=20)
     training.add_argument("--lr", type=float, default=3e-3)
+    training.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="cosine")
     training.add_argument("--batch-size", type=int, default=64)
     training.add_argument("--clip", type=float, default=1.0)
     training.add_argument("--teacher-forcing", type=float, nargs="+", default=[1.0],

@@ -11,6 +11,7 @@ batch order of an epoch depends only on the sampler's seed and the epoch.
 """
 import csv
 import json
+import math
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
@@ -28,6 +29,7 @@ from .checkpoint import CheckpointError, load_checkpoint, rng_states, save_check
 from .models import Seq2Seq, Seq2SeqConfig
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+LR_SCHEDULES = ("constant", "cosine")
 
 
 def masked_cross_entropy(logits: Tensor, targets: Tensor, pad_index: int):
@@ -44,6 +46,8 @@ def masked_cross_entropy(logits: Tensor, targets: Tensor, pad_index: int):
 class TrainConfig:
     epochs: int = 10
     lr: float = 1e-3
+    lr_schedule: str = "constant"         # or "cosine": anneal to lr * min_lr_ratio by the last epoch
+    min_lr_ratio: float = 0.05
     clip: float = 1.0                     # max gradient norm; 0 = no clipping
     teacher_forcing_start: float = 1.0    # ratio at the first epoch, then linearly
     teacher_forcing_end: float = 1.0      # to this at the last one
@@ -55,6 +59,16 @@ class TrainConfig:
     def __post_init__(self):
         if self.amp not in (None, *AMP_DTYPES):
             raise ValueError(f"amp must be None or one of {tuple(AMP_DTYPES)}, got {self.amp!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+
+    def lr_factor(self, epoch: int) -> float:
+        """The learning rate of `epoch` over config.lr: 1 throughout, or a cosine
+        from 1 at the first epoch to min_lr_ratio at the last."""
+        if self.lr_schedule == "constant" or self.epochs <= 1:
+            return 1.0
+        cosine = 0.5 * (1 + math.cos(math.pi * epoch / (self.epochs - 1)))
+        return self.min_lr_ratio + (1 - self.min_lr_ratio) * cosine
 
     def teacher_forcing(self, epoch: int) -> float:
         if self.epochs <= 1:
@@ -115,6 +129,8 @@ class Trainer:
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
         ratio = self.config.teacher_forcing(epoch)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.lr * self.config.lr_factor(epoch)
         loss_sum = torch.zeros((), dtype=torch.float64)
         tokens, started = 0, time.perf_counter()
         batches = tqdm(self.train_loader, desc=f"epoch {epoch}", leave=False,
