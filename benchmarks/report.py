@@ -8,7 +8,8 @@ METHOD = (
     f" Fraction of ceiling: {OURS}'s achieved GFLOP/s / GEMM peak or GB/s / copy bandwidth, whichever is"
     " bigger (the bound named), from the case's FLOPs and bytes as benchmarks/costs.py estimates them."
     " Peak MiB: the most memory one call holds beyond what was allocated when it began"
-    " (the JSON's peak_memory says how it is measured).")
+    " (the JSON's peak_memory says how it is measured). Throughput, where a case has one:"
+    f" the tokens or sentences one call processes / {OURS}'s median.")
 
 
 def markdown(results):
@@ -53,11 +54,12 @@ def _suite_table(suite, rows):
     for row in rows:
         cases.setdefault((row["label"], row["shape"], row["dtype"], row["mode"]), {})[row["impl"]] = row
     n = next((row["n"] for row in rows if "n" in row), 0)
+    has_throughput = any("items" in row for row in rows)
+    header = (["case", "shape", "dtype", "mode"] + [f"{impl} ms" for impl in impls]
+              + [f"{OURS} speed-up over {peer}" for peer in peers]
+              + [f"{OURS} fraction of ceiling", f"{OURS} peak MiB"] + [f"{OURS} throughput"] * has_throughput)
     lines = [f"## {suite}", "", f"n = {n} per implementation.", "",
-             "| case | shape | dtype | mode | " + " | ".join(f"{impl} ms" for impl in impls) + " | "
-             + " | ".join(f"{OURS} speed-up over {peer}" for peer in peers)
-             + f" | {OURS} fraction of ceiling | {OURS} peak MiB |",
-             "|" + "---|" * 4 + "---:|" * (len(impls) + len(peers) + 2)]
+             "| " + " | ".join(header) + " |", "|" + "---|" * 4 + "---:|" * (len(header) - 4)]
     failures = []
     for key, by_impl in cases.items():
         ours = by_impl[OURS]
@@ -73,6 +75,8 @@ def _suite_table(suite, rows):
             cells += ["-", "-"]
         else:
             cells += [f"{_percent(ours['fraction_of_ceiling'])} ({ours['bound']})", f"{ours['peak_memory_mib']:.1f}"]
+        if has_throughput:
+            cells.append(f"{ours['throughput']:,.1f} {ours['throughput_unit']}" if "throughput" in ours else "-")
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     if failures:

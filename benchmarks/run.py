@@ -9,14 +9,17 @@ never replaces the full results; a full run removes the -partial files it supers
 Around the cases, the run measures the device's ceilings (benchmarks/ceilings.py),
 so that each case reports its fraction of them, measured in the same run.
 
-A suite is a module ``cases_<name>.py`` listed in SUITES (a new one, such as
-the models' cases, is a new module added there), with ``SUITE`` (its name), optionally ``TIMING`` (its own warm-up and repeat counts, for slow cases)
+A suite is a module ``cases_<name>.py`` listed in SUITES, with ``SUITE`` (its
+name), optionally ``TIMING`` (its own warm-up and repeat counts, for slow cases)
 and ``cases(device, quick)`` yielding ``(params, make_impls)``. ``params`` are the
 row fields describing the case: at least ``label``, ``shape``, ``mode`` ("fwd" or
 "fwd+bwd"), ``dtype`` (a torch dtype name), and the ``flops`` and ``bytes`` of one
-call (benchmarks/costs.py). ``make_impls()`` returns ``{impl name: callable to
-time}``, built only when the case runs: the implementation under test named
-"fused" (benchmarks.OURS), its peers by the names a reader knows them by.
+call (benchmarks/costs.py); a case that processes countable things gives their
+number per call as ``items`` and their name as ``items_unit`` ("tokens"), and
+its rows get a ``throughput`` (items / s) and ``throughput_unit`` ("tokens/s").
+``make_impls()`` returns ``{impl name: callable to time}``, built only when the
+case runs: the implementation under test named "fused" (benchmarks.OURS), its
+peers by the names a reader knows them by.
 """
 import argparse
 import datetime
@@ -29,14 +32,14 @@ from pathlib import Path
 import torch
 
 import seq2seq_ext
-from . import OURS, cases_attention, cases_cells, cases_layers
+from . import OURS, cases_attention, cases_cells, cases_layers, cases_models
 from .ceilings import ceiling_fields, higher_of, measure_ceilings
 from .charts import write_charts
 from .device import device_description
 from .report import markdown
 from .timing import PEAK_MEMORY_METHOD, measure_interleaved
 
-SUITES = (cases_cells, cases_layers, cases_attention)
+SUITES = (cases_cells, cases_layers, cases_attention, cases_models)
 TIMING = {"quick": dict(warmup=3, repeats=20), "full": dict(warmup=5, repeats=50)}
 
 
@@ -122,11 +125,15 @@ def _measure(selected, device, run_kind):
 
 
 def _run_case(suite, case_id, params, impls, device, timing):
-    """Times the impls of one case; returns a row for each. The fused row gains
+    """Times the impls of one case; returns a row for each, with its throughput
+    where the case counts items. The fused row gains
     ``speedup_over`` {peer: peer median / fused median}; a failed impl's row
     holds its ``error`` instead of times."""
     rows = {impl: dict(suite=suite.SUITE, **params, impl=impl, **stats)
             for impl, stats in measure_interleaved(impls, device, **timing).items()}
+    for row in rows.values():
+        if "items" in row and "median_ms" in row:
+            row.update(throughput=row["items"] / (row["median_ms"] / 1e3), throughput_unit=f"{row['items_unit']}/s")
     ours = rows[OURS]
     if "median_ms" in ours:
         ours["speedup_over"] = {impl: row["median_ms"] / ours["median_ms"]
@@ -136,10 +143,13 @@ def _run_case(suite, case_id, params, impls, device, timing):
 
 
 def _summary(row, ours):
-    """'fused 1.234 ms', 'torch.nn 2.345 ms (fused x1.90)', 'peer FAILED (error)'."""
+    """'fused 1.234 ms', 'torch.nn 2.345 ms (fused x1.90)', 'peer FAILED (error)',
+    with the throughput where the case has one: 'fused 1.234 ms 51,864.2 tokens/s'."""
     if "error" in row:
         return f"{row['impl']} FAILED ({row['error']})"
     text = f"{row['impl']} {row['median_ms']:.3f} ms"
+    if "throughput" in row:
+        text += f" {row['throughput']:,.1f} {row['throughput_unit']}"
     if row is not ours and "speedup_over" in ours:
         return text + f" (fused x{ours['speedup_over'][row['impl']]:.2f})"
     return text

@@ -2,6 +2,7 @@
 the runner on a tiny configuration, compare.py on synthetic results, and the
 README renderer."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,19 +11,23 @@ import pytest
 import torch
 
 from conftest import requires_cuda
+from seq2seq_ext.flops import count_flops
+from seq2seq_ext.models import Seq2SeqConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def run_module(module, *args):
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT,
+def run_module(module, *args, **environment):
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env={**os.environ, **environment},
                           capture_output=True, text=True, timeout=600)
 
 
-def run_tiny(device, only, out):
-    """A quick run of the cases matching ``only``; returns its results dict."""
-    result = run_module("benchmarks.run", "--device", device, "--quick", "--only", only, "--out", str(out))
+def run_tiny(device, only, out, **environment):
+    """A quick run of the cases matching ``only`` (with these environment
+    variables set); returns its results dict."""
+    result = run_module("benchmarks.run", "--device", device, "--quick", "--only", only, "--out", str(out),
+                        **environment)
     assert result.returncode == 0, result.stderr
     (json_file,) = out.glob("*-quick-partial.json")
     return json.loads(json_file.read_text())
@@ -58,6 +63,33 @@ def test_quick_cpu_run_writes_json_markdown_and_charts(tmp_path):
     assert "Ceilings measured in this run" in markdown and f"({fused['bound']})" in markdown
     for chart in ("speedup", "ceiling"):
         assert stem.with_name(f"{stem.name}-{chart}.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_quick_cpu_models_cases_report_flops_throughput_and_peak_memory(tmp_path):
+    # With Dynamo disabled the torch.compile(fused) peer runs eagerly: CI is
+    # spared a minute of compiling, and the rows are made as in a real run.
+    data = run_tiny("cpu", r"models: (decoder step fwd GRU|training step|greedy decode .* V=34)", tmp_path,
+                    TORCHDYNAMO_DISABLE="1")
+    rows = {(row["label"], row["impl"]): row for row in data["rows"]}
+    assert set(rows) == {(label, impl) for label in ("decoder step", "training step", "greedy decode")
+                         for impl in ("fused", "torch.nn", "torch.compile(fused)")}
+    assert all("median_ms" in row for row in rows.values())
+
+    # Seed 003's model; one decoder step costs a pass of one step less the
+    # encoder and the keys' projection, which a pass of no steps has too.
+    step = rows["decoder step", "fused"]
+    config = Seq2SeqConfig(40, 40, embedding_size=128, hidden_size=256, cell="gru")
+    assert step["flops"] == count_flops(config, 12, 1, 64)["total"] - count_flops(config, 12, 0, 64)["total"]
+
+    training = rows["training step", "fused"]
+    assert training["throughput_unit"] == "tokens/s" and 64 * 4 <= training["items"] <= 64 * 11
+    assert training["throughput"] == pytest.approx(training["items"] / training["median_ms"] * 1e3)
+    assert training["peak_memory_mib"] > 0  # activations and gradients, freed by each step's end
+    greedy = rows["greedy decode", "torch.nn"]
+    assert greedy["items"] == 64 and greedy["throughput_unit"] == "sentences/s"
+
+    markdown = next(tmp_path.glob("*-quick-partial.md")).read_text()
+    assert "fused throughput" in markdown and f"{training['throughput']:,.1f} tokens/s" in markdown
 
 
 @requires_cuda
