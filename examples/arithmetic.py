@@ -16,7 +16,7 @@ from seq2seq_ext.cli import run_example
 TASK = ["--task", "arithmetic", "--cell", "lstm", "--bidirectional", "--attention",
         "luong-general", "--input-feeding", "--tokenizer", "word"]
 QUICK = ["--examples", "8000", "--epochs", "10", "--digits", "2", "--hidden", "128"]
-FULL = ["--examples", "20000", "--epochs", "15", "--digits", "3", "--hidden", "128"]
+FULL = ["--examples", "20000", "--epochs", "15", "--digits", "2", "--hidden", "128"]
 
 if __name__ == "__main__":
     run_example("arithmetic: bidirectional LSTM, Luong attention, input feeding", TASK, QUICK,

@@ -4,10 +4,11 @@ best-validation checkpoint.
 
 Trains with `python -m seq2seq_ext train`'s code, then decodes the held-out
 test split with the best checkpoint. Prints 10 test examples and the exact-match
-accuracy, writes attention_heatmap.png (one test sentence: the weights follow
-the anti-diagonal, output word k looking at the source near its mirror
-position), learning_curves.png, history.csv/json and best.pt into --out, and
-as its last line RESULT {json}.
+accuracy, writes attention_heatmap.png (one test sentence: the weights run
+along the anti-diagonal, one step off: the decoder looks at the source word it
+has just written, whose encoder state carries the word before it),
+learning_curves.png, history.csv/json and best.pt into --out, and as its last
+line RESULT {json}.
 
     python examples/reverse_words.py [--quick] [--device cpu] [--out runs/reverse_words]
 """
