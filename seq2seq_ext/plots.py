@@ -41,15 +41,15 @@ def plot_attention(weights, source_tokens: list, output_tokens: list, path, titl
     output tokens down the side, source tokens along the top."""
     plt = _pyplot()
     weights = weights[:len(output_tokens), :len(source_tokens)]
-    figure, axes = plt.subplots(figsize=(1 + 0.5 * len(source_tokens),
-                                         1 + 0.45 * len(output_tokens)))
+    figure, axes = plt.subplots(figsize=(max(5.0, 1 + 0.5 * len(source_tokens)),
+                                         max(3.0, 1 + 0.45 * len(output_tokens))))
     image = axes.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     axes.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right")
     axes.set_yticks(range(len(output_tokens)), output_tokens)
     axes.xaxis.tick_top()
     axes.set(xlabel="source", ylabel="output")
     if title:
-        axes.set_title(title)
+        axes.set_title(title, fontsize=10)
     figure.colorbar(image, ax=axes, fraction=0.04)
     return _save(figure, path)
 
