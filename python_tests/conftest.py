@@ -1,9 +1,11 @@
 """Shared helpers: the cells under test, argument factories, tolerances, devices."""
+import json
 import math
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
@@ -156,6 +158,27 @@ def run_with_reference_fallback(script):
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return result
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_python(*args, **env):
+    """Runs `python ARGS` from the repository root with the checkout importable
+    (and the extra environment variables `env`); asserts it succeeded."""
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(REPO), os.environ.get("PYTHONPATH", "")]), **env}
+    completed = subprocess.run([sys.executable, *map(str, args)], cwd=REPO, env=environment,
+                               capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-3000:]
+    return completed
+
+
+def result_of(stdout: str) -> dict:
+    """The metrics of the `RESULT {json}` line a script prints last."""
+    last = stdout.strip().splitlines()[-1]
+    assert last.startswith("RESULT "), stdout[-2000:]
+    return json.loads(last[len("RESULT "):])
 
 
 @pytest.fixture(autouse=True)

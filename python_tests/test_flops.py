@@ -1,23 +1,16 @@
 """seq2seq_ext.flops: seed 000's closed forms, hand-checked LSTM / GRU /
 multi-layer / bidirectional / attention cases, and the parameter count
 against a built model."""
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from conftest import REPO, result_of, run_python
 from seq2seq_ext import models, reference
 from seq2seq_ext.flops import (COMPONENTS, count_flops, count_parameters, main, rnn_parameters,
                                rnn_step_flops)
 from seq2seq_ext.models import Seq2SeqConfig
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def config(**overrides):
@@ -242,18 +235,9 @@ def test_parameter_count_per_component_equals_the_built_model():
 
 # ------------------------------------------------------------------ the CLI
 
-def run_example(*args):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    return subprocess.run([sys.executable, str(ROOT / "examples" / "count_flops.py"), *args],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-
-
 def test_example_quick_ends_with_result_json(tmp_path):
-    result = run_example("--quick", "--out", str(tmp_path))
-    assert result.returncode == 0, result.stdout + result.stderr
-    last = result.stdout.strip().splitlines()[-1]
-    assert last.startswith("RESULT ")
-    metrics = json.loads(last[len("RESULT "):])
+    metrics = result_of(run_python(REPO / "examples" / "count_flops.py", "--quick", "--out",
+                                   tmp_path).stdout)
     m, k, V, T = 256, 512, 10000, 20  # the defaults: a plain Elman RNN, seed 000's case
     assert metrics["flops_total"] == metrics["seed000_flops"] == T * (4*m*k + 4*k*k + 2*k + 2*k*V)
     assert metrics["params_total"] == metrics["seed000_params"] + V * m + 2 * k
@@ -264,7 +248,7 @@ def test_example_quick_ends_with_result_json(tmp_path):
 def test_main_outside_seed000s_case_reports_no_closed_form(capsys):
     assert main(["--cell", "lstm", "--attention", "bahdanau", "--bidirectional", "--layers", "2",
                  "--hidden", "16", "--embedding", "8", "--vocab", "20", "--len", "5"]) == 0
-    metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1][len("RESULT "):])
+    metrics = result_of(capsys.readouterr().out)
     assert "seed000_flops" not in metrics
     c = Seq2SeqConfig(src_vocab_size=20, tgt_vocab_size=20, embedding_size=8, hidden_size=16,
                       num_layers=2, cell="lstm", bidirectional=True, attention="bahdanau")

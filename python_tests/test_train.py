@@ -1,14 +1,11 @@
 """Training: masked loss, exact resume, checkpoints that fail cleanly, AMP,
 DistributedDataParallel over gloo, and the command line."""
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
+from conftest import result_of, run_python
 from seq2seq_ext import cli
 from seq2seq_ext.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from seq2seq_ext.data import Vocab, make_loader, reverse_words_pairs, train_valid_test_split
@@ -16,7 +13,6 @@ from seq2seq_ext.models import Seq2Seq, Seq2SeqConfig
 from seq2seq_ext.train import TrainConfig, Trainer, load_model, masked_cross_entropy
 from seq2seq_ext.translator import Translator
 
-REPO = Path(__file__).resolve().parents[1]
 LOSS_FIELDS = ("epoch", "train_loss", "valid_loss", "valid_token_accuracy", "teacher_forcing")
 
 
@@ -127,25 +123,12 @@ TINY = ["--task", "reverse_words", "--examples", "300", "--min-len", "2", "--max
         "--batch-size", "16", "--no-progress", "--device", "cpu"]
 
 
-def run_module(args, **kwargs):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env,
-                          cwd=REPO, timeout=600, **kwargs)
-
-
-def result_of(stdout: str) -> dict:
-    last = stdout.strip().splitlines()[-1]
-    assert last.startswith("RESULT "), stdout[-2000:]
-    return json.loads(last[len("RESULT "):])
-
-
 def test_distributed_data_parallel_on_gloo(tmp_path):
     """torchrun with 2 CPU processes: one process group, half the batches each,
     rank 0 writing the files."""
-    completed = run_module(["-m", "torch.distributed.run", "--nproc_per_node", "2",
-                            "--master_port", "29533", "-m", "seq2seq_ext", "train", *TINY,
-                            "--out", str(tmp_path)])
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    completed = run_python("-m", "torch.distributed.run", "--nproc_per_node", "2",
+                           "--master_port", "29533", "-m", "seq2seq_ext", "train", *TINY,
+                           "--out", tmp_path, OMP_NUM_THREADS="1")
     assert result_of(completed.stdout)["epochs"] == 2
     assert len(json.loads((tmp_path / "history.json").read_text())) == 2
 
