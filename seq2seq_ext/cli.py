@@ -126,10 +126,10 @@ def train(args) -> dict:
 def evaluate(args) -> dict:
     """The test-split metrics of a checkpoint (the split is re-generated from the
     task options stored in it; --data evaluates on another TSV file instead)."""
-    translator = Translator.from_checkpoint(args.checkpoint, device=args.device,
-                                            beam_size=args.beam, max_len=args.decode_len,
-                                            length_penalty=args.length_penalty)
-    _, extra = load_model(args.checkpoint)
+    model, extra = load_model(args.checkpoint, device=args.device)
+    translator = Translator.from_loaded(model, extra, args.checkpoint, beam_size=args.beam,
+                                        max_len=args.decode_len,
+                                        length_penalty=args.length_penalty)
     data = dict(extra["data"])
     if args.data:
         data.update(task="tsv", data=args.data, max_pairs=None)
@@ -172,6 +172,12 @@ def sweep(args) -> dict:
     plot_sweep(histories, args.param, Path(args.out) / "sweep.png")
     print("\n".join(table))
     return {"param": args.param, "runs": rows}
+
+
+def _metrics(result: dict) -> dict:
+    """A command's result without the objects train() returns for the examples."""
+    return {k: v for k, v in result.items()
+            if k not in ("translations", "test_pairs", "translator")}
 
 
 def _format(value) -> str:
@@ -255,8 +261,7 @@ def main(argv=None) -> dict:
     if args.command == "sweep" and not hasattr(args, args.param):
         raise SystemExit(f"sweep: --param {args.param} is not a train option")
     result = COMMANDS[args.command](args)
-    printable = {k: v for k, v in result.items()
-                 if k not in ("translations", "test_pairs", "translator")}
+    printable = _metrics(result)
     if printable and _rank_and_world()[0] == 0:
         print("RESULT " + json.dumps(printable))
     return result
@@ -290,8 +295,7 @@ def run_example(description: str, task_options: list, quick_options: list, full_
         outputs = [*example.tokens, "<eos>"][:example.attention.shape[0]]  # EOS if reached
         plot_attention(example.attention, [*pairs[shown][0], "<eos>"], outputs,
                        Path(args.out) / "attention_heatmap.png", title=description)
-    scores = {k: v for k, v in run.items() if k not in ("translations", "test_pairs",
-                                                         "translator")}
+    scores = _metrics(run)
     print(f"exact match {scores['exact_match']:.3f}, BLEU {scores['bleu']:.1f} on "
           f"{scores['test_examples']} test examples")
     print("RESULT " + json.dumps(scores))

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from . import metrics
-from .data import Vocab, char_tokenize, detokenize, word_tokenize
+from .data import PAD_INDEX, Vocab, char_tokenize, detokenize, pad_sequences, word_tokenize
 from .models import Seq2Seq
 from .train import load_model
 
@@ -41,17 +41,18 @@ class Translator:
     def from_checkpoint(cls, path, device="cpu", backend=None, **options) -> "Translator":
         """A checkpoint written by the CLI or the examples (its extra state holds
         the vocabularies and the tokenizer)."""
-        model, extra = load_model(path, device=device, backend=backend)
+        return cls.from_loaded(*load_model(path, device=device, backend=backend), path,
+                               **options)
+
+    @classmethod
+    def from_loaded(cls, model: Seq2Seq, extra: dict, path, **options) -> "Translator":
+        """The model and extra state that load_model(path) returned."""
         missing = {"src_tokens", "tgt_tokens", "tokenizer"} - set(extra)
         if missing:
             raise ValueError(f"{path} has no {sorted(missing)}: it was not written with "
                              "vocabularies (use load_model for the model alone)")
         return cls(model, Vocab(extra["src_tokens"]), Vocab(extra["tgt_tokens"]),
                    extra["tokenizer"], extra.get("lowercase", True), **options)
-
-    def extra_state(self) -> dict:
-        """What from_checkpoint needs besides the model (for Trainer's extra_state)."""
-        return vocab_state(self.src_vocab, self.tgt_vocab, self.tokenizer, self.lowercase)
 
     def tokenize(self, text: str) -> list:
         return TOKENIZERS[self.tokenizer](text, lowercase=self.lowercase)
@@ -76,10 +77,7 @@ class Translator:
             ids = [self.src_vocab.encode(tokens) for tokens in chunk]
             if min(len(i) for i in ids) < 2:
                 raise ValueError("cannot translate an empty sentence")
-            lengths = torch.tensor([len(i) for i in ids])
-            src = torch.zeros(len(ids), int(lengths.max()), dtype=torch.long)
-            for row, sentence in enumerate(ids):
-                src[row, :len(sentence)] = torch.tensor(sentence)
+            src, lengths = pad_sequences(ids, PAD_INDEX)
             src, lengths = src.to(device), lengths.to(device)
             if self.beam_size == 1:
                 decoded = self.model.greedy_decode(src, lengths, self.max_len)

@@ -1,6 +1,7 @@
 """Data for the example tasks: vocabularies, tokenizers, sentence pairs from
 TSV files, synthetic task generators, and padded, length-bucketed batches."""
-from .batching import Batch, BucketBatchSampler, Seq2SeqDataset, collate, make_loader
+from .batching import (Batch, BucketBatchSampler, Seq2SeqDataset, collate, make_loader,
+                       pad_sequences)
 from .pairs import ENG_FRA_SAMPLE, TsvPairs, read_tsv_pairs
 from .tasks import (add_two_digits_examples, addition_pairs, arithmetic_pairs, reverse_words_pairs,
                     train_valid_test_split)
@@ -14,5 +15,5 @@ __all__ = [
     "word_tokenize", "char_tokenize", "detokenize",
     "read_tsv_pairs", "TsvPairs", "ENG_FRA_SAMPLE",
     "add_two_digits_examples", "addition_pairs", "reverse_words_pairs", "arithmetic_pairs", "train_valid_test_split",
-    "Seq2SeqDataset", "Batch", "collate", "BucketBatchSampler", "make_loader",
+    "Seq2SeqDataset", "Batch", "collate", "pad_sequences", "BucketBatchSampler", "make_loader",
 ]

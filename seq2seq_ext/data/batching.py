@@ -42,7 +42,7 @@ class Batch:
                        (self.src, self.src_lengths, self.tgt, self.tgt_lengths, self.src_mask)))
 
 
-def _pad(sequences: list[list[int]], pad_index: int) -> tuple[Tensor, Tensor]:
+def pad_sequences(sequences: list[list[int]], pad_index: int) -> tuple[Tensor, Tensor]:
     lengths = torch.tensor([len(s) for s in sequences], dtype=torch.int64)
     width = max((len(s) for s in sequences), default=0)
     padded = torch.full((len(sequences), width), pad_index, dtype=torch.int64)
@@ -56,8 +56,8 @@ def collate(batch: Sequence[tuple[list[int], list[int]]], pad_index: int = PAD_I
     the target's indices without ``<sos>``/``<eos>``, which are added here."""
     sources = [list(src) for src, _ in batch]
     targets = [[SOS_INDEX, *tgt, EOS_INDEX] for _, tgt in batch]
-    src, src_lengths = _pad(sources, pad_index)
-    tgt, tgt_lengths = _pad(targets, pad_index)
+    src, src_lengths = pad_sequences(sources, pad_index)
+    tgt, tgt_lengths = pad_sequences(targets, pad_index)
     src_mask = torch.arange(src.shape[1]) < src_lengths[:, None]
     return Batch(src, src_lengths, tgt, tgt_lengths, src_mask)
 
