@@ -20,13 +20,13 @@ def _reorder_state(state, index: Tensor):
     return state.index_select(1, index)
 
 
-def _check(src: Tensor, max_len: int) -> None:
+def _check_max_len(max_len: int) -> None:
     if max_len < 1:
         raise ValueError(f"max_len must be >= 1, got {max_len}")
 
 
 def greedy_decode(model, src: Tensor, src_lengths: Tensor, max_len: int) -> Decoded:
-    _check(src, max_len)
+    _check_max_len(max_len)
     config = model.config
     memory, state = model.encode(src, src_lengths)
     batch = src.shape[0]
@@ -62,7 +62,7 @@ def beam_search(model, src: Tensor, src_lengths: Tensor, beam_size: int, max_len
     log-probability. A finished hypothesis stays in the beam and can only be
     extended by PAD, at no cost. At the end each sentence's hypotheses are ranked
     by score / length_penalty_factor(length)."""
-    _check(src, max_len)
+    _check_max_len(max_len)
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")
     config = model.config
