@@ -9,6 +9,7 @@ from functools import partial
 import torch
 
 from seq2seq_ext import functional
+from .calls import timed_call
 from .costs import case_costs, element_bytes, matmul_flops
 from .peers import compiled_peers
 
@@ -56,19 +57,6 @@ def _make_impls(B, S, A, D, mode, dtype, device):
     lengths = torch.randint(1, S + 1, (B,), generator=gen)
     mask = (torch.arange(S) < lengths[:, None]).to(device)
     args = (rand(B, A), rand(B, S, A), rand(B, S, D), rand(A, scale=A ** -0.5), mask)
-    timed = _forward if mode == "fwd" else _forward_backward
     fns = {"fused": functional.bahdanau_attention, "eager": eager_bahdanau,
            **compiled_peers("torch.compile", eager_bahdanau, device)}
-    return {name: partial(timed, fn, args) for name, fn in fns.items()}
-
-
-def _forward(fn, args):
-    with torch.no_grad():
-        return fn(*args)
-
-
-def _forward_backward(fn, args):
-    context, weights = fn(*args)
-    (context.sum() + weights.sum()).backward()
-    for t in args[:4]:
-        t.grad = None  # freed, as by zero_grad(set_to_none=True): fresh gradients each call
+    return {name: timed_call(mode, partial(fn, *args), args[:4]) for name, fn in fns.items()}

@@ -8,11 +8,13 @@ import torch
 from torch import nn
 
 from seq2seq_ext import FusedGRUCell, FusedLSTMCell
-from .costs import GATES, recurrent_costs
+from seq2seq_ext.cell_types import GRU, LSTM
+from .calls import timed_call
+from .costs import recurrent_costs
 
 SUITE = "cells"
-CELLS = {"LSTM": (FusedLSTMCell, nn.LSTMCell), "GRU": (FusedGRUCell, nn.GRUCell)}
-STATES = {"LSTM": 2, "GRU": 1}  # state tensors a step returns: (h, c), h
+# label: (cell type, fused module, torch.nn module)
+CELLS = {"LSTM": (LSTM, FusedLSTMCell, nn.LSTMCell), "GRU": (GRU, FusedGRUCell, nn.GRUCell)}
 LOOP_STEPS = 50
 BATCH = 64
 
@@ -30,12 +32,12 @@ def cases(device, quick):
                             label=f"{cell} {case}", shape=f"B={BATCH} I={size} H={size} T={steps}",
                             case=case, cell=cell, mode=mode, B=BATCH, I=size, H=size, T=steps,
                             dtype=str(dtype).removeprefix("torch."),
-                            **recurrent_costs(GATES[cell], BATCH, steps, size, size, STATES[cell], dtype, mode))
+                            **recurrent_costs(CELLS[cell][0], BATCH, steps, size, size, dtype, mode))
                         yield params, partial(_make_impls, cell, BATCH, size, size, steps, mode, dtype, device)
 
 
 def _make_impls(cell, batch, input_size, hidden_size, steps, mode, dtype, device):
-    fused_class, torch_class = CELLS[cell]
+    _, fused_class, torch_class = CELLS[cell]
     torch_cell = torch_class(input_size, hidden_size, device=device, dtype=dtype)
     fused_cell = fused_class(input_size, hidden_size, device=device, dtype=dtype)
     fused_cell.load_state_dict(torch_cell.state_dict())
@@ -43,11 +45,9 @@ def _make_impls(cell, batch, input_size, hidden_size, steps, mode, dtype, device
                          requires_grad=mode == "fwd+bwd")
     zeros = torch.zeros(batch, hidden_size, device=device, dtype=dtype)
     initial_state = (zeros, zeros) if cell == "LSTM" else zeros
-    timed = _forward if mode == "fwd" else _forward_backward
-    return {
-        "fused": partial(timed, fused_cell, inputs, initial_state),
-        "torch.nn": partial(timed, torch_cell, inputs, initial_state),
-    }
+    return {name: timed_call(mode, partial(_step_through, module, inputs, initial_state),
+                             [*module.parameters(), inputs])
+            for name, module in (("fused", fused_cell), ("torch.nn", torch_cell))}
 
 
 def _step_through(cell, inputs, state):
@@ -57,16 +57,3 @@ def _step_through(cell, inputs, state):
         state = cell(x, state)
         outputs.extend(state if isinstance(state, tuple) else [state])
     return outputs
-
-
-def _forward(cell, inputs, state):
-    with torch.no_grad():
-        return _step_through(cell, inputs, state)
-
-
-def _forward_backward(cell, inputs, state):
-    torch.stack(_step_through(cell, inputs, state)).sum().backward()
-    # Freed, as by optimizer.zero_grad(set_to_none=True) after a step: each
-    # call computes fresh gradients, and starts with none allocated.
-    cell.zero_grad(set_to_none=True)
-    inputs.grad = None

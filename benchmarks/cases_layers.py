@@ -1,7 +1,7 @@
 """Whole-layer cases: FusedLSTM / FusedGRU against torch.nn.LSTM / GRU (oneDNN on
 the CPU, cuDNN on the GPU), the nn.LSTMCell / GRUCell Python loop over time, and
 torch.compile of that loop (on CUDA also with mode="reduce-overhead"), at the
-shapes of ../shared/anchors (one layer, one direction, E = H), forward and
+shapes of the H100 peer timings in docs/design.md (one layer, one direction, E = H), forward and
 forward+backward."""
 from functools import partial
 
@@ -9,11 +9,14 @@ import torch
 from torch import nn
 
 from seq2seq_ext import FusedGRU, FusedLSTM
-from .costs import GATES, recurrent_costs
+from seq2seq_ext.cell_types import GRU, LSTM
+from .calls import timed_call
+from .costs import recurrent_costs
 from .peers import compiled_peers
 
 SUITE = "layers"
-LAYERS = {"LSTM": (FusedLSTM, nn.LSTM, nn.LSTMCell), "GRU": (FusedGRU, nn.GRU, nn.GRUCell)}
+# label: (cell type, fused module, torch.nn layer, torch.nn cell)
+LAYERS = {"LSTM": (LSTM, FusedLSTM, nn.LSTM, nn.LSTMCell), "GRU": (GRU, FusedGRU, nn.GRU, nn.GRUCell)}
 # (B, T, H) from the anchors. The two largest take seconds per call on a small
 # CPU; quick runs keep the first.
 SHAPES = [(64, 50, 256), (1, 100, 512), (64, 100, 512), (128, 100, 1024)]
@@ -33,13 +36,13 @@ def cases(device, quick):
                     params = dict(label=layer, shape=f"B={batch} T={steps} E=H={hidden}", layer=layer,
                                   mode=mode, B=batch, T=steps, H=hidden,
                                   dtype=str(dtype).removeprefix("torch."),
-                                  # the layer writes h each step (its output)
-                                  **recurrent_costs(GATES[layer], batch, steps, hidden, hidden, 1, dtype, mode))
+                                  **recurrent_costs(LAYERS[layer][0], batch, steps, hidden, hidden, dtype,
+                                                    mode, states_written=1))  # h: the output
                     yield params, partial(_make_impls, layer, batch, steps, hidden, mode, dtype, device)
 
 
 def _make_impls(layer, batch, steps, hidden, mode, dtype, device):
-    fused_class, torch_class, cell_class = LAYERS[layer]
+    _, fused_class, torch_class, cell_class = LAYERS[layer]
     reference = torch_class(hidden, hidden, device=device, dtype=dtype)
     fused = fused_class(hidden, hidden, device=device, dtype=dtype)
     fused.load_state_dict(reference.state_dict())
@@ -51,8 +54,7 @@ def _make_impls(layer, batch, steps, hidden, mode, dtype, device):
             "cell loop": (cell, lambda: loop(x))}
     for name, compiled_loop in compiled_peers("compiled cell loop", loop, device).items():
         runs[name] = (cell, partial(compiled_loop, x))
-    timed = _forward if mode == "fwd" else _forward_backward
-    return {name: partial(timed, run, module, x) for name, (module, run) in runs.items()}
+    return {name: timed_call(mode, run, [*module.parameters(), x]) for name, (module, run) in runs.items()}
 
 
 def _cell_loop(cell, x):
@@ -62,16 +64,3 @@ def _cell_loop(cell, x):
         state = cell(x_t, state)
         outputs.append(state[0] if isinstance(state, tuple) else state)
     return torch.stack(outputs)
-
-
-def _forward(run, module, x):
-    with torch.no_grad():
-        return run()
-
-
-def _forward_backward(run, module, x):
-    run().sum().backward()
-    # Freed, as by optimizer.zero_grad(set_to_none=True) after a step: each
-    # call computes fresh gradients, and starts with none allocated.
-    module.zero_grad(set_to_none=True)
-    x.grad = None

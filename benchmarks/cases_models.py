@@ -6,7 +6,7 @@ mode="reduce-overhead"):
 
 - one decoder step (``decoder.step`` on a precomputed memory) and the
   teacher-forced pass (the whole forward), forward and forward+backward, at
-  seed 003's size (GRU) and, in full runs, at a large one (LSTM, 8000 words);
+  the reverse-words task's size (GRU) and, in full runs, at a large one (LSTM, 8000 words);
 - one training step of the model examples/reverse_words.py --quick trains
   (forward, masked cross-entropy, backward, clipping at 1.0, Adam), in tokens/s;
 - greedy and beam-search (beam 4) decoding of those 64 sentences and, in full
@@ -27,6 +27,7 @@ from seq2seq_ext.flops import count_flops, count_parameters
 from seq2seq_ext.models import Seq2Seq, Seq2SeqConfig
 from seq2seq_ext.train import masked_cross_entropy
 from . import OURS
+from .calls import timed_call
 from .costs import FORWARD_BACKWARD_FACTOR, element_bytes
 from .peers import compiled_peers
 
@@ -36,7 +37,7 @@ COMPILED = f"torch.compile({OURS})"
 # The models of the decoder step and pass cases: (config, batch B, source
 # length S, target length T). Quick runs keep the first.
 SIZES = [
-    (Seq2SeqConfig(40, 40, embedding_size=128, hidden_size=256, cell="gru"), 64, 12, 12),  # seed 003
+    (Seq2SeqConfig(40, 40, embedding_size=128, hidden_size=256, cell="gru"), 64, 12, 12),  # the reverse-words task
     (Seq2SeqConfig(8000, 8000, embedding_size=512, hidden_size=512, cell="lstm"), 64, 50, 50),
 ]
 BEAM = 4
@@ -207,23 +208,10 @@ def _pass_impls(config, batch, mode, device):
 
 
 def _timed(runs, args, mode, leaves=()):
-    """{name: the call to time} of runs {name: (fn returning logits, its model)}."""
-    if mode == "fwd":
-        return {name: partial(_forward, fn, args) for name, (fn, _) in runs.items()}
-    return {name: partial(_forward_backward, fn, args, model, leaves) for name, (fn, model) in runs.items()}
-
-
-def _forward(fn, args):
-    with torch.no_grad():
-        return fn(*args)
-
-
-def _forward_backward(fn, args, model, leaves):
-    fn(*args).sum().backward()
-    # Freed, as by zero_grad(set_to_none=True): each call computes fresh gradients.
-    model.zero_grad(set_to_none=True)
-    for leaf in leaves:
-        leaf.grad = None
+    """{name: the call to time} of runs {name: (fn returning logits, its model)};
+    with the backward, gradients flow into the model and `leaves`."""
+    return {name: timed_call(mode, partial(fn, *args), [*model.parameters(), *leaves])
+            for name, (fn, model) in runs.items()}
 
 
 def _training_impls(config, batch, device):

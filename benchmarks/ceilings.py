@@ -13,7 +13,7 @@ import torch
 from .timing import measure_interleaved
 
 # (elements per tensor copied, n of the n x n GEMM): beyond the caches, and long
-# enough to time; the GPU's are those of ../shared/anchors/peer_baseline.py.
+# enough to time; the GPU's are those the H100 peer timings in docs/design.md used.
 SIZES = {"cpu": (1 << 26, 2048), "cuda": (1 << 28, 8192)}
 TIMING = dict(warmup=2, repeats=10)
 

@@ -12,7 +12,6 @@ import math
 import torch
 
 FORWARD_BACKWARD_FACTOR = 3
-GATES = {"LSTM": 4, "GRU": 3}  # gate blocks of a cell's weights: (GATES * H, I) and (GATES * H, H)
 
 
 def matmul_flops(m, n, k):
@@ -31,11 +30,12 @@ def case_costs(flops, bytes_, mode):
     return dict(flops=factor * flops, bytes=factor * bytes_)
 
 
-def recurrent_costs(gates, batch, steps, input_size, hidden, states, dtype, mode):
-    """A recurrent cell over ``steps`` steps, with ``gates`` gates, writing
-    ``states`` state tensors each step (2: the LSTM cell's h and c; 1: h): the
-    two gate products of each step; reading the inputs, the weights, biases and
-    initial state once."""
+def recurrent_costs(cell_type, batch, steps, input_size, hidden, dtype, mode, states_written=None):
+    """A recurrent cell (a seq2seq_ext.cell_types.CellType) over ``steps``
+    steps, writing ``states_written`` state tensors each step (by default all
+    its states: the LSTM cell's h and c, or h): the two gate products of each
+    step; reading the inputs, the weights, biases and initial state once."""
+    gates, states = cell_type.gates, states_written or cell_type.states
     flops = steps * (matmul_flops(batch, gates * hidden, input_size) + matmul_flops(batch, gates * hidden, hidden))
     bytes_ = element_bytes(dtype, (steps, batch, input_size), (gates * hidden, input_size + hidden),
                            (2, gates * hidden), (states, batch, hidden), (steps, states, batch, hidden))

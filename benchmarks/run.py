@@ -55,7 +55,7 @@ def main(argv=None):
     if args.device == "cuda":
         if not torch.cuda.is_available():
             sys.exit("benchmarks.run: --device cuda asked for, but torch sees no CUDA GPU here.")
-        # float32 comparisons in full float32 (DESIGN.md, "Measuring").
+        # float32 comparisons in full float32 (docs/design.md, "Measuring").
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
 

@@ -11,7 +11,7 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-MIN_CUDA_REPEATS = 20  # DESIGN.md: GPU timings are the median of at least 20 runs
+MIN_CUDA_REPEATS = 20  # docs/design.md: GPU timings are the median of at least 20 runs
 PEAK_MEMORY_METHOD = {  # how peak_memory_mib measures, for the results' header
     "cuda": "torch.cuda.max_memory_allocated() during one call, after reset_peak_memory_stats(), "
             "less what was allocated when it began (a CUDA graph's memory pool, allocated when "

@@ -11,9 +11,11 @@
 
 using at::Tensor;
 
-using LstmCell = std::tuple<Tensor, Tensor, Tensor>(
-    const Tensor& input, const Tensor& hx, const Tensor& cx, const Tensor& w_ih,
-    const Tensor& w_hh, const std::optional<Tensor>& b_ih, const std::optional<Tensor>& b_hh);
+using LstmCell = std::tuple<Tensor, Tensor, Tensor>(const Tensor& input, const Tensor& hx,
+                                                    const Tensor& cx, const Tensor& w_ih,
+                                                    const Tensor& w_hh,
+                                                    const std::optional<Tensor>& b_ih,
+                                                    const std::optional<Tensor>& b_hh);
 
 // The LSTM cell: gates in the order i, f, g, o.
 std::tuple<Tensor, Tensor> reference_lstm_cell(const Tensor& input, const Tensor& hx,

@@ -3,12 +3,11 @@
 // hand the kernels contiguous tensors; an undefined `mask` means "no mask".
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <c10/core/DeviceType.h>
 
-namespace seq2seq_ext {
+#include "op_types.h"
 
-using at::Tensor;
+namespace seq2seq_ext {
 
 // Softmax over the last dimension of `scores`, seen as (rows, S).
 struct SoftmaxForwardTensors {
@@ -43,14 +42,14 @@ struct AttentionKernels {
 };
 
 // Each device file defines its specialisations (cuda/ only in a CUDA build).
-#define SEQ2SEQ_DECLARE_ATTENTION_KERNELS(device)                                             \
-  template <>                                                                                 \
-  void AttentionKernels<device>::masked_softmax_forward(const SoftmaxForwardTensors& t);     \
-  template <>                                                                                 \
-  void AttentionKernels<device>::masked_softmax_backward(const SoftmaxBackwardTensors& t);   \
-  template <>                                                                                 \
-  void AttentionKernels<device>::bahdanau_forward(const BahdanauForwardTensors& t);          \
-  template <>                                                                                 \
+#define SEQ2SEQ_DECLARE_ATTENTION_KERNELS(device)                                          \
+  template <>                                                                              \
+  void AttentionKernels<device>::masked_softmax_forward(const SoftmaxForwardTensors& t);   \
+  template <>                                                                              \
+  void AttentionKernels<device>::masked_softmax_backward(const SoftmaxBackwardTensors& t); \
+  template <>                                                                              \
+  void AttentionKernels<device>::bahdanau_forward(const BahdanauForwardTensors& t);        \
+  template <>                                                                              \
   void AttentionKernels<device>::bahdanau_backward(const BahdanauBackwardTensors& t);
 SEQ2SEQ_DECLARE_ATTENTION_KERNELS(c10::kCPU)
 SEQ2SEQ_DECLARE_ATTENTION_KERNELS(c10::kCUDA)

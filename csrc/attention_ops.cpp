@@ -5,18 +5,6 @@ namespace seq2seq_ext {
 
 namespace {
 
-void check_floating(const char* op, const char* name, const Tensor& t) {
-  TORCH_CHECK(at::isFloatingType(t.scalar_type()), op, ": expected a floating-point ", name,
-              ", got ", t.scalar_type());
-}
-
-// `layout` describes the expected shape in words, e.g. "(batch, src_len, attn_size)".
-void check_rank(const char* op, const char* name, const Tensor& t, int64_t rank,
-                const char* layout) {
-  TORCH_CHECK(t.dim() == rank, op, ": expected ", name, " of shape ", layout, ", got a ", t.dim(),
-              "-D tensor of shape ", t.sizes());
-}
-
 void check_mask(const char* op, const OptTensor& mask, at::IntArrayRef sizes, const Tensor& like) {
   if (!mask.has_value()) return;
   TORCH_CHECK(mask->scalar_type() == at::kBool, op,
@@ -45,8 +33,8 @@ void check_softmax_backward_args(const char* op, const Tensor& grad_weights,
 }
 
 AttentionSizes check_bahdanau_args(const char* op, const Tensor& query_proj,
-                                   const Tensor& keys_proj, const Tensor& values,
-                                   const Tensor& v, const OptTensor& mask) {
+                                   const Tensor& keys_proj, const Tensor& values, const Tensor& v,
+                                   const OptTensor& mask) {
   check_floating(op, "query_proj", query_proj);
   check_rank(op, "query_proj", query_proj, 2, "(batch, attn_size)");
   check_rank(op, "keys_proj", keys_proj, 3, "(batch, src_len, attn_size)");
@@ -81,6 +69,14 @@ AttentionSizes check_luong_args(const char* op, const Tensor& query, const Tenso
   check_tensor(op, "values", values, {B, S, D}, query, "query");
   check_mask(op, mask, {B, S}, query);
   return {B, S, Q, K, D};
+}
+
+void check_attention_grads(const char* op, const AttentionSizes& n, const Tensor& grad_context,
+                           const Tensor& grad_weights, const Tensor& weights, const Tensor& like,
+                           const char* like_name) {
+  check_tensor(op, "grad_context", grad_context, {n.B, n.D}, like, like_name);
+  check_tensor(op, "grad_weights", grad_weights, {n.B, n.S}, like, like_name);
+  check_tensor(op, "weights", weights, {n.B, n.S}, like, like_name);
 }
 
 }  // namespace seq2seq_ext

@@ -1,6 +1,6 @@
 // The attention ops, written once for every device: check the arguments, make
-// them contiguous, allocate the outputs, call AttentionKernels<device>. The
-// device files register them with register_attention_ops<device>(m).
+// them contiguous, allocate the outputs, call AttentionKernels<device>.
+// register_ops.h registers them for each device.
 //
 // Luong attention has no kernel of its own: its scores and context are GEMMs
 // (ATen: cuBLAS / oneDNN) around the device's masked-softmax kernel.
@@ -9,19 +9,13 @@
 #include <ATen/DeviceGuard.h>
 #include <ATen/OpMathType.h>
 #include <ATen/ops/empty.h>
-#include <torch/library.h>
 
 #include <array>
-#include <optional>
-#include <tuple>
 
 #include "attention_kernels.h"
 #include "checks.h"
 
 namespace seq2seq_ext {
-
-using OptTensor = std::optional<Tensor>;
-using Tensor4 = std::tuple<Tensor, Tensor, Tensor, Tensor>;
 
 // ---- checks (attention_ops.cpp). Messages name the op, the argument, the
 // expected and the actual shape / dtype / device.
@@ -30,14 +24,18 @@ struct AttentionSizes {
   int64_t B, S, Q, K, D;  // batch, source length, query, key, value sizes
 };
 void check_softmax_args(const char* op, const Tensor& scores, const OptTensor& mask);
-void check_softmax_backward_args(const char* op, const Tensor& grad_weights,
-                                 const Tensor& weights);
+void check_softmax_backward_args(const char* op, const Tensor& grad_weights, const Tensor& weights);
 // Bahdanau: Q = K = attention size A.
 AttentionSizes check_bahdanau_args(const char* op, const Tensor& query_proj,
-                                   const Tensor& keys_proj, const Tensor& values,
-                                   const Tensor& v, const OptTensor& mask);
+                                   const Tensor& keys_proj, const Tensor& values, const Tensor& v,
+                                   const OptTensor& mask);
 AttentionSizes check_luong_args(const char* op, const Tensor& query, const Tensor& keys,
                                 const Tensor& values, const OptTensor& W, const OptTensor& mask);
+// The gradients a backward op receives and the weights it saved: (B, D), (B, S)
+// and (B, S), like `like` (its first argument, named `like_name`).
+void check_attention_grads(const char* op, const AttentionSizes& n, const Tensor& grad_context,
+                           const Tensor& grad_weights, const Tensor& weights, const Tensor& like,
+                           const char* like_name);
 
 inline Tensor contiguous_mask(const OptTensor& mask) {
   return mask.has_value() ? mask->contiguous() : Tensor();
@@ -77,9 +75,8 @@ Tensor masked_softmax_backward(const Tensor& grad_weights, const Tensor& weights
 // ---- Bahdanau (additive) attention: one fused kernel each way
 
 template <c10::DeviceType device>
-std::tuple<Tensor, Tensor> bahdanau_attention(const Tensor& query_proj, const Tensor& keys_proj,
-                                              const Tensor& values, const Tensor& v,
-                                              const OptTensor& mask) {
+Tensor2 bahdanau_attention(const Tensor& query_proj, const Tensor& keys_proj, const Tensor& values,
+                           const Tensor& v, const OptTensor& mask) {
   const auto n = check_bahdanau_args("bahdanau_attention", query_proj, keys_proj, values, v, mask);
   const at::OptionalDeviceGuard guard(at::device_of(query_proj));
   BahdanauForwardTensors t;
@@ -102,9 +99,7 @@ Tensor4 bahdanau_attention_backward(const Tensor& grad_context, const Tensor& gr
                                     std::array<bool, 2> output_mask) {
   const char* op = "bahdanau_attention_backward";
   const auto n = check_bahdanau_args(op, query_proj, keys_proj, values, v, {});
-  check_tensor(op, "grad_context", grad_context, {n.B, n.D}, query_proj, "query_proj");
-  check_tensor(op, "grad_weights", grad_weights, {n.B, n.S}, query_proj, "query_proj");
-  check_tensor(op, "weights", weights, {n.B, n.S}, query_proj, "query_proj");
+  check_attention_grads(op, n, grad_context, grad_weights, weights, query_proj, "query_proj");
   const at::OptionalDeviceGuard guard(at::device_of(query_proj));
   const auto [want_scores, want_values] = output_mask;
   const auto options = query_proj.options();
@@ -138,14 +133,13 @@ inline Tensor luong_query(const Tensor& query, const OptTensor& W, at::ScalarTyp
 }
 
 template <c10::DeviceType device>
-std::tuple<Tensor, Tensor> luong_attention(const Tensor& query, const Tensor& keys,
-                                           const Tensor& values, const OptTensor& mask,
-                                           const OptTensor& W) {
+Tensor2 luong_attention(const Tensor& query, const Tensor& keys, const Tensor& values,
+                        const OptTensor& mask, const OptTensor& W) {
   check_luong_args("luong_attention", query, keys, values, W, mask);
   const at::OptionalDeviceGuard guard(at::device_of(query));
   const auto dtype = query.scalar_type();
   const auto acc = at::toOpMathType(dtype);
-  const Tensor q = luong_query(query, W, acc);                     // (B, K)
+  const Tensor q = luong_query(query, W, acc);                        // (B, K)
   const Tensor scores = keys.to(acc).bmm(q.unsqueeze(2)).squeeze(2);  // (B, S)
   const Tensor weights = softmax_kernel<device>(scores, contiguous_mask(mask));
   const Tensor context = weights.unsqueeze(1).bmm(values.to(acc)).squeeze(1);  // (B, D)
@@ -160,9 +154,7 @@ Tensor4 luong_attention_backward(const Tensor& grad_context, const Tensor& grad_
                                  std::array<bool, 4> output_mask) {
   const char* op = "luong_attention_backward";
   const auto n = check_luong_args(op, query, keys, values, W, {});
-  check_tensor(op, "grad_context", grad_context, {n.B, n.D}, query, "query");
-  check_tensor(op, "grad_weights", grad_weights, {n.B, n.S}, query, "query");
-  check_tensor(op, "weights", weights, {n.B, n.S}, query, "query");
+  check_attention_grads(op, n, grad_context, grad_weights, weights, query, "query");
   const at::OptionalDeviceGuard guard(at::device_of(query));
   const auto [want_query, want_keys, want_values, want_W] = output_mask;
   const auto dtype = query.scalar_type();
@@ -184,16 +176,6 @@ Tensor4 luong_attention_backward(const Tensor& grad_context, const Tensor& grad_
     if (want_W && W.has_value()) grad_W = query.to(acc).t().mm(grad_q).to(dtype);
   }
   return {grad_query, grad_keys, grad_values, grad_W};
-}
-
-template <c10::DeviceType device>
-void register_attention_ops(torch::Library& m) {
-  m.impl("masked_softmax", &masked_softmax<device>);
-  m.impl("masked_softmax_backward", &masked_softmax_backward<device>);
-  m.impl("bahdanau_attention", &bahdanau_attention<device>);
-  m.impl("bahdanau_attention_backward", &bahdanau_attention_backward<device>);
-  m.impl("luong_attention", &luong_attention<device>);
-  m.impl("luong_attention_backward", &luong_attention_backward<device>);
 }
 
 }  // namespace seq2seq_ext

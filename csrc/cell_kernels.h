@@ -1,5 +1,5 @@
 // The pointwise kernels each device provides for the cell ops.
-// Declared here; defined once for all devices in cell_kernels_impl.h and
+// Declared here; defined once for all devices in unit_loop.h and
 // instantiated by cpu/cell_kernels.cpp and cuda/cell_kernels.cu.
 #pragma once
 

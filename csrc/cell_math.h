@@ -70,6 +70,9 @@ SEQ2SEQ_HOST_DEVICE T sigmoid(T x) {
 }
 
 // ---------------------------------------------------------------- LSTM
+// Gate blocks of the weights: w_ih is (4H, I), w_hh (4H, H), in the order i, f, g, o.
+constexpr int64_t kLstmGates = 4;
+
 // Pre-activations i, f, g, o (biases already added) and the previous cell c.
 //   i = σ(i), f = σ(f), g = tanh(g), o = σ(o)
 //   c' = f * c + i * g,  h' = o * tanh(c')
@@ -106,8 +109,8 @@ struct LstmGrads {
 };
 
 template <typename T>
-SEQ2SEQ_HOST_DEVICE LstmGrads<T> lstm_backward(
-    const LstmGates<T>& a, T c_prev, T c_next, T dh, T dc) {
+SEQ2SEQ_HOST_DEVICE LstmGrads<T> lstm_backward(const LstmGates<T>& a, T c_prev, T c_next, T dh,
+                                               T dc) {
   const T t = tanh_(c_next);
   const T dc_total = dc + dh * a.o * (T(1) - t * t);
   LstmGrads<T> g;
@@ -120,6 +123,11 @@ SEQ2SEQ_HOST_DEVICE LstmGrads<T> lstm_backward(
 }
 
 // ---------------------------------------------------------------- GRU
+// Gate blocks of the weights: r, z, n. The kernels save four values per unit
+// for the backward: r, z, n and hn = W_hn h + b_hn.
+constexpr int64_t kGruGates = 3;
+constexpr int64_t kGruSaved = 4;
+
 // x-side pre-activations (W_i* x + b_i*) and h-side (W_h* h + b_h*) are kept
 // apart because the reset gate multiplies only the h-side of the new gate:
 //   r = σ(xr + hr),  z = σ(xz + hz),  n = tanh(xn + r * hn)
@@ -163,6 +171,8 @@ SEQ2SEQ_HOST_DEVICE GruGrads<T> gru_backward(const GruGates<T>& a, T hn, T h_pre
 }
 
 // ---------------------------------------------------------------- Elman RNN
+constexpr int64_t kRnnGates = 1;
+
 //   h' = tanh(pre) or relu(pre). The derivative is written in terms of the
 //   output h', so the backward needs no saved pre-activation.
 enum class RnnNonlinearity { Tanh, Relu };

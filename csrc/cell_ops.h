@@ -1,17 +1,12 @@
 // The cell ops, written once for every device. An op validates its arguments,
 // runs the GEMMs through ATen (cuBLAS / oneDNN), and hands the pointwise work to
-// CellKernels<device>. The device files register these with
-// register_cell_ops<device>(m) inside their TORCH_LIBRARY_IMPL block.
+// CellKernels<device>. register_ops.h registers them for each device.
 #pragma once
 
 #include <ATen/DeviceGuard.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/mm.h>
-#include <torch/library.h>
 
-#include <array>
-#include <optional>
-#include <tuple>
 #include <utility>
 
 #include "cell_kernels.h"
@@ -19,27 +14,13 @@
 
 namespace seq2seq_ext {
 
-using OptTensor = std::optional<Tensor>;
-using Tensor4 = std::tuple<Tensor, Tensor, Tensor, Tensor>;
-using Tensor5 = std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor>;
-using Tensor6 = std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor>;
-
 // ---- shared helpers (cell_ops.cpp)
-
-// Checks ranks, shapes, dtypes and devices of a cell's arguments; the message
-// names the op, the argument, the expected and the actual shape. `cx` may be null.
-void check_cell_args(const char* op, int64_t num_gates, const Tensor& input, const Tensor& hx,
-                     const Tensor* cx, const Tensor& w_ih, const Tensor& w_hh,
-                     const OptTensor& b_ih, const OptTensor& b_hh);
 
 // Both biases as contiguous vectors of `size` elements; zeros for one not given.
 std::pair<Tensor, Tensor> biases_or_zeros(const OptTensor& b_ih, const OptTensor& b_hh,
                                           int64_t size, const Tensor& like);
 // x W_ih^T + h W_hh^T in one (B, G*H) buffer.
 Tensor summed_gates(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const Tensor& w_hh);
-
-// Which gradients a backward op computes: input, hx, weights and biases.
-using OutputMask = std::array<bool, 3>;
 
 struct CellGemmGrads {
   Tensor input, hx, w_ih, w_hh, b_ih, b_hh;
@@ -50,17 +31,27 @@ struct CellGemmGrads {
 // A gradient the mask leaves out is an empty tensor.
 CellGemmGrads cell_gemm_backward(const Tensor& grad_xgates, const Tensor& grad_hgates,
                                  const Tensor& input, const Tensor& hx, const Tensor& w_ih,
-                                 const Tensor& w_hh, const Tensor& grad_hx_direct,
-                                 OutputMask mask);
+                                 const Tensor& w_hh, const Tensor& grad_hx_direct, OutputMask mask);
+
+// The name of each Elman RNN op, for its messages: rnn_op_name(Tanh, RnnOp::LayerBackward)
+// is "rnn_tanh_layer_backward".
+enum class RnnOp { Cell, CellBackward, Layer, LayerBackward };
+constexpr const char* rnn_op_name(RnnNonlinearity kind, RnnOp op) {
+  constexpr const char* tanh_names[] = {"rnn_tanh_cell", "rnn_tanh_cell_backward", "rnn_tanh_layer",
+                                        "rnn_tanh_layer_backward"};
+  constexpr const char* relu_names[] = {"rnn_relu_cell", "rnn_relu_cell_backward", "rnn_relu_layer",
+                                        "rnn_relu_layer_backward"};
+  return (kind == RnnNonlinearity::Tanh ? tanh_names : relu_names)[static_cast<int>(op)];
+}
 
 // ---- LSTM
 
 template <c10::DeviceType device>
-std::tuple<Tensor, Tensor, Tensor> lstm_cell(const Tensor& input, const Tensor& hx,
-                                             const Tensor& cx, const Tensor& w_ih,
-                                             const Tensor& w_hh, const OptTensor& b_ih,
-                                             const OptTensor& b_hh) {
-  check_cell_args("lstm_cell", 4, input, hx, &cx, w_ih, w_hh, b_ih, b_hh);
+Tensor3 lstm_cell(const Tensor& input, const Tensor& hx, const Tensor& cx, const Tensor& w_ih,
+                  const Tensor& w_hh, const OptTensor& b_ih, const OptTensor& b_hh) {
+  check_recurrent_args(
+      "lstm_cell", kLstmGates, false,
+      {.input = input, .h = hx, .c = cx, .w_ih = w_ih, .w_hh = w_hh, .b_ih = b_ih, .b_hh = b_hh});
   const at::OptionalDeviceGuard guard(at::device_of(input));
   LstmForwardTensors t;
   t.gates = summed_gates(input, hx, w_ih, w_hh);
@@ -79,11 +70,12 @@ Tensor6 lstm_cell_backward(const Tensor& grad_hy, const Tensor& grad_cy, const T
                            const Tensor& workspace, const Tensor& w_ih, const Tensor& w_hh,
                            OutputMask mask) {
   const char* op = "lstm_cell_backward";
-  check_cell_args(op, 4, input, hx, &cx, w_ih, w_hh, {}, {});
+  check_recurrent_args(op, kLstmGates, false,
+                       {.input = input, .h = hx, .c = cx, .w_ih = w_ih, .w_hh = w_hh});
   check_tensor(op, "grad_hy", grad_hy, cx.sizes(), cx);
   check_tensor(op, "grad_cy", grad_cy, cx.sizes(), cx);
   check_tensor(op, "cy", cy, cx.sizes(), cx);
-  check_tensor(op, "workspace", workspace, {cx.size(0), 4 * cx.size(1)}, cx);
+  check_tensor(op, "workspace", workspace, {cx.size(0), kLstmGates * cx.size(1)}, cx);
   const at::OptionalDeviceGuard guard(at::device_of(input));
   LstmBackwardTensors t;
   t.grad_hy = grad_hy.contiguous();
@@ -101,10 +93,11 @@ Tensor6 lstm_cell_backward(const Tensor& grad_hy, const Tensor& grad_cy, const T
 // ---- GRU
 
 template <c10::DeviceType device>
-std::tuple<Tensor, Tensor> gru_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih,
-                                    const Tensor& w_hh, const OptTensor& b_ih,
-                                    const OptTensor& b_hh) {
-  check_cell_args("gru_cell", 3, input, hx, nullptr, w_ih, w_hh, b_ih, b_hh);
+Tensor2 gru_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const Tensor& w_hh,
+                 const OptTensor& b_ih, const OptTensor& b_hh) {
+  check_recurrent_args(
+      "gru_cell", kGruGates, false,
+      {.input = input, .h = hx, .w_ih = w_ih, .w_hh = w_hh, .b_ih = b_ih, .b_hh = b_hh});
   const at::OptionalDeviceGuard guard(at::device_of(input));
   GruForwardTensors t;
   t.xgates = at::mm(input, w_ih.t());
@@ -112,7 +105,7 @@ std::tuple<Tensor, Tensor> gru_cell(const Tensor& input, const Tensor& hx, const
   std::tie(t.b_ih, t.b_hh) = biases_or_zeros(b_ih, b_hh, w_hh.size(0), hx);
   t.hx = hx.contiguous();
   t.hy = at::empty(hx.sizes(), hx.options());
-  t.workspace = at::empty({hx.size(0), 4 * hx.size(1)}, hx.options());
+  t.workspace = at::empty({hx.size(0), kGruSaved * hx.size(1)}, hx.options());
   if (t.hx.numel() > 0) CellKernels<device>::gru_forward(t);
   return {t.hy, t.workspace};
 }
@@ -122,16 +115,16 @@ Tensor6 gru_cell_backward(const Tensor& grad_hy, const Tensor& input, const Tens
                           const Tensor& workspace, const Tensor& w_ih, const Tensor& w_hh,
                           OutputMask mask) {
   const char* op = "gru_cell_backward";
-  check_cell_args(op, 3, input, hx, nullptr, w_ih, w_hh, {}, {});
+  check_recurrent_args(op, kGruGates, false, {.input = input, .h = hx, .w_ih = w_ih, .w_hh = w_hh});
   check_tensor(op, "grad_hy", grad_hy, hx.sizes(), hx);
-  check_tensor(op, "workspace", workspace, {hx.size(0), 4 * hx.size(1)}, hx);
+  check_tensor(op, "workspace", workspace, {hx.size(0), kGruSaved * hx.size(1)}, hx);
   const at::OptionalDeviceGuard guard(at::device_of(input));
   GruBackwardTensors t;
   t.grad_hy = grad_hy.contiguous();
   t.hx = hx.contiguous();
   t.workspace = workspace.contiguous();
-  t.grad_xgates = at::empty({hx.size(0), 3 * hx.size(1)}, hx.options());
-  t.grad_hgates = at::empty({hx.size(0), 3 * hx.size(1)}, hx.options());
+  t.grad_xgates = at::empty({hx.size(0), kGruGates * hx.size(1)}, hx.options());
+  t.grad_hgates = at::empty({hx.size(0), kGruGates * hx.size(1)}, hx.options());
   t.grad_hx_direct = at::empty(hx.sizes(), hx.options());
   if (t.hx.numel() > 0) CellKernels<device>::gru_backward(t);
   const auto g = cell_gemm_backward(t.grad_xgates, t.grad_hgates, input, hx, w_ih, w_hh,
@@ -141,15 +134,12 @@ Tensor6 gru_cell_backward(const Tensor& grad_hy, const Tensor& input, const Tens
 
 // ---- Elman RNN (tanh or relu)
 
-constexpr const char* rnn_op_name(RnnNonlinearity kind, bool backward) {
-  if (kind == RnnNonlinearity::Tanh) return backward ? "rnn_tanh_cell_backward" : "rnn_tanh_cell";
-  return backward ? "rnn_relu_cell_backward" : "rnn_relu_cell";
-}
-
 template <c10::DeviceType device, RnnNonlinearity kind>
 Tensor rnn_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const Tensor& w_hh,
                 const OptTensor& b_ih, const OptTensor& b_hh) {
-  check_cell_args(rnn_op_name(kind, false), 1, input, hx, nullptr, w_ih, w_hh, b_ih, b_hh);
+  check_recurrent_args(
+      rnn_op_name(kind, RnnOp::Cell), kRnnGates, false,
+      {.input = input, .h = hx, .w_ih = w_ih, .w_hh = w_hh, .b_ih = b_ih, .b_hh = b_hh});
   const at::OptionalDeviceGuard guard(at::device_of(input));
   RnnForwardTensors t;
   t.gates = summed_gates(input, hx, w_ih, w_hh);
@@ -163,8 +153,8 @@ template <c10::DeviceType device, RnnNonlinearity kind>
 Tensor5 rnn_cell_backward(const Tensor& grad_hy, const Tensor& input, const Tensor& hx,
                           const Tensor& hy, const Tensor& w_ih, const Tensor& w_hh,
                           OutputMask mask) {
-  const char* op = rnn_op_name(kind, true);
-  check_cell_args(op, 1, input, hx, nullptr, w_ih, w_hh, {}, {});
+  const char* op = rnn_op_name(kind, RnnOp::CellBackward);
+  check_recurrent_args(op, kRnnGates, false, {.input = input, .h = hx, .w_ih = w_ih, .w_hh = w_hh});
   check_tensor(op, "grad_hy", grad_hy, hx.sizes(), hx);
   check_tensor(op, "hy", hy, hx.sizes(), hx);
   const at::OptionalDeviceGuard guard(at::device_of(input));
@@ -175,18 +165,6 @@ Tensor5 rnn_cell_backward(const Tensor& grad_hy, const Tensor& input, const Tens
   if (t.hy.numel() > 0) CellKernels<device>::rnn_backward(kind, t);
   const auto g = cell_gemm_backward(t.grad_gates, t.grad_gates, input, hx, w_ih, w_hh, {}, mask);
   return {g.input, g.hx, g.w_ih, g.w_hh, g.b_ih};
-}
-
-template <c10::DeviceType device>
-void register_cell_ops(torch::Library& m) {
-  m.impl("lstm_cell", &lstm_cell<device>);
-  m.impl("lstm_cell_backward", &lstm_cell_backward<device>);
-  m.impl("gru_cell", &gru_cell<device>);
-  m.impl("gru_cell_backward", &gru_cell_backward<device>);
-  m.impl("rnn_tanh_cell", &rnn_cell<device, RnnNonlinearity::Tanh>);
-  m.impl("rnn_tanh_cell_backward", &rnn_cell_backward<device, RnnNonlinearity::Tanh>);
-  m.impl("rnn_relu_cell", &rnn_cell<device, RnnNonlinearity::Relu>);
-  m.impl("rnn_relu_cell_backward", &rnn_cell_backward<device, RnnNonlinearity::Relu>);
 }
 
 }  // namespace seq2seq_ext

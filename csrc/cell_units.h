@@ -8,13 +8,11 @@
 #pragma once
 
 #include <ATen/OpMathType.h>
-#include <ATen/core/Tensor.h>
 
 #include "cell_math.h"
+#include "op_types.h"
 
 namespace seq2seq_ext {
-
-using at::Tensor;
 
 // Tensor bundles: what one pointwise kernel reads and writes. Biases are
 // always given (zeros for a cell without bias): a branch on a missing bias
@@ -63,7 +61,8 @@ struct LstmForwardUnit {
 
   SEQ2SEQ_HOST_DEVICE acc_t pre(int64_t b, int64_t gate, int64_t j) const {
     const int64_t k = gate * H + j;
-    return static_cast<acc_t>(gates[b * 4 * H + k]) + static_cast<acc_t>(b_ih[k]) + static_cast<acc_t>(b_hh[k]);
+    return static_cast<acc_t>(gates[b * kLstmGates * H + k]) + static_cast<acc_t>(b_ih[k]) +
+           static_cast<acc_t>(b_hh[k]);
   }
 
   SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
@@ -71,7 +70,7 @@ struct LstmForwardUnit {
     const acc_t c = lstm_next_cell(a, static_cast<acc_t>(cx[b * H + j]));
     cy[b * H + j] = static_cast<scalar_t>(c);
     hy[b * H + j] = static_cast<scalar_t>(lstm_next_hidden(a, c));
-    scalar_t* ws = workspace + b * 4 * H + j;
+    scalar_t* ws = workspace + b * kLstmGates * H + j;
     ws[0] = static_cast<scalar_t>(a.i);
     ws[H] = static_cast<scalar_t>(a.f);
     ws[2 * H] = static_cast<scalar_t>(a.g);
@@ -97,13 +96,13 @@ struct LstmBackwardUnit {
         H(t.cx.size(1)) {}
 
   SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
-    const scalar_t* ws = workspace + b * 4 * H + j;
+    const scalar_t* ws = workspace + b * kLstmGates * H + j;
     const LstmGates<acc_t> a{static_cast<acc_t>(ws[0]), static_cast<acc_t>(ws[H]),
                              static_cast<acc_t>(ws[2 * H]), static_cast<acc_t>(ws[3 * H])};
     const int64_t u = b * H + j;
     const auto g = lstm_backward(a, static_cast<acc_t>(cx[u]), static_cast<acc_t>(cy[u]),
                                  static_cast<acc_t>(grad_hy[u]), static_cast<acc_t>(grad_cy[u]));
-    scalar_t* dg = grad_gates + b * 4 * H + j;
+    scalar_t* dg = grad_gates + b * kLstmGates * H + j;
     dg[0] = static_cast<scalar_t>(g.di);
     dg[H] = static_cast<scalar_t>(g.df);
     dg[2 * H] = static_cast<scalar_t>(g.dg);
@@ -131,19 +130,19 @@ struct GruForwardUnit {
 
   SEQ2SEQ_HOST_DEVICE acc_t x_pre(int64_t b, int64_t gate, int64_t j) const {
     const int64_t k = gate * H + j;
-    return static_cast<acc_t>(xgates[b * 3 * H + k]) + static_cast<acc_t>(b_ih[k]);
+    return static_cast<acc_t>(xgates[b * kGruGates * H + k]) + static_cast<acc_t>(b_ih[k]);
   }
   SEQ2SEQ_HOST_DEVICE acc_t h_pre(int64_t b, int64_t gate, int64_t j) const {
     const int64_t k = gate * H + j;
-    return static_cast<acc_t>(hgates[b * 3 * H + k]) + static_cast<acc_t>(b_hh[k]);
+    return static_cast<acc_t>(hgates[b * kGruGates * H + k]) + static_cast<acc_t>(b_hh[k]);
   }
 
   SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
     const acc_t hn = h_pre(b, 2, j);
-    const auto a = gru_activate(x_pre(b, 0, j), x_pre(b, 1, j), x_pre(b, 2, j),
-                                h_pre(b, 0, j), h_pre(b, 1, j), hn);
+    const auto a = gru_activate(x_pre(b, 0, j), x_pre(b, 1, j), x_pre(b, 2, j), h_pre(b, 0, j),
+                                h_pre(b, 1, j), hn);
     hy[b * H + j] = static_cast<scalar_t>(gru_next_hidden(a, static_cast<acc_t>(hx[b * H + j])));
-    scalar_t* ws = workspace + b * 4 * H + j;
+    scalar_t* ws = workspace + b * kGruSaved * H + j;
     ws[0] = static_cast<scalar_t>(a.r);
     ws[H] = static_cast<scalar_t>(a.z);
     ws[2 * H] = static_cast<scalar_t>(a.n);
@@ -168,14 +167,14 @@ struct GruBackwardUnit {
         H(t.hx.size(1)) {}
 
   SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
-    const scalar_t* ws = workspace + b * 4 * H + j;
+    const scalar_t* ws = workspace + b * kGruSaved * H + j;
     const GruGates<acc_t> a{static_cast<acc_t>(ws[0]), static_cast<acc_t>(ws[H]),
                             static_cast<acc_t>(ws[2 * H])};
     const int64_t u = b * H + j;
     const auto g = gru_backward(a, static_cast<acc_t>(ws[3 * H]), static_cast<acc_t>(hx[u]),
                                 static_cast<acc_t>(grad_hy[u]));
-    scalar_t* dx = grad_xgates + b * 3 * H + j;
-    scalar_t* dh = grad_hgates + b * 3 * H + j;
+    scalar_t* dx = grad_xgates + b * kGruGates * H + j;
+    scalar_t* dh = grad_hgates + b * kGruGates * H + j;
     dx[0] = dh[0] = static_cast<scalar_t>(g.dr);
     dx[H] = dh[H] = static_cast<scalar_t>(g.dz);
     dx[2 * H] = static_cast<scalar_t>(g.dn_x);
@@ -199,7 +198,8 @@ struct RnnForwardUnit {
         H(t.hy.size(1)) {}
 
   SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
-    const acc_t pre = static_cast<acc_t>(gates[b * H + j]) + static_cast<acc_t>(b_ih[j]) + static_cast<acc_t>(b_hh[j]);
+    const acc_t pre = static_cast<acc_t>(gates[b * H + j]) + static_cast<acc_t>(b_ih[j]) +
+                      static_cast<acc_t>(b_hh[j]);
     hy[b * H + j] = static_cast<scalar_t>(rnn_activate<kind>(pre));
   }
 };

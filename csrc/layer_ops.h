@@ -25,9 +25,6 @@
 
 namespace seq2seq_ext {
 
-using Tensor3 = std::tuple<Tensor, Tensor, Tensor>;
-using Tensor7 = std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor>;
-
 // The steps of a packed batch: how many rows each has and where they start.
 class PackedSteps {
  public:
@@ -54,11 +51,14 @@ class PackedSteps {
   std::vector<int64_t> sizes_, offsets_;
 };
 
-// Checks a layer op's arguments. gates: 4 (LSTM), 3 (GRU), 1 (RNN); c0 and w_hr
-// may be null. The recurrent state has size w_hh.size(1) (= proj_size with w_hr).
-void check_layer_args(const char* op, int64_t num_gates, const Tensor& input, const Tensor& h0,
-                      const Tensor* c0, const Tensor& w_ih, const Tensor& w_hh,
-                      const OptTensor& b_ih, const OptTensor& b_hh, const OptTensor& w_hr);
+// After the time loop of a backward op: the gradients of the input and of
+// the weights and biases, one GEMM each over all steps (the state gradients
+// came from the loop, so none for hx). grad_xgates and grad_hgates as in
+// cell_gemm_backward; `output` holds every step's state, h0 the initial one.
+CellGemmGrads layer_gemm_backward(const PackedSteps& steps, const Tensor& grad_xgates,
+                                  const Tensor& grad_hgates, const Tensor& input,
+                                  const Tensor& output, const Tensor& h0, const Tensor& w_ih,
+                                  const Tensor& w_hh, OutputMask mask);
 
 // ---- LSTM
 
@@ -66,35 +66,45 @@ template <c10::DeviceType device>
 Tensor6 lstm_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& h0,
                    const Tensor& c0, const Tensor& w_ih, const Tensor& w_hh, const OptTensor& b_ih,
                    const OptTensor& b_hh, const OptTensor& w_hr) {
-  check_layer_args("lstm_layer", 4, input, h0, &c0, w_ih, w_hh, b_ih, b_hh, w_hr);
+  check_recurrent_args("lstm_layer", kLstmGates, true,
+                       {.input = input,
+                        .h = h0,
+                        .c = c0,
+                        .w_ih = w_ih,
+                        .w_hh = w_hh,
+                        .b_ih = b_ih,
+                        .b_hh = b_hh,
+                        .w_hr = w_hr});
   const at::OptionalDeviceGuard guard(at::device_of(input));
   const PackedSteps steps("lstm_layer", batch_sizes, input.size(0), h0.size(0));
   const int64_t N = input.size(0), H = c0.size(1), P = h0.size(1);
   const bool projected = w_hr.has_value();
   const Tensor h0c = h0.contiguous(), c0c = c0.contiguous();
-  Tensor xgates = at::mm(input, w_ih.t());  // every step's input projection: one GEMM
-  Tensor gates = at::empty_like(xgates), cells = at::empty({N, H}, c0.options());
+  // Every step's input projection in one GEMM; each step adds h W_hh^T to its rows.
+  Tensor gates = at::mm(input, w_ih.t());
+  Tensor workspace = at::empty_like(gates), cells = at::empty({N, H}, c0.options());
   Tensor output = at::empty({N, P}, h0.options());
   Tensor unprojected = at::empty({projected ? N : 0, H}, c0.options());
   const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
   for (int64_t s = 0; s < steps.count(); ++s) {
     if (steps.rows(s) == 0) continue;
     LstmForwardTensors t;
-    t.gates = steps.of(xgates, s).addmm_(steps.previous(output, h0c, s), w_hh.t());
+    t.gates = steps.of(gates, s).addmm_(steps.previous(output, h0c, s), w_hh.t());
     t.b_ih = bias_ih;
     t.b_hh = bias_hh;
     t.cx = steps.previous(cells, c0c, s);
     t.cy = steps.of(cells, s);
     t.hy = steps.of(projected ? unprojected : output, s);
-    t.workspace = steps.of(gates, s);
+    t.workspace = steps.of(workspace, s);
     CellKernels<device>::lstm_forward(t);
     if (projected) {
       Tensor output_rows = steps.of(output, s);
       at::mm_out(output_rows, t.hy, w_hr->t());
     }
   }
-  return {output, steps.final_states(output, h0c), steps.final_states(cells, c0c),
-          cells, gates, unprojected};
+  return {
+      output,     steps.final_states(output, h0c), steps.final_states(cells, c0c), cells, workspace,
+      unprojected};
 }
 
 template <c10::DeviceType device>
@@ -102,9 +112,11 @@ Tensor7 lstm_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, co
                             const Tensor& input, const Tensor& batch_sizes, const Tensor& h0,
                             const Tensor& c0, const Tensor& w_ih, const Tensor& w_hh,
                             const OptTensor& w_hr, const Tensor& output, const Tensor& cells,
-                            const Tensor& gates, const Tensor& unprojected, OutputMask mask) {
+                            const Tensor& workspace, const Tensor& unprojected, OutputMask mask) {
   const char* op = "lstm_layer_backward";
-  check_layer_args(op, 4, input, h0, &c0, w_ih, w_hh, {}, {}, w_hr);
+  check_recurrent_args(
+      op, kLstmGates, true,
+      {.input = input, .h = h0, .c = c0, .w_ih = w_ih, .w_hh = w_hh, .w_hr = w_hr});
   const int64_t N = input.size(0), H = c0.size(1), P = h0.size(1);
   const bool projected = w_hr.has_value();
   check_tensor(op, "grad_output", grad_output, {N, P}, h0);
@@ -112,15 +124,15 @@ Tensor7 lstm_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, co
   check_tensor(op, "grad_cy", grad_cy, c0.sizes(), c0);
   check_tensor(op, "output", output, {N, P}, h0);
   check_tensor(op, "cells", cells, {N, H}, c0);
-  check_tensor(op, "gates", gates, {N, 4 * H}, c0);
+  check_tensor(op, "workspace", workspace, {N, kLstmGates * H}, c0);
   check_tensor(op, "unprojected", unprojected, {projected ? N : 0, H}, c0);
   const at::OptionalDeviceGuard guard(at::device_of(input));
   const PackedSteps steps(op, batch_sizes, N, h0.size(0));
   const Tensor h0c = h0.contiguous(), c0c = c0.contiguous(), grad_out = grad_output.contiguous();
-  const Tensor cells_c = cells.contiguous(), gates_c = gates.contiguous();
+  const Tensor cells_c = cells.contiguous(), workspace_c = workspace.contiguous();
   // dh, dc: the gradient reaching each sequence's state, carried back in time.
   Tensor dh = grad_hy.contiguous().clone(), dc = grad_cy.contiguous().clone();
-  Tensor grad_gates = at::empty({N, 4 * H}, c0.options());
+  Tensor grad_gates = at::empty({N, kLstmGates * H}, c0.options());
   Tensor grad_output_total = at::empty({projected ? N : 0, P}, h0.options());  // for W_hr
   for (int64_t s = steps.count() - 1; s >= 0; --s) {
     const int64_t rows = steps.rows(s);
@@ -136,14 +148,13 @@ Tensor7 lstm_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, co
     t.grad_cy = t.grad_cx = dc.narrow(0, 0, rows);  // read, then overwritten, per element
     t.cx = steps.previous(cells_c, c0c, s);
     t.cy = steps.of(cells_c, s);
-    t.workspace = steps.of(gates_c, s);
+    t.workspace = steps.of(workspace_c, s);
     t.grad_gates = steps.of(grad_gates, s);
     CellKernels<device>::lstm_backward(t);
     at::mm_out(dh_rows, t.grad_gates, w_hh);
   }
-  const Tensor h_previous = steps.all_previous(output.contiguous(), h0c);
-  const auto g = cell_gemm_backward(grad_gates, grad_gates, input, h_previous, w_ih, w_hh, {},
-                                    {mask[0], false, mask[2]});
+  const auto g = layer_gemm_backward(steps, grad_gates, grad_gates, input, output.contiguous(), h0c,
+                                     w_ih, w_hh, mask);
   Tensor grad_w_hr = projected && mask[2] ? at::mm(grad_output_total.t(), unprojected)
                                           : at::empty({0}, h0.options());
   return {g.input, dh, dc, g.w_ih, g.w_hh, g.b_ih, grad_w_hr};
@@ -155,13 +166,16 @@ template <c10::DeviceType device>
 Tensor3 gru_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& h0,
                   const Tensor& w_ih, const Tensor& w_hh, const OptTensor& b_ih,
                   const OptTensor& b_hh) {
-  check_layer_args("gru_layer", 3, input, h0, nullptr, w_ih, w_hh, b_ih, b_hh, {});
+  check_recurrent_args(
+      "gru_layer", kGruGates, true,
+      {.input = input, .h = h0, .w_ih = w_ih, .w_hh = w_hh, .b_ih = b_ih, .b_hh = b_hh});
   const at::OptionalDeviceGuard guard(at::device_of(input));
   const PackedSteps steps("gru_layer", batch_sizes, input.size(0), h0.size(0));
   const int64_t N = input.size(0), H = h0.size(1);
   const Tensor h0c = h0.contiguous();
   const Tensor xgates = at::mm(input, w_ih.t());
-  Tensor output = at::empty({N, H}, h0.options()), workspace = at::empty({N, 4 * H}, h0.options());
+  Tensor output = at::empty({N, H}, h0.options());
+  Tensor workspace = at::empty({N, kGruSaved * H}, h0.options());
   const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
   for (int64_t s = 0; s < steps.count(); ++s) {
     if (steps.rows(s) == 0) continue;
@@ -184,19 +198,19 @@ Tensor6 gru_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, con
                            const Tensor& w_hh, const Tensor& output, const Tensor& workspace,
                            OutputMask mask) {
   const char* op = "gru_layer_backward";
-  check_layer_args(op, 3, input, h0, nullptr, w_ih, w_hh, {}, {}, {});
+  check_recurrent_args(op, kGruGates, true, {.input = input, .h = h0, .w_ih = w_ih, .w_hh = w_hh});
   const int64_t N = input.size(0), H = h0.size(1);
   check_tensor(op, "grad_output", grad_output, {N, H}, h0);
   check_tensor(op, "grad_hy", grad_hy, h0.sizes(), h0);
   check_tensor(op, "output", output, {N, H}, h0);
-  check_tensor(op, "workspace", workspace, {N, 4 * H}, h0);
+  check_tensor(op, "workspace", workspace, {N, kGruSaved * H}, h0);
   const at::OptionalDeviceGuard guard(at::device_of(input));
   const PackedSteps steps(op, batch_sizes, N, h0.size(0));
   const Tensor h0c = h0.contiguous(), grad_out = grad_output.contiguous();
   const Tensor output_c = output.contiguous(), workspace_c = workspace.contiguous();
   Tensor dh = grad_hy.contiguous().clone();
-  Tensor grad_xgates = at::empty({N, 3 * H}, h0.options());
-  Tensor grad_hgates = at::empty({N, 3 * H}, h0.options());
+  Tensor grad_xgates = at::empty({N, kGruGates * H}, h0.options());
+  Tensor grad_hgates = at::empty({N, kGruGates * H}, h0.options());
   for (int64_t s = steps.count() - 1; s >= 0; --s) {
     const int64_t rows = steps.rows(s);
     if (rows == 0) continue;
@@ -211,25 +225,21 @@ Tensor6 gru_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, con
     CellKernels<device>::gru_backward(t);
     at::addmm_out(dh_rows, t.grad_hx_direct, t.grad_hgates, w_hh);
   }
-  const Tensor h_previous = steps.all_previous(output_c, h0c);
-  const auto g = cell_gemm_backward(grad_xgates, grad_hgates, input, h_previous, w_ih, w_hh, {},
-                                    {mask[0], false, mask[2]});
+  const auto g =
+      layer_gemm_backward(steps, grad_xgates, grad_hgates, input, output_c, h0c, w_ih, w_hh, mask);
   return {g.input, dh, g.w_ih, g.w_hh, g.b_ih, g.b_hh};
 }
 
 // ---- Elman RNN (tanh or relu)
 
-constexpr const char* rnn_layer_name(RnnNonlinearity kind, bool backward) {
-  if (kind == RnnNonlinearity::Tanh) return backward ? "rnn_tanh_layer_backward" : "rnn_tanh_layer";
-  return backward ? "rnn_relu_layer_backward" : "rnn_relu_layer";
-}
-
 template <c10::DeviceType device, RnnNonlinearity kind>
-std::tuple<Tensor, Tensor> rnn_layer(const Tensor& input, const Tensor& batch_sizes,
-                                     const Tensor& h0, const Tensor& w_ih, const Tensor& w_hh,
-                                     const OptTensor& b_ih, const OptTensor& b_hh) {
-  const char* op = rnn_layer_name(kind, false);
-  check_layer_args(op, 1, input, h0, nullptr, w_ih, w_hh, b_ih, b_hh, {});
+Tensor2 rnn_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& h0,
+                  const Tensor& w_ih, const Tensor& w_hh, const OptTensor& b_ih,
+                  const OptTensor& b_hh) {
+  const char* op = rnn_op_name(kind, RnnOp::Layer);
+  check_recurrent_args(
+      op, kRnnGates, true,
+      {.input = input, .h = h0, .w_ih = w_ih, .w_hh = w_hh, .b_ih = b_ih, .b_hh = b_hh});
   const at::OptionalDeviceGuard guard(at::device_of(input));
   const PackedSteps steps(op, batch_sizes, input.size(0), h0.size(0));
   const Tensor h0c = h0.contiguous();
@@ -252,15 +262,16 @@ template <c10::DeviceType device, RnnNonlinearity kind>
 Tensor5 rnn_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, const Tensor& input,
                            const Tensor& batch_sizes, const Tensor& h0, const Tensor& w_ih,
                            const Tensor& w_hh, const Tensor& output, OutputMask mask) {
-  const char* op = rnn_layer_name(kind, true);
-  check_layer_args(op, 1, input, h0, nullptr, w_ih, w_hh, {}, {}, {});
+  const char* op = rnn_op_name(kind, RnnOp::LayerBackward);
+  check_recurrent_args(op, kRnnGates, true, {.input = input, .h = h0, .w_ih = w_ih, .w_hh = w_hh});
   const int64_t N = input.size(0), H = h0.size(1);
   check_tensor(op, "grad_output", grad_output, {N, H}, h0);
   check_tensor(op, "grad_hy", grad_hy, h0.sizes(), h0);
   check_tensor(op, "output", output, {N, H}, h0);
   const at::OptionalDeviceGuard guard(at::device_of(input));
   const PackedSteps steps(op, batch_sizes, N, h0.size(0));
-  const Tensor h0c = h0.contiguous(), grad_out = grad_output.contiguous(), output_c = output.contiguous();
+  const Tensor h0c = h0.contiguous(), grad_out = grad_output.contiguous(),
+               output_c = output.contiguous();
   Tensor dh = grad_hy.contiguous().clone();
   Tensor grad_gates = at::empty({N, H}, h0.options());
   for (int64_t s = steps.count() - 1; s >= 0; --s) {
@@ -274,22 +285,9 @@ Tensor5 rnn_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, con
     CellKernels<device>::rnn_backward(kind, t);
     at::mm_out(dh_rows, t.grad_gates, w_hh);
   }
-  const Tensor h_previous = steps.all_previous(output_c, h0c);
-  const auto g = cell_gemm_backward(grad_gates, grad_gates, input, h_previous, w_ih, w_hh, {},
-                                    {mask[0], false, mask[2]});
+  const auto g =
+      layer_gemm_backward(steps, grad_gates, grad_gates, input, output_c, h0c, w_ih, w_hh, mask);
   return {g.input, dh, g.w_ih, g.w_hh, g.b_ih};
-}
-
-template <c10::DeviceType device>
-void register_layer_ops(torch::Library& m) {
-  m.impl("lstm_layer", &lstm_layer<device>);
-  m.impl("lstm_layer_backward", &lstm_layer_backward<device>);
-  m.impl("gru_layer", &gru_layer<device>);
-  m.impl("gru_layer_backward", &gru_layer_backward<device>);
-  m.impl("rnn_tanh_layer", &rnn_layer<device, RnnNonlinearity::Tanh>);
-  m.impl("rnn_tanh_layer_backward", &rnn_layer_backward<device, RnnNonlinearity::Tanh>);
-  m.impl("rnn_relu_layer", &rnn_layer<device, RnnNonlinearity::Relu>);
-  m.impl("rnn_relu_layer_backward", &rnn_layer_backward<device, RnnNonlinearity::Relu>);
 }
 
 }  // namespace seq2seq_ext

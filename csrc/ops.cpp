@@ -1,5 +1,6 @@
 // Every op of seq2seq_ext, declared once. Kernels are registered per device in
-// cpu/ and cuda/; fake (meta) kernels, autograd and autocast in seq2seq_ext/_ops.py.
+// cpu/register.cpp and cuda/register.cpp; fake (meta) kernels, autograd and
+// autocast in seq2seq_ext/_ops/.
 //
 // Each forward op returns what its backward needs beyond its inputs
 // (`workspace`); the Python wrappers in functional.py drop it. Each backward op
@@ -45,16 +46,17 @@ TORCH_LIBRARY(seq2seq_ext, m) {
 
   // Whole layers: one direction, all steps, the packed layout of layer_ops.h
   // (input (N, I) and batch_sizes (T,) int64 on the CPU). The forward ops also
-  // return what their backward reads: LSTM the cell states (N, H), the gates
-  // (N, 4H) and, with w_hr (proj_size), the output before the projection.
+  // return what their backward reads: LSTM the cell states (N, H), the
+  // activated gates (workspace, (N, 4H)) and, with w_hr (proj_size), the output
+  // before the projection; GRU its workspace (N, 4H) as the cell's.
   m.def(
       "lstm_layer(Tensor input, Tensor batch_sizes, Tensor h0, Tensor c0, Tensor w_ih, "
       "Tensor w_hh, Tensor? b_ih=None, Tensor? b_hh=None, Tensor? w_hr=None) -> (Tensor output, "
-      "Tensor hy, Tensor cy, Tensor cells, Tensor gates, Tensor unprojected)");
+      "Tensor hy, Tensor cy, Tensor cells, Tensor workspace, Tensor unprojected)");
   m.def(
       "lstm_layer_backward(Tensor grad_output, Tensor grad_hy, Tensor grad_cy, Tensor input, "
       "Tensor batch_sizes, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_hh, Tensor? w_hr, "
-      "Tensor output, Tensor cells, Tensor gates, Tensor unprojected, bool[3] output_mask) -> "
+      "Tensor output, Tensor cells, Tensor workspace, Tensor unprojected, bool[3] output_mask) -> "
       "(Tensor grad_input, Tensor grad_h0, Tensor grad_c0, Tensor grad_w_ih, Tensor grad_w_hh, "
       "Tensor grad_bias, Tensor grad_w_hr)");
   m.def(

@@ -1,4 +1,4 @@
-"""Seed 001: a plain RNN against an LSTM on "add two digits" at sequence lengths
+"""A plain RNN against an LSTM on "add two digits" at sequence lengths
 5, 10 and 30 (hidden size 128, 2 layers, everything else equal).
 
 Each input is a sequence of digits with one marker (-1, token 10) somewhere

@@ -1,4 +1,4 @@
-"""Seed 004: evaluate signed arithmetic expressions written as tokens, e.g.
+"""Evaluate signed arithmetic expressions written as tokens, e.g.
 ``POSITIVE 0 4 add NEGATIVE 1 1`` -> ``NEGATIVE 0 7``, with an LSTM encoder
 (bidirectional) and a Luong-general attention decoder with input feeding.
 
@@ -11,7 +11,7 @@ its last line RESULT {json}.
 """
 import sys
 
-from seq2seq_ext.cli import run_example
+from translation_example import run_example
 
 TASK = ["--task", "arithmetic", "--cell", "lstm", "--bidirectional", "--attention",
         "luong-general", "--input-feeding", "--tokenizer", "word"]

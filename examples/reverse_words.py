@@ -1,4 +1,4 @@
-"""Seed 003: reverse the word order of a sentence with a GRU encoder and a
+"""Reverse the word order of a sentence with a GRU encoder and a
 Bahdanau-attention decoder, teacher forcing, gradient clipping at 1.0 and the
 best-validation checkpoint.
 
@@ -14,7 +14,7 @@ line RESULT {json}.
 """
 import sys
 
-from seq2seq_ext.cli import run_example
+from translation_example import run_example
 
 TASK = ["--task", "reverse_words", "--cell", "gru", "--attention", "bahdanau", "--clip", "1.0"]
 QUICK = ["--examples", "6000", "--epochs", "12", "--hidden", "128", "--words", "30"]

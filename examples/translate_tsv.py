@@ -1,4 +1,4 @@
-"""Seed 002: translation from a file of sentence pairs (tatoeba style,
+"""Translation from a file of sentence pairs (tatoeba style,
 ``source<TAB>target[<TAB>attribution]``), by default the small English-French
 sample shipped with the package; give any such file with --data PATH.
 
@@ -15,7 +15,7 @@ last line is RESULT {json}. Later: python -m seq2seq_ext translate
 """
 import sys
 
-from seq2seq_ext.cli import run_example
+from translation_example import run_example
 
 TASK = ["--task", "tsv", "--cell", "gru", "--attention", "bahdanau", "--bidirectional"]
 QUICK = ["--epochs", "30", "--hidden", "128", "--batch-size", "32"]

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import seq2seq_ext
-from seq2seq_ext import functional, reference
+from seq2seq_ext import cell_types, functional, reference
 
 CUDA = torch.cuda.is_available()
 requires_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
@@ -21,12 +21,23 @@ HALF_TYPES = (torch.float16, torch.bfloat16)
 
 @dataclass(frozen=True)
 class Cell:
-    name: str           # op name in torch.ops.seq2seq_ext and functional
-    gates: int          # G: weights are (G*H, I) and (G*H, H)
-    has_cell_state: bool
+    cell_type: cell_types.CellType
     torch_module: type  # the torch.nn cell it replaces
     fused_module: type
     module_kwargs: tuple = ()
+
+    @property
+    def name(self):
+        """The op's name in torch.ops.seq2seq_ext and functional."""
+        return f"{self.cell_type.name}_cell"
+
+    @property
+    def gates(self):
+        return self.cell_type.gates
+
+    @property
+    def has_cell_state(self):
+        return self.cell_type.states == 2
 
     @property
     def fused(self):
@@ -45,11 +56,11 @@ class Cell:
 
 
 CELLS = [
-    Cell("lstm_cell", 4, True, torch.nn.LSTMCell, seq2seq_ext.FusedLSTMCell),
-    Cell("gru_cell", 3, False, torch.nn.GRUCell, seq2seq_ext.FusedGRUCell),
-    Cell("rnn_tanh_cell", 1, False, torch.nn.RNNCell, seq2seq_ext.FusedRNNCell,
+    Cell(cell_types.LSTM, torch.nn.LSTMCell, seq2seq_ext.FusedLSTMCell),
+    Cell(cell_types.GRU, torch.nn.GRUCell, seq2seq_ext.FusedGRUCell),
+    Cell(cell_types.RNN_TANH, torch.nn.RNNCell, seq2seq_ext.FusedRNNCell,
          (("nonlinearity", "tanh"),)),
-    Cell("rnn_relu_cell", 1, False, torch.nn.RNNCell, seq2seq_ext.FusedRNNCell,
+    Cell(cell_types.RNN_RELU, torch.nn.RNNCell, seq2seq_ext.FusedRNNCell,
          (("nonlinearity", "relu"),)),
 ]
 
@@ -105,7 +116,7 @@ def make_args(cell: Cell, batch=5, input_size=7, hidden=6, dtype=torch.float64, 
 
 
 def tolerance(dtype, device="cpu"):
-    """DESIGN.md's numerics: float64 1e-10; float32 1e-5 CPU / 1e-4 CUDA; half 1e-2."""
+    """docs/design.md's numerics: float64 1e-10; float32 1e-5 CPU / 1e-4 CUDA; half 1e-2."""
     if dtype == torch.float64:
         return 1e-10
     if dtype == torch.float32:

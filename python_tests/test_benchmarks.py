@@ -75,7 +75,7 @@ def test_quick_cpu_models_cases_report_flops_throughput_and_peak_memory(tmp_path
                          for impl in ("fused", "torch.nn", "torch.compile(fused)")}
     assert all("median_ms" in row for row in rows.values())
 
-    # Seed 003's model; one decoder step costs a pass of one step less the
+    # The reverse-words model; one decoder step costs a pass of one step less the
     # encoder and the keys' projection, which a pass of no steps has too.
     step = rows["decoder step", "fused"]
     config = Seq2SeqConfig(40, 40, embedding_size=128, hidden_size=256, cell="gru")

@@ -74,8 +74,8 @@ def test_vocab_save_load(tmp_path):
 
 @pytest.mark.parametrize("content, message", [
     ("not json at all", "not a vocab file"),
-    (json.dumps(["<pad>", "<sos>"]), "not a vocab file"),
-    (json.dumps({"format": "other", "tokens": []}), "not a vocab file"),
+    (json.dumps(["<pad>", "<sos>"]), "is not a vocab"),
+    (json.dumps({"format": "other", "tokens": []}), "is not a vocab"),
     (json.dumps({"format": "seq2seq_ext.vocab", "version": 99, "tokens": []}), "version"),
     (json.dumps({"format": "seq2seq_ext.vocab", "version": 1, "tokens": ["a"]}), "tokens"),
 ])

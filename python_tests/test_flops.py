@@ -1,4 +1,4 @@
-"""seq2seq_ext.flops: seed 000's closed forms, hand-checked LSTM / GRU /
+"""seq2seq_ext.flops: the textbook closed forms of an Elman seq2seq, hand-checked LSTM / GRU /
 multi-layer / bidirectional / attention cases, and the parameter count
 against a built model."""
 import pytest
@@ -8,7 +8,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from conftest import REPO, result_of, run_python
 from seq2seq_ext import models, reference
-from seq2seq_ext.flops import (COMPONENTS, count_flops, count_parameters, main, rnn_parameters,
+from seq2seq_ext.flops import (COMPONENTS, count_flops, count_parameters, rnn_parameters,
                                rnn_step_flops)
 from seq2seq_ext.models import Seq2SeqConfig
 
@@ -21,28 +21,28 @@ def config(**overrides):
     return Seq2SeqConfig(**values)
 
 
-# ------------------------------------------------------------------ seed 000
+# ------------------------------------------------------------------ the closed forms
 
 @pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu"])
 @pytest.mark.parametrize("m, k, V, T", [(3, 2, 5, 4), (256, 512, 10000, 20), (1, 1, 1, 1)])
-def test_elman_flops_are_seed000s_boxed_formula(cell, m, k, V, T):
+def test_elman_flops_are_the_closed_form(cell, m, k, V, T):
     c = config(cell=cell, embedding_size=m, hidden_size=k, src_vocab_size=V, tgt_vocab_size=V)
     flops = count_flops(c, src_len=T, tgt_len=T)
     assert flops["total"] == T * (4 * m * k + 4 * k * k + 2 * k + 2 * k * V)
-    # the seed's split: encoder T(2mk + 2k^2 + k), decoder + projection T(2mk + 2k^2 + k + 2kV)
+    # the closed form's split: encoder T(2mk + 2k^2 + k), decoder + projection T(2mk + 2k^2 + k + 2kV)
     assert flops["encoder"] == T * (2 * m * k + 2 * k * k + k)
     assert flops["decoder"] + flops["output"] == T * (2 * m * k + 2 * k * k + k + 2 * k * V)
 
 
 @pytest.mark.parametrize("m, k, V", [(3, 2, 5), (256, 512, 10000)])
-def test_elman_parameters_are_seed000s_plus_target_embedding_and_second_bias(m, k, V):
-    """The seed counts Vm + (mk + k^2 + k) * 2 + kV + V: one embedding table and
-    one bias per RNN. The model has a target embedding too (Vm, as the seed's own
-    code builds it) and torch's bias_ih and bias_hh per RNN (k more, twice)."""
+def test_elman_parameters_are_the_closed_form_plus_target_embedding_and_second_bias(m, k, V):
+    """The closed form counts Vm + (mk + k^2 + k) * 2 + kV + V: one embedding table
+    and one bias per RNN. The model has a target embedding too (Vm: one table per
+    side) and torch's bias_ih and bias_hh per RNN (k more, twice)."""
     c = config(embedding_size=m, hidden_size=k, src_vocab_size=V, tgt_vocab_size=V)
     params = count_parameters(c)
-    seed = V * m + (m * k + k * k + k) + (m * k + k * k + k) + (k * V + V)
-    assert params["total"] == seed + V * m + 2 * k
+    textbook = V * m + (m * k + k * k + k) + (m * k + k * k + k) + (k * V + V)
+    assert params["total"] == textbook + V * m + 2 * k
     assert params["encoder"] == params["decoder"] == (m * k + k * k + k) + k
     assert params["embedding_src"] == params["embedding_tgt"] == V * m
     assert params["output"] == k * V + V
@@ -238,18 +238,21 @@ def test_parameter_count_per_component_equals_the_built_model():
 def test_example_quick_ends_with_result_json(tmp_path):
     metrics = result_of(run_python(REPO / "examples" / "count_flops.py", "--quick", "--out",
                                    tmp_path).stdout)
-    m, k, V, T = 256, 512, 10000, 20  # the defaults: a plain Elman RNN, seed 000's case
-    assert metrics["flops_total"] == metrics["seed000_flops"] == T * (4*m*k + 4*k*k + 2*k + 2*k*V)
-    assert metrics["params_total"] == metrics["seed000_params"] + V * m + 2 * k
-    assert metrics["seed000_match"] is True
+    m, k, V, T = 256, 512, 10000, 20  # the defaults: a plain Elman RNN, the closed forms' case
+    assert metrics["flops_total"] == metrics["closed_form_flops"] == \
+        T * (4*m*k + 4*k*k + 2*k + 2*k*V)
+    assert metrics["params_total"] == metrics["closed_form_params"] + V * m + 2 * k
+    assert metrics["params_total"] == metrics["model_params"]
+    assert metrics["closed_form_match"] is True
     assert "| total |" in (tmp_path / "count_flops.md").read_text()
 
 
-def test_main_outside_seed000s_case_reports_no_closed_form(capsys):
-    assert main(["--cell", "lstm", "--attention", "bahdanau", "--bidirectional", "--layers", "2",
-                 "--hidden", "16", "--embedding", "8", "--vocab", "20", "--len", "5"]) == 0
-    metrics = result_of(capsys.readouterr().out)
-    assert "seed000_flops" not in metrics
+def test_example_outside_the_closed_forms_case_checks_no_closed_form():
+    metrics = result_of(run_python(
+        REPO / "examples" / "count_flops.py", "--cell", "lstm", "--attention", "bahdanau",
+        "--bidirectional", "--layers", "2", "--hidden", "16", "--embedding", "8", "--vocab", "20",
+        "--len", "5").stdout)
+    assert "closed_form_flops" not in metrics
     c = Seq2SeqConfig(src_vocab_size=20, tgt_vocab_size=20, embedding_size=8, hidden_size=16,
                       num_layers=2, cell="lstm", bidirectional=True, attention="bahdanau")
     assert metrics["flops_total"] == count_flops(c, 5, 5)["total"]

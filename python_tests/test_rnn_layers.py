@@ -9,19 +9,18 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import seq2seq_ext
 from seq2seq_ext import functional, reference
+from seq2seq_ext.cell_types import CELL_TYPES
 from seq2seq_ext.nn.rnn import reversed_order
 
 from conftest import DEVICES, HALF_TYPES, assert_close_scaled, requires_cuda, tolerance
 
+# By cell name: (torch.nn module, fused module, constructor arguments).
 MODULES = {
-    "LSTM": (torch.nn.LSTM, seq2seq_ext.FusedLSTM, {}),
-    "GRU": (torch.nn.GRU, seq2seq_ext.FusedGRU, {}),
-    "RNN_TANH": (torch.nn.RNN, seq2seq_ext.FusedRNN, {"nonlinearity": "tanh"}),
-    "RNN_RELU": (torch.nn.RNN, seq2seq_ext.FusedRNN, {"nonlinearity": "relu"}),
+    "lstm": (torch.nn.LSTM, seq2seq_ext.FusedLSTM, {}),
+    "gru": (torch.nn.GRU, seq2seq_ext.FusedGRU, {}),
+    "rnn_tanh": (torch.nn.RNN, seq2seq_ext.FusedRNN, {"nonlinearity": "tanh"}),
+    "rnn_relu": (torch.nn.RNN, seq2seq_ext.FusedRNN, {"nonlinearity": "relu"}),
 }
-LAYER_OPS = {"LSTM": "lstm_layer", "GRU": "gru_layer", "RNN_TANH": "rnn_tanh_layer",
-             "RNN_RELU": "rnn_relu_layer"}
-GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
 def pair(mode, *args, seed=0, **kwargs):
@@ -43,7 +42,7 @@ def initial_state(mode, module, batch, dtype, device):
     layers = module.num_layers * (2 if module.bidirectional else 1)
     real = module.proj_size if module.proj_size else module.hidden_size
     h = torch.randn(layers, batch, real, dtype=dtype, device=device, requires_grad=True)
-    if mode != "LSTM":
+    if mode != "lstm":
         return h
     return h, torch.randn(layers, batch, module.hidden_size, dtype=dtype, device=device,
                           requires_grad=True)
@@ -82,7 +81,7 @@ OPTIONS = list(itertools.product([1, 2, 3], [False, True], [False, True], [True,
 @pytest.mark.parametrize("mode", list(MODULES))
 @pytest.mark.parametrize("layers,bidirectional,batch_first,bias", OPTIONS)
 def test_every_option_matches_torch_float64(mode, layers, bidirectional, batch_first, bias):
-    for proj_size in ([0, 3] if mode == "LSTM" else [0]):
+    for proj_size in ([0, 3] if mode == "lstm" else [0]):
         kwargs = dict(num_layers=layers, bidirectional=bidirectional, batch_first=batch_first,
                       bias=bias, dtype=torch.float64)
         if proj_size:
@@ -119,7 +118,7 @@ def test_unbatched_input_matches_torch(mode, batch_first):
                         dtype=torch.float64)
     x = torch.randn(5, 3, dtype=torch.float64)
     h = torch.randn(4, 4, dtype=torch.float64)
-    for hx in (None, (h, torch.randn(4, 4, dtype=torch.float64)) if mode == "LSTM" else h):
+    for hx in (None, (h, torch.randn(4, 4, dtype=torch.float64)) if mode == "lstm" else h):
         (out_t, hid_t), (out_o, hid_o) = theirs(x, hx), ours(x, hx)
         assert out_o.shape == out_t.shape == (5, 8)
         for a, b in zip([out_o, *as_list(hid_o)], [out_t, *as_list(hid_t)]):
@@ -128,7 +127,7 @@ def test_unbatched_input_matches_torch(mode, batch_first):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16], ids=str)
-@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+@pytest.mark.parametrize("mode", ["lstm", "gru"])
 def test_real_size_matches_torch(mode, dtype, device):
     """B 64, T 50, E = H = 256, two bidirectional layers."""
     theirs, ours = pair(mode, 256, 256, num_layers=2, bidirectional=True, device=device)
@@ -162,14 +161,14 @@ def test_real_size_matches_torch(mode, dtype, device):
 def test_layer_op_gradcheck(mode, device):
     """float64 gradcheck of one layer op over a packed batch of unequal lengths,
     through every input, both states and every weight."""
-    G, I, H = GATES[mode], 3, 4
+    G, I, H = CELL_TYPES[mode].gates, 3, 4
     batch_sizes = torch.tensor([3, 3, 2, 1])
     N = int(batch_sizes.sum())
     make = lambda *shape: torch.randn(*shape, dtype=torch.float64, device=device,  # noqa: E731
                                       requires_grad=True)
-    tensors = [make(N, I), make(3, H)] + ([make(3, H)] if mode == "LSTM" else []) + \
+    tensors = [make(N, I), make(3, H)] + ([make(3, H)] if mode == "lstm" else []) + \
         [make(G * H, I), make(G * H, H), make(G * H), make(G * H)]
-    op = getattr(functional, LAYER_OPS[mode])
+    op = getattr(functional, f"{mode}_layer")
     assert torch.autograd.gradcheck(lambda x, *rest: op(x, batch_sizes, *rest), tensors)
 
 
@@ -186,15 +185,15 @@ def test_lstm_projection_gradcheck():
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("mode", list(MODULES))
 def test_opcheck_layer_ops(mode, device):
-    G, I, H = GATES[mode], 3, 4
+    G, I, H = CELL_TYPES[mode].gates, 3, 4
     batch_sizes = torch.tensor([3, 2, 2, 1])
     N = int(batch_sizes.sum())
     make = lambda *shape: torch.randn(*shape, device=device, requires_grad=True)  # noqa: E731
-    args = [make(N, I), batch_sizes, make(3, H)] + ([make(3, H)] if mode == "LSTM" else []) + \
+    args = [make(N, I), batch_sizes, make(3, H)] + ([make(3, H)] if mode == "lstm" else []) + \
         [make(G * H, I), make(G * H, H), make(G * H), make(G * H)]
-    op = getattr(torch.ops.seq2seq_ext, LAYER_OPS[mode]).default
+    op = getattr(torch.ops.seq2seq_ext, f"{mode}_layer").default
     torch.library.opcheck(op, tuple(args))
-    if mode == "LSTM":  # with the projection
+    if mode == "lstm":  # with the projection
         args = [make(N, I), batch_sizes, make(3, 2), make(3, H), make(4 * H, I), make(4 * H, 2),
                 None, None, make(2, H)]
         torch.library.opcheck(op, tuple(args))
@@ -216,7 +215,7 @@ def test_reversed_order_reverses_each_sequence():
 
 
 def test_empty_and_length_zero_edges():
-    theirs, ours = pair("LSTM", 3, 4, num_layers=2, bidirectional=True)
+    theirs, ours = pair("lstm", 3, 4, num_layers=2, bidirectional=True)
     out, (h, c) = ours(torch.randn(5, 0, 3))
     assert out.shape == (5, 0, 8) and h.shape == (4, 0, 4)
     # The layer op itself takes sequences of length 0 (rows beyond batch_sizes[0]).
@@ -250,7 +249,7 @@ def test_dropout_train_eval_and_seed(mode):
 
 
 def test_compile_fullgraph():
-    theirs, ours = pair("LSTM", 4, 5, num_layers=2, bidirectional=True, batch_first=True)
+    theirs, ours = pair("lstm", 4, 5, num_layers=2, bidirectional=True, batch_first=True)
     x = torch.randn(3, 6, 4, requires_grad=True)
     compiled = torch.compile(lambda m, x: m(x)[0].sum(), fullgraph=True, backend="aot_eager")
     got = compiled(ours, x)
@@ -271,7 +270,7 @@ def test_bad_input_errors_match_torch(mode):
         assert str(got.value) == str(expected.value)
     x = torch.randn(6, 2, 4)
     bad_h = torch.randn(2, 3, 5)
-    bad_hx = (bad_h, torch.randn(2, 2, 5)) if mode == "LSTM" else bad_h
+    bad_hx = (bad_h, torch.randn(2, 2, 5)) if mode == "lstm" else bad_h
     with pytest.raises(RuntimeError) as expected:
         theirs(x, bad_hx)
     with pytest.raises(RuntimeError) as got:
@@ -306,7 +305,7 @@ def test_constructor_matches_torch(mode):
 def test_from_torch_and_to_torch(mode):
     torch_class, fused_class, extra = MODULES[mode]
     kwargs = dict(num_layers=2, bidirectional=True, batch_first=True, dropout=0.25, **extra)
-    if mode == "LSTM":
+    if mode == "lstm":
         kwargs["proj_size"] = 3
     original = torch_class(4, 5, dtype=torch.float64, **kwargs).eval()
     fused = fused_class.from_torch(original)
@@ -333,6 +332,6 @@ def test_bad_batch_sizes_give_clear_errors():
 
 @requires_cuda
 def test_device_mix_is_rejected():
-    _, ours = pair("GRU", 3, 4, device="cuda")
+    _, ours = pair("gru", 3, 4, device="cuda")
     with pytest.raises(RuntimeError):
         ours(torch.randn(5, 2, 3), torch.zeros(1, 2, 4, device="cuda"))

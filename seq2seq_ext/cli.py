@@ -12,43 +12,21 @@ the package). The examples/ scripts run the same functions. Under torchrun,
 """
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 
 from . import data as datasets
+from . import distributed
+from .data import TASKS, TOKENIZERS, task_splits
 from .models import Seq2Seq, Seq2SeqConfig
 from .models.config import ATTENTIONS, BACKENDS, CELLS
 from .train import LR_SCHEDULES, TrainConfig, Trainer, load_model
-from .translator import TOKENIZERS, Translator, vocab_state
-
-TASKS = ("reverse_words", "arithmetic", "addition", "tsv")
-SPLIT = (0.8, 0.1, 0.1)
+from .translator import Translator, vocab_state
 
 
 # ------------------------------------------------------------------ data
-def task_splits(data: dict):
-    """(train, valid, test) lists of (source tokens, target tokens) for the task
-    that `data` (the --task options, stored in every checkpoint) describes."""
-    task, count, seed = data["task"], data["examples"], data["seed"]
-    if task == "reverse_words":
-        pairs = datasets.reverse_words_pairs(count, data["min_len"], data["max_len"],
-                                             words=data["words"], seed=seed)
-    elif task == "arithmetic":
-        pairs = datasets.arithmetic_pairs(count, digits=data["digits"], seed=seed)
-    elif task == "addition":
-        pairs = datasets.addition_pairs(count, digits=data["digits"], seed=seed)
-    else:
-        path = data["data"] or datasets.ENG_FRA_SAMPLE
-        tokenize = TOKENIZERS[data["tokenizer"]]
-        pairs = [(tokenize(source, lowercase=True), tokenize(target, lowercase=True))
-                 for source, target in datasets.read_tsv_pairs(path, data["max_pairs"]).pairs]
-    return datasets.train_valid_test_split(pairs, SPLIT, seed=seed)
-
-
 def data_options(args) -> dict:
     tokenizer = args.tokenizer or ("word" if args.task in ("reverse_words", "tsv") else "char")
     return {"task": args.task, "examples": args.examples, "seed": args.seed,
@@ -57,31 +35,12 @@ def data_options(args) -> dict:
             "tokenizer": tokenizer}
 
 
-# ------------------------------------------------------------------ distributed
-def _start_distributed(device: str) -> str:
-    """Under torchrun (WORLD_SIZE > 1): join the process group; -> this process's device."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return device
-    backend = "nccl" if device.startswith("cuda") else "gloo"
-    dist.init_process_group(backend)
-    if device.startswith("cuda"):
-        device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
-        torch.cuda.set_device(device)
-    return device
-
-
-def _rank_and_world() -> tuple:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
 # ------------------------------------------------------------------ commands
 def train(args) -> dict:
     """Train on the task, then evaluate the best checkpoint on the test split.
     Writes into args.out; returns the metrics (rank 0; {} on other ranks)."""
-    device = _start_distributed(args.device)
-    rank, world = _rank_and_world()
+    device = distributed.start(args.device)
+    rank, world = distributed.rank(), distributed.world_size()
     data = data_options(args)
     train_pairs, valid_pairs, test_pairs = task_splits(data)
     src_vocab = datasets.Vocab.build(source for source, _ in train_pairs)
@@ -105,7 +64,7 @@ def train(args) -> dict:
         progress=not args.no_progress), args.out, device=device, extra_state=extra)
     history = trainer.fit(resume=not args.restart)
     if rank != 0:
-        dist.destroy_process_group()
+        distributed.stop()
         return {}
     translator = Translator.from_checkpoint(Path(args.out) / "best.pt", device=device,
                                             beam_size=args.beam, max_len=args.decode_len)
@@ -117,8 +76,7 @@ def train(args) -> dict:
               "epochs": len(history), "best_epoch": best["epoch"],
               "train_tokens_per_s": sum(r["tokens_per_s"] for r in history) / len(history)}
     (Path(args.out) / "result.json").write_text(json.dumps(result, indent=1))
-    if world > 1:
-        dist.destroy_process_group()
+    distributed.stop()
     return {**result, "translations": evaluation["translations"], "test_pairs": test_pairs,
             "translator": translator}
 
@@ -174,7 +132,7 @@ def sweep(args) -> dict:
     return {"param": args.param, "runs": rows}
 
 
-def _metrics(result: dict) -> dict:
+def metrics_of(result: dict) -> dict:
     """A command's result without the objects train() returns for the examples."""
     return {k: v for k, v in result.items()
             if k not in ("translations", "test_pairs", "translator")}
@@ -261,42 +219,7 @@ def main(argv=None) -> dict:
     if args.command == "sweep" and not hasattr(args, args.param):
         raise SystemExit(f"sweep: --param {args.param} is not a train option")
     result = COMMANDS[args.command](args)
-    printable = _metrics(result)
-    if printable and _rank_and_world()[0] == 0:
+    printable = metrics_of(result)
+    if printable and distributed.rank() == 0:
         print("RESULT " + json.dumps(printable))
     return result
-
-
-# ------------------------------------------------------------------ the examples
-def run_example(description: str, task_options: list, quick_options: list, full_options: list,
-                argv=None) -> dict:
-    """What the examples/ scripts share: parse --quick, --device, --out (any other
-    option goes to `train`), train, print 10 test examples, draw the attention of
-    one test sentence to OUT/attention_heatmap.png, and print RESULT {json} last."""
-    from .plots import plot_attention
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--quick", action="store_true", help="a small run (under 2 minutes)")
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--out", required=True)
-    args, train_options = parser.parse_known_args(argv)
-    options = ["train", *task_options, "--out", args.out, "--restart", "--no-progress",
-               *(quick_options if args.quick else full_options), *train_options]
-    if args.device:
-        options += ["--device", args.device]
-    run = train(build_parser().parse_args(options))
-    translator, pairs, translations = run["translator"], run["test_pairs"], run["translations"]
-    for (source, reference), translation in list(zip(pairs, translations))[:10]:
-        mark = "ok " if translation.tokens == list(reference) else "BAD"
-        print(f"{mark} {translator.detokenize(source)}\n    -> "
-              f"{translator.detokenize(translation.tokens)}")
-    shown = max(range(min(len(pairs), 50)), key=lambda i: len(pairs[i][0]))
-    example = translations[shown]
-    if example.attention is not None:
-        outputs = [*example.tokens, "<eos>"][:example.attention.shape[0]]  # EOS if reached
-        plot_attention(example.attention, [*pairs[shown][0], "<eos>"], outputs,
-                       Path(args.out) / "attention_heatmap.png", title=description)
-    scores = _metrics(run)
-    print(f"exact match {scores['exact_match']:.3f}, BLEU {scores['bleu']:.1f} on "
-          f"{scores['test_examples']} test examples")
-    print("RESULT " + json.dumps(scores))
-    return run

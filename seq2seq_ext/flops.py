@@ -1,8 +1,8 @@
 """Parameters and FLOPs of a Seq2Seq model, in closed form from its config.
 
-The convention is seed 000's (``shared/seeds/000_*.txt``), which derives, for a
-one-layer Elman RNN encoder and decoder without attention (embedding m, hidden
-k, vocabulary V, T steps each side)::
+The convention is the textbook one for a one-layer Elman RNN encoder and
+decoder without attention (embedding m, hidden k, vocabulary V, T steps each
+side), which it reproduces exactly (examples/count_flops.py checks it)::
 
     FLOPs      = T (4mk + 4k^2 + 2k + 2kV)
     parameters = Vm + 2mk + 2k^2 + 2k + kV + V
@@ -14,15 +14,15 @@ FLOP convention (forward):
   accumulator. The accumulator starts at the bias, or at another product's
   result, so ``W_x x + W_h h + b`` costs ``2mk + 2k^2`` and a bias is free.
   torch's recurrent layers have two bias vectors, ``b_ih + b_hh``; their sum is
-  a constant, so it counts once (free), like the seed's single ``b``.
+  a constant, so it counts once (free), like the closed form's single ``b``.
 - Every elementwise operation on one element costs 1: add, multiply,
   subtract, divide, exp, and each nonlinearity (tanh, sigmoid, relu). That is
-  the seed's ``+k`` per step: the Elman cell's one tanh per hidden unit.
+  the closed form's ``+k`` per step: the Elman cell's one tanh per hidden unit.
   The LSTM and GRU have more elementwise work per hidden unit and step (9 and
   8, see ``CELL_ELEMENTWISE``).
 - Softmax over n scores costs 3n (exp, sum, divide); the max subtraction that
   keeps exp finite is not counted. The output softmax and the loss are not part
-  of the model and are not counted (the seed stops at the logits).
+  of the model and are not counted (the closed form stops at the logits).
 - Embedding lookups cost 0 (a copy, no arithmetic), forward and backward.
 - Every sequence is assumed full length (no padding), and everything scales
   linearly with the batch size.
@@ -33,18 +33,13 @@ an elementwise op's backward is counted as 1x its forward (its derivative reuses
 the saved output: tanh' = 1 - y^2, sigmoid' = y (1 - y)). ``backward=True``
 gives forward + backward, the FLOPs of one training step without the optimizer.
 """
-import argparse
-import json
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-from .models.config import ATTENTIONS, CELLS, Seq2SeqConfig
+from .cell_types import CELL_TYPES
+from .models.config import Seq2SeqConfig
 
 COMPONENTS = ("embedding_src", "encoder", "bridge", "embedding_tgt", "decoder", "attention",
               "combine", "output")
-
-GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
 
 # Elementwise FLOPs per hidden unit per step, after the gate pre-activations:
 #   Elman: h' = tanh(pre) (or relu)                                      -> 1
@@ -91,8 +86,8 @@ def linear(in_features: int, out_features: int) -> Flops:
 def rnn_layer_parameters(cell: str, input_size: int, hidden_size: int) -> int:
     """One direction of one layer, torch.nn layout: weight_ih (G*H, I),
     weight_hh (G*H, H), bias_ih and bias_hh (G*H each). Two bias vectors where
-    the seed has one: G*H more parameters per layer and direction."""
-    gates = GATES[cell] * hidden_size
+    the closed form has one: G*H more parameters per layer and direction."""
+    gates = CELL_TYPES[cell].gates * hidden_size
     return gates * input_size + gates * hidden_size + 2 * gates
 
 
@@ -150,7 +145,7 @@ def count_parameters(config_or_model) -> dict:
 def rnn_step_flops(cell: str, input_size: int, hidden_size: int) -> Flops:
     """One step of one cell: the gate pre-activations W_ih x + W_hh h + b
     (G*H outputs from I + H inputs), then the cell's elementwise work."""
-    gates = GATES[cell] * hidden_size
+    gates = CELL_TYPES[cell].gates * hidden_size
     return Flops(matmul=2 * gates * (input_size + hidden_size),
                  elementwise=CELL_ELEMENTWISE[cell] * hidden_size)
 
@@ -230,129 +225,3 @@ def count_flops(config_or_model, src_len: int, tgt_len: int, batch: int = 1,
         counts[name] = batch * (flops.forward_backward() if backward else flops.forward())
     counts["total"] = sum(counts.values())
     return counts
-
-
-# ------------------------------------------------------ seed 000's closed forms
-
-def seed000_flops(m: int, k: int, V: int, T: int) -> int:
-    """Forward FLOPs of seed 000's model: one-layer Elman encoder and decoder."""
-    return T * (4 * m * k + 4 * k * k + 2 * k + 2 * k * V)
-
-
-def seed000_parameters(m: int, k: int, V: int) -> int:
-    """Parameters of seed 000's model. The seed counts one embedding table and
-    one bias per RNN; the model has two tables (source and target, as the seed's
-    own code builds them) and torch's two biases per RNN, so it has
-    ``seed000_parameters + V*m + 2k`` (see ``seed000_model_parameters``)."""
-    return V * m + 2 * m * k + 2 * k * k + 2 * k + k * V + V
-
-
-def seed000_model_parameters(m: int, k: int, V: int) -> int:
-    """Seed 000's count plus the target embedding (V*m) and the second bias
-    vector (bias_hh) of the encoder's and the decoder's RNN (2k)."""
-    return seed000_parameters(m, k, V) + V * m + 2 * k
-
-
-# ----------------------------------------------------------------------- CLI
-
-def is_seed000_case(config: Seq2SeqConfig) -> bool:
-    """Seed 000's closed forms hold for one-layer unidirectional Elman RNNs
-    without attention, with one vocabulary size."""
-    return (config.cell in ("rnn_tanh", "rnn_relu") and config.num_layers == 1
-            and not config.bidirectional and config.attention == "none"
-            and config.src_vocab_size == config.tgt_vocab_size)
-
-
-def markdown_table(params: dict, forward: dict, training: dict) -> str:
-    lines = ["| component | parameters | forward FLOPs | forward + backward FLOPs |",
-             "|---|---:|---:|---:|"]
-    for name in (*COMPONENTS, "total"):
-        lines.append(f"| {name} | {params[name]:,} | {forward[name]:,} | {training[name]:,} |")
-    return "\n".join(lines)
-
-
-def seed000_check(config: Seq2SeqConfig, length: int, params: dict, forward: dict):
-    """(lines to print, metrics, whether the counts match the closed forms)."""
-    if not is_seed000_case(config):
-        return (["seed 000's closed forms hold for a one-layer Elman RNN without attention: "
-                 "not checked"], {}, True)
-    m, k, V, T = config.embedding_size, config.hidden_size, config.tgt_vocab_size, length
-    flops, seed_params = seed000_flops(m, k, V, T), seed000_parameters(m, k, V)
-    model_params = seed000_model_parameters(m, k, V)
-    ok = forward["total"] == flops and params["total"] == model_params
-    lines = [
-        f"seed 000 FLOPs T(4mk + 4k^2 + 2k + 2kV) = {flops:,}: "
-        f"{'equal' if forward['total'] == flops else 'DIFFERENT'}",
-        f"seed 000 parameters Vm + 2mk + 2k^2 + 2k + kV + V = {seed_params:,}; plus the target "
-        f"embedding Vm and torch's second RNN bias 2k = {model_params:,}: "
-        f"{'equal' if params['total'] == model_params else 'DIFFERENT'}",
-    ]
-    metrics = dict(seed000_flops=flops, seed000_params=seed_params,
-                   seed000_params_with_target_embedding_and_bias_hh=model_params, seed000_match=ok)
-    return lines, metrics, ok
-
-
-def built_model_parameters(config: Seq2SeqConfig, device: str):
-    """sum(p.numel()) of the real model, or None while seq2seq_ext.models has no Seq2Seq."""
-    from . import models
-    if not hasattr(models, "Seq2Seq"):
-        return None
-    return sum(p.numel() for p in models.Seq2Seq(config).to(device).parameters())
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Parameters and FLOPs of a Seq2Seq model per component, checked against "
-                    "seed 000's closed forms in the plain case.")
-    parser.add_argument("--cell", choices=CELLS, default="rnn_tanh")
-    parser.add_argument("--embedding", type=int, default=256)
-    parser.add_argument("--hidden", type=int, default=512)
-    parser.add_argument("--vocab", type=int, default=10000, help="source and target vocabulary")
-    parser.add_argument("--len", type=int, default=20, dest="length",
-                        help="source and target length T")
-    parser.add_argument("--layers", type=int, default=1)
-    parser.add_argument("--attention", choices=ATTENTIONS, default="none")
-    parser.add_argument("--bidirectional", action="store_true")
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="accepted; the count is instant")
-    parser.add_argument("--device", default="cpu", help="where to build the model, if it exists")
-    parser.add_argument("--out", help="folder for the table as count_flops.md")
-    args = parser.parse_args(argv)
-
-    config = Seq2SeqConfig(src_vocab_size=args.vocab, tgt_vocab_size=args.vocab,
-                           embedding_size=args.embedding, hidden_size=args.hidden,
-                           num_layers=args.layers, cell=args.cell, bidirectional=args.bidirectional,
-                           attention=args.attention)
-    T = args.length
-    params = count_parameters(config)
-    forward = count_flops(config, T, T, batch=args.batch)
-    training = count_flops(config, T, T, batch=args.batch, backward=True)
-    heading = (f"cell={config.cell} E={config.embedding_size} H={config.hidden_size} "
-               f"V={args.vocab} T={T} layers={config.num_layers} "
-               f"bidirectional={config.bidirectional} attention={config.attention} "
-               f"batch={args.batch}")
-    table = markdown_table(params, forward, training)
-    check_lines, seed_metrics, ok = seed000_check(config, T, params, forward)
-    model_params = built_model_parameters(config, args.device)
-    if model_params is None:
-        check_lines.append("seq2seq_ext.models.Seq2Seq does not exist yet: model not built")
-    else:
-        ok = ok and model_params == params["total"]
-        check_lines.append(f"Seq2Seq(config) has {model_params:,} parameters: "
-                           f"{'equal' if model_params == params['total'] else 'DIFFERENT'}")
-    print(heading, table, *check_lines, sep="\n")
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "count_flops.md").write_text("\n\n".join([heading, table, "\n".join(check_lines)])
-                                            + "\n")
-    metrics = dict(config=config.to_dict(), length=T, batch=args.batch,
-                   params_total=params["total"], flops_total=forward["total"],
-                   flops_forward_backward_total=training["total"], model_params=model_params,
-                   **seed_metrics)
-    print("RESULT " + json.dumps(metrics))
-    return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

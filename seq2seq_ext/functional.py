@@ -85,30 +85,39 @@ def rnn_relu_layer(input, batch_sizes, h0, w_ih, w_hh, b_ih=None, b_hh=None):
     return torch.ops.seq2seq_ext.rnn_relu_layer(input, batch_sizes, h0, w_ih, w_hh, b_ih, b_hh)
 # ---------------------------------------------------------------- attention
 
-def lengths_to_mask(lengths, max_len):
-    """(B,) int64 lengths -> (B, max_len) bool mask, True at positions < length.
-    Lengths outside [0, max_len] are an error (checked outside torch.compile,
-    where the check would need the values on the host)."""
-    if lengths.dtype != torch.int64 or lengths.dim() != 1:
-        raise ValueError(f"expected lengths of dtype int64 and shape (batch,), got "
+def check_lengths(lengths, max_len, batch=None, min_length=0, name="lengths", hint=""):
+    """Raises ValueError unless `lengths` is int64 of shape (batch,) (any batch
+    if None) with values in [min_length, max_len]. `hint` is said after the
+    range, e.g. " (the source length)". The values are checked outside
+    torch.compile only: there, the check would need them on the host."""
+    if lengths.dtype != torch.int64 or lengths.dim() != 1 or \
+            (batch is not None and lengths.shape[0] != batch):
+        expected = f"[{batch}]" if batch is not None else "(batch,)"
+        raise ValueError(f"expected {name} of dtype int64 and shape {expected}, got "
                          f"{lengths.dtype} of shape {list(lengths.shape)}")
     if not torch.compiler.is_compiling() and lengths.numel() > 0:
-        low, high = lengths.min().item(), lengths.max().item()
-        if low < 0 or high > max_len:
-            raise ValueError(f"expected lengths in [0, {max_len}] (the source length), "
-                             f"got values from {low} to {high}")
+        low, high = int(lengths.min()), int(lengths.max())
+        if low < min_length or high > max_len:
+            raise ValueError(f"expected {name} in [{min_length}, {max_len}]{hint}, got values "
+                             f"from {low} to {high}")
+
+
+def lengths_to_mask(lengths, max_len, batch=None):
+    """(B,) int64 lengths -> (B, max_len) bool mask, True at positions < length.
+    Lengths outside [0, max_len], or not B = batch of them, are an error (see
+    check_lengths)."""
+    check_lengths(lengths, max_len, batch, hint=" (the source length)")
     return torch.arange(max_len, device=lengths.device) < lengths.unsqueeze(1)
 
 
-def _mask_from(mask, lengths, batch, max_len):
-    """The mask to use: `mask`, or the one `lengths` gives (never both)."""
+def resolve_mask(mask, lengths, batch, max_len):
+    """The mask an attention call uses: `mask`, or the one `lengths` (B,) gives
+    for `batch` rows of `max_len` positions (never both)."""
     if lengths is None:
         return mask
     if mask is not None:
         raise ValueError("give mask or lengths, not both")
-    if lengths.shape != (batch,):
-        raise ValueError(f"expected lengths of shape [{batch}] (batch,), got {list(lengths.shape)}")
-    return lengths_to_mask(lengths, max_len)
+    return lengths_to_mask(lengths, max_len, batch)
 
 
 def masked_softmax(scores, mask=None, dim=-1, lengths=None):
@@ -119,7 +128,7 @@ def masked_softmax(scores, mask=None, dim=-1, lengths=None):
         if scores.dim() != 2 or dim not in (1, -1):
             raise ValueError("lengths need scores of shape (batch, src_len) and dim=-1, got "
                              f"scores of shape {list(scores.shape)} and dim={dim}")
-        mask = _mask_from(mask, lengths, *scores.shape)
+        mask = resolve_mask(mask, lengths, *scores.shape)
     if not _use_kernel("masked_softmax", scores):
         return reference.masked_softmax(scores, mask, dim)
     if mask is not None and mask.shape != scores.shape:
@@ -140,7 +149,7 @@ def bahdanau_attention(query_proj, keys_proj, values, v, mask=None, lengths=None
     score[b,s] = v . tanh(query_proj[b] + keys_proj[b,s]);
     weights = masked_softmax(score, mask); context[b] = sum_s weights[b,s] values[b,s].
     Returns (context (B, D), weights (B, S))."""
-    mask = _mask_from(mask, lengths, values.shape[0], values.shape[1])
+    mask = resolve_mask(mask, lengths, values.shape[0], values.shape[1])
     if not _use_kernel("bahdanau_attention", query_proj):
         return reference.bahdanau_attention(query_proj, keys_proj, values, v, mask)
     return torch.ops.seq2seq_ext.bahdanau_attention(query_proj, keys_proj, values, v, mask)
@@ -150,7 +159,7 @@ def luong_attention(query, keys, values, mask=None, W=None, lengths=None):
     """Multiplicative attention. query (B, Q), keys (B, S, K), values (B, S, D);
     score[b,s] = query[b] . keys[b,s] (dot: W None, Q == K) or
     query[b] @ W @ keys[b,s] (general: W (Q, K)). Returns (context (B, D), weights (B, S))."""
-    mask = _mask_from(mask, lengths, values.shape[0], values.shape[1])
+    mask = resolve_mask(mask, lengths, values.shape[0], values.shape[1])
     if not _use_kernel("luong_attention", query):
         return reference.luong_attention(query, keys, values, mask, W)
     return torch.ops.seq2seq_ext.luong_attention(query, keys, values, mask, W)

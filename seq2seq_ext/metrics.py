@@ -25,13 +25,19 @@ def token_accuracy(logits_or_pred: Tensor, target: Tensor, pad_index: int = 0) -
     decoder fed ``tgt[:, :-1]``, the target is ``tgt[:, 1:]``. 0.0 when every
     position is padding.
     """
+    correct, total = count_correct_tokens(logits_or_pred, target, pad_index)
+    return correct / total if total else 0.0
+
+
+def count_correct_tokens(logits_or_pred: Tensor, target: Tensor, pad_index: int = 0):
+    """(right predictions, non-pad positions) of ``target``: the counts behind
+    ``token_accuracy``, to sum over batches."""
     pred = logits_or_pred.argmax(-1) if logits_or_pred.dim() == target.dim() + 1 else logits_or_pred
     if pred.shape != target.shape:
         raise ValueError(f"token_accuracy: predictions of shape {tuple(pred.shape)} do not match "
                          f"the target's {tuple(target.shape)}")
     real = target != pad_index
-    total = int(real.sum())
-    return int(((pred == target) & real).sum()) / total if total else 0.0
+    return int(((pred == target) & real).sum()), int(real.sum())
 
 
 def exact_match(predictions: Sequence[Tokens], references: Sequence[Tokens]) -> float:

@@ -24,8 +24,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
+from . import distributed
 from .checkpoint import CheckpointError, load_checkpoint, rng_states, save_checkpoint, \
     set_rng_states
+from .metrics import count_correct_tokens
 from .models import Seq2Seq, Seq2SeqConfig
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -78,14 +80,6 @@ class TrainConfig:
                                                         - self.teacher_forcing_start)
 
 
-def _distributed() -> bool:
-    return dist.is_available() and dist.is_initialized()
-
-
-def _rank() -> int:
-    return dist.get_rank() if _distributed() else 0
-
-
 class Trainer:
     """Trains `model` (a Seq2Seq) on batches with .src, .src_lengths, .tgt and
     .to(device), writing into `out_dir`: best.pt (best validation loss),
@@ -102,7 +96,7 @@ class Trainer:
         self.extra_state = extra_state or {}   # saved with every checkpoint (e.g. vocabularies)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=config.amp == "fp16")
-        self.network = (nn.parallel.DistributedDataParallel(model) if _distributed() else model)
+        self.network = (nn.parallel.DistributedDataParallel(model) if distributed.is_running() else model)
         self.history: list = []
         self.best_valid_loss = float("inf")
         self.start_epoch = 0
@@ -117,9 +111,9 @@ class Trainer:
                 break
             record = {"epoch": epoch, **self.train_epoch(epoch), **self.evaluate()}
             self.history.append(record)
-            if _rank() == 0:
+            if distributed.rank() == 0:
                 self._end_of_epoch(record)
-            if _distributed():
+            if distributed.is_running():
                 dist.barrier()
         return self.history
 
@@ -134,7 +128,7 @@ class Trainer:
         loss_sum = torch.zeros((), dtype=torch.float64)
         tokens, started = 0, time.perf_counter()
         batches = tqdm(self.train_loader, desc=f"epoch {epoch}", leave=False,
-                       disable=not self.config.progress or _rank() != 0)
+                       disable=not self.config.progress or distributed.rank() != 0)
         for batch in batches:
             batch = batch.to(self.device)
             with self._autocast():
@@ -168,8 +162,7 @@ class Trainer:
             with self._autocast():
                 logits = self.model(batch.src, batch.src_lengths, batch.tgt)
                 loss, count = masked_cross_entropy(logits, batch.tgt[:, 1:], pad)
-            targets = batch.tgt[:, 1:]
-            correct += int(((logits.argmax(dim=2) == targets) & (targets != pad)).sum())
+            correct += count_correct_tokens(logits, batch.tgt[:, 1:], pad)[0]
             loss_sum += loss.double().cpu()
             tokens += count
         return {"valid_loss": float(loss_sum) / max(tokens, 1),
@@ -183,7 +176,7 @@ class Trainer:
     @staticmethod
     def _all_reduce(loss_sum: Tensor, tokens: int):
         """The sums over all processes (the loss logged is the global one)."""
-        if not _distributed():
+        if not distributed.is_running():
             return float(loss_sum), tokens
         totals = torch.tensor([float(loss_sum), tokens], dtype=torch.float64)
         dist.all_reduce(totals)

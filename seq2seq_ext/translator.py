@@ -11,11 +11,9 @@ import torch
 from torch import Tensor
 
 from . import metrics
-from .data import PAD_INDEX, Vocab, char_tokenize, detokenize, pad_sequences, word_tokenize
+from .data import PAD_INDEX, TOKENIZERS, Vocab, detokenize, pad_sequences
 from .models import Seq2Seq
 from .train import load_model
-
-TOKENIZERS = {"word": word_tokenize, "char": char_tokenize}
 
 
 @dataclass
@@ -47,11 +45,12 @@ class Translator:
     @classmethod
     def from_loaded(cls, model: Seq2Seq, extra: dict, path, **options) -> "Translator":
         """The model and extra state that load_model(path) returned."""
-        missing = {"src_tokens", "tgt_tokens", "tokenizer"} - set(extra)
+        missing = {"src_vocab", "tgt_vocab", "tokenizer"} - set(extra)
         if missing:
             raise ValueError(f"{path} has no {sorted(missing)}: it was not written with "
                              "vocabularies (use load_model for the model alone)")
-        return cls(model, Vocab(extra["src_tokens"]), Vocab(extra["tgt_tokens"]),
+        return cls(model, Vocab.from_state(extra["src_vocab"], f"{path}'s src_vocab"),
+                   Vocab.from_state(extra["tgt_vocab"], f"{path}'s tgt_vocab"),
                    extra["tokenizer"], extra.get("lowercase", True), **options)
 
     def tokenize(self, text: str) -> list:
@@ -106,6 +105,7 @@ class Translator:
 
 
 def vocab_state(src_vocab: Vocab, tgt_vocab: Vocab, tokenizer: str, lowercase: bool) -> dict:
-    """The vocabularies and tokenizer, as a checkpoint's extra state."""
-    return {"src_tokens": src_vocab.itos[4:], "tgt_tokens": tgt_vocab.itos[4:],
+    """The vocabularies and tokenizer, as a checkpoint's extra state (what
+    from_loaded reads)."""
+    return {"src_vocab": src_vocab.to_state(), "tgt_vocab": tgt_vocab.to_state(),
             "tokenizer": tokenizer, "lowercase": lowercase}

@@ -238,8 +238,7 @@ void AttentionKernels<c10::kCPU>::masked_softmax_backward(const SoftmaxBackwardT
 template <>
 void AttentionKernels<c10::kCPU>::bahdanau_forward(const BahdanauForwardTensors& t) {
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, t.values.scalar_type(),
-                                  "bahdanau_attention",
-                                  [&] { bahdanau_forward_cpu<scalar_t>(t); });
+                                  "bahdanau_attention", [&] { bahdanau_forward_cpu<scalar_t>(t); });
 }
 
 template <>
@@ -248,7 +247,5 @@ void AttentionKernels<c10::kCPU>::bahdanau_backward(const BahdanauBackwardTensor
                                   "bahdanau_attention_backward",
                                   [&] { bahdanau_backward_cpu<scalar_t>(t); });
 }
-
-TORCH_LIBRARY_IMPL(seq2seq_ext, CPU, m) { register_attention_ops<c10::kCPU>(m); }
 
 }  // namespace seq2seq_ext

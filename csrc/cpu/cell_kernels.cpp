@@ -4,8 +4,7 @@
 
 #include <algorithm>
 
-#include "../cell_kernels_impl.h"
-#include "../cell_ops.h"
+#include "../unit_loop.h"
 
 namespace seq2seq_ext {
 
@@ -30,7 +29,5 @@ struct UnitLoop<c10::kCPU> {
 };
 
 template struct CellKernels<c10::kCPU>;
-
-TORCH_LIBRARY_IMPL(seq2seq_ext, CPU, m) { register_cell_ops<c10::kCPU>(m); }
 
 }  // namespace seq2seq_ext

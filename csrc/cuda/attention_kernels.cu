@@ -140,9 +140,14 @@ struct BahdanauArgs {
 template <typename scalar_t>
 BahdanauArgs<scalar_t> bahdanau_args(const Tensor& query_proj, const Tensor& keys_proj,
                                      const Tensor& values, const Tensor& v, const Tensor& scratch) {
-  return {query_proj.const_data_ptr<scalar_t>(), keys_proj.const_data_ptr<scalar_t>(),
-          values.const_data_ptr<scalar_t>(),     v.const_data_ptr<scalar_t>(),
-          values.size(0), values.size(1), v.size(0), values.size(2),
+  return {query_proj.const_data_ptr<scalar_t>(),
+          keys_proj.const_data_ptr<scalar_t>(),
+          values.const_data_ptr<scalar_t>(),
+          v.const_data_ptr<scalar_t>(),
+          values.size(0),
+          values.size(1),
+          v.size(0),
+          values.size(2),
           scratch.mutable_data_ptr<at::opmath_type<scalar_t>>()};
 }
 
@@ -188,9 +193,9 @@ __global__ void bahdanau_forward_kernel(const BahdanauArgs<scalar_t> p, const bo
 // gradients; grad_values == nullptr: no value gradients.
 template <typename scalar_t>
 __global__ void bahdanau_backward_kernel(const BahdanauArgs<scalar_t> p,
-                                         const scalar_t* grad_context,
-                                         const scalar_t* grad_weights, const scalar_t* weights,
-                                         scalar_t* grad_query_proj, scalar_t* grad_keys_proj,
+                                         const scalar_t* grad_context, const scalar_t* grad_weights,
+                                         const scalar_t* weights, scalar_t* grad_query_proj,
+                                         scalar_t* grad_keys_proj,
                                          at::opmath_type<scalar_t>* grad_v_rows,
                                          scalar_t* grad_values) {
   using acc_t = at::opmath_type<scalar_t>;
@@ -256,64 +261,65 @@ template <>
 void AttentionKernels<c10::kCUDA>::masked_softmax_forward(const SoftmaxForwardTensors& t) {
   const int64_t S = t.scores.size(-1), rows = t.scores.numel() / S;
   const Tensor scratch = scratch_like(t.scores, rows, S);
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, t.scores.scalar_type(),
-                                  "masked_softmax", [&] {
-    using acc_t = at::opmath_type<scalar_t>;
-    softmax_forward_kernel<scalar_t, acc_t>
-        <<<blocks_for(rows), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-            t.scores.const_data_ptr<scalar_t>(), mask_data(t.mask),
-            scratch.mutable_data_ptr<acc_t>(), t.weights.mutable_data_ptr<scalar_t>(), rows, S);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-  });
+  AT_DISPATCH_FLOATING_TYPES_AND2(
+      at::kHalf, at::kBFloat16, t.scores.scalar_type(), "masked_softmax", [&] {
+        using acc_t = at::opmath_type<scalar_t>;
+        softmax_forward_kernel<scalar_t, acc_t>
+            <<<blocks_for(rows), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
+                t.scores.const_data_ptr<scalar_t>(), mask_data(t.mask),
+                scratch.mutable_data_ptr<acc_t>(), t.weights.mutable_data_ptr<scalar_t>(), rows, S);
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+      });
 }
 
 template <>
 void AttentionKernels<c10::kCUDA>::masked_softmax_backward(const SoftmaxBackwardTensors& t) {
   const int64_t S = t.weights.size(-1), rows = t.weights.numel() / S;
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, t.weights.scalar_type(),
-                                  "masked_softmax_backward", [&] {
-    softmax_backward_kernel<scalar_t, at::opmath_type<scalar_t>>
-        <<<blocks_for(rows), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-            t.grad_weights.const_data_ptr<scalar_t>(), t.weights.const_data_ptr<scalar_t>(),
-            t.grad_scores.mutable_data_ptr<scalar_t>(), rows, S);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-  });
+  AT_DISPATCH_FLOATING_TYPES_AND2(
+      at::kHalf, at::kBFloat16, t.weights.scalar_type(), "masked_softmax_backward", [&] {
+        softmax_backward_kernel<scalar_t, at::opmath_type<scalar_t>>
+            <<<blocks_for(rows), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
+                t.grad_weights.const_data_ptr<scalar_t>(), t.weights.const_data_ptr<scalar_t>(),
+                t.grad_scores.mutable_data_ptr<scalar_t>(), rows, S);
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+      });
 }
 
 template <>
 void AttentionKernels<c10::kCUDA>::bahdanau_forward(const BahdanauForwardTensors& t) {
   const int64_t B = t.values.size(0), S = t.values.size(1);
   const Tensor scratch = scratch_like(t.values, B, S);
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, t.values.scalar_type(),
-                                  "bahdanau_attention", [&] {
-    bahdanau_forward_kernel<scalar_t>
-        <<<blocks_for(B), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-            bahdanau_args<scalar_t>(t.query_proj, t.keys_proj, t.values, t.v, scratch),
-            mask_data(t.mask), t.context.mutable_data_ptr<scalar_t>(),
-            t.weights.mutable_data_ptr<scalar_t>());
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-  });
+  AT_DISPATCH_FLOATING_TYPES_AND2(
+      at::kHalf, at::kBFloat16, t.values.scalar_type(), "bahdanau_attention", [&] {
+        bahdanau_forward_kernel<scalar_t>
+            <<<blocks_for(B), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
+                bahdanau_args<scalar_t>(t.query_proj, t.keys_proj, t.values, t.v, scratch),
+                mask_data(t.mask), t.context.mutable_data_ptr<scalar_t>(),
+                t.weights.mutable_data_ptr<scalar_t>());
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+      });
 }
 
 template <>
 void AttentionKernels<c10::kCUDA>::bahdanau_backward(const BahdanauBackwardTensors& t) {
   const int64_t B = t.values.size(0), S = t.values.size(1);
   const Tensor scratch = scratch_like(t.values, B, S);
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, t.values.scalar_type(),
-                                  "bahdanau_attention_backward", [&] {
-    using acc_t = at::opmath_type<scalar_t>;
-    const auto out = [](const Tensor& x) {
-      return x.defined() ? x.mutable_data_ptr<scalar_t>() : nullptr;
-    };
-    bahdanau_backward_kernel<scalar_t>
-        <<<blocks_for(B), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-            bahdanau_args<scalar_t>(t.query_proj, t.keys_proj, t.values, t.v, scratch),
-            t.grad_context.const_data_ptr<scalar_t>(), t.grad_weights.const_data_ptr<scalar_t>(),
-            t.weights.const_data_ptr<scalar_t>(), out(t.grad_query_proj), out(t.grad_keys_proj),
-            t.grad_v_rows.defined() ? t.grad_v_rows.mutable_data_ptr<acc_t>() : nullptr,
-            out(t.grad_values));
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-  });
+  AT_DISPATCH_FLOATING_TYPES_AND2(
+      at::kHalf, at::kBFloat16, t.values.scalar_type(), "bahdanau_attention_backward", [&] {
+        using acc_t = at::opmath_type<scalar_t>;
+        const auto out = [](const Tensor& x) {
+          return x.defined() ? x.mutable_data_ptr<scalar_t>() : nullptr;
+        };
+        bahdanau_backward_kernel<scalar_t>
+            <<<blocks_for(B), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
+                bahdanau_args<scalar_t>(t.query_proj, t.keys_proj, t.values, t.v, scratch),
+                t.grad_context.const_data_ptr<scalar_t>(),
+                t.grad_weights.const_data_ptr<scalar_t>(), t.weights.const_data_ptr<scalar_t>(),
+                out(t.grad_query_proj), out(t.grad_keys_proj),
+                t.grad_v_rows.defined() ? t.grad_v_rows.mutable_data_ptr<acc_t>() : nullptr,
+                out(t.grad_values));
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+      });
 }
 
 }  // namespace seq2seq_ext

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "../cell_kernels_impl.h"
+#include "../unit_loop.h"
 
 namespace seq2seq_ext {
 

@@ -40,11 +40,11 @@ def addition_pairs(n: int, digits: int, seed: int = 0) -> list[Pair]:
     return pairs
 
 
-MARKER = 10  # the token of seed 001's -1 marker; the digits are tokens 0-9
+MARKER = 10  # the token of the task's -1 marker; the digits are tokens 0-9
 
 
 def add_two_digits_examples(n: int, length: int, seed: int = 0):
-    """Seed 001's classification task: ``length`` random digits, one of them
+    """The add-two-digits classification task: ``length`` random digits, one of them
     (at a position before the last two) replaced by the marker; the label is the
     digit after the marker plus the last digit, a class in [0, 18]::
 

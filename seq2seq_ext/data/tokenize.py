@@ -27,6 +27,9 @@ def char_tokenize(text: str, lowercase: bool = False) -> list[str]:
     return list(text.lower() if lowercase else text)
 
 
+TOKENIZERS = {"word": word_tokenize, "char": char_tokenize}
+
+
 def detokenize(words: list[str]) -> str:
     """Join words with spaces, except before closing punctuation
     (``. , ; : ! ? % ) ] }``) and after an opening bracket."""

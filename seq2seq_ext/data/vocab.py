@@ -80,31 +80,39 @@ class Vocab:
             tokens.append(self.itos[index])
         return tokens
 
+    def to_state(self) -> dict:
+        """The vocab as plain data (what ``save`` writes and checkpoints hold)."""
+        return {"format": FILE_FORMAT, "version": FILE_VERSION, "tokens": list(self.itos)}
+
+    @classmethod
+    def from_state(cls, state, source="vocab state") -> "Vocab":
+        """The vocab ``to_state`` gave; ValueError naming ``source`` for anything else."""
+        if not (isinstance(state, dict) and state.get("format") == FILE_FORMAT):
+            raise ValueError(f"{source} is not a vocab: no \"format\": \"{FILE_FORMAT}\" entry")
+        if state.get("version") != FILE_VERSION:
+            raise ValueError(f"{source}: vocab version {state.get('version')!r} is not "
+                             f"supported (expected {FILE_VERSION})")
+        tokens = state.get("tokens")
+        if not (isinstance(tokens, list) and tuple(tokens[:len(SPECIAL_TOKENS)]) == SPECIAL_TOKENS
+                and all(isinstance(t, str) for t in tokens)):
+            raise ValueError(f"{source}: \"tokens\" must be a list of strings starting with "
+                             f"{list(SPECIAL_TOKENS)}")
+        return cls(tokens[len(SPECIAL_TOKENS):])
+
     def save(self, path) -> None:
         """Write the vocab as JSON (UTF-8)."""
-        data = {"format": FILE_FORMAT, "version": FILE_VERSION, "tokens": self.itos}
         with open(path, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, indent=0)
+            json.dump(self.to_state(), f, ensure_ascii=False, indent=0)
 
     @classmethod
     def load(cls, path) -> "Vocab":
         """Read a file written by ``save``; ValueError for any other file."""
         with open(path, encoding="utf-8") as f:
             try:
-                data = json.load(f)
+                state = json.load(f)
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 raise ValueError(f"{path} is not a vocab file: not UTF-8 JSON ({error})") from None
-        if not (isinstance(data, dict) and data.get("format") == FILE_FORMAT):
-            raise ValueError(f"{path} is not a vocab file: no \"format\": \"{FILE_FORMAT}\" entry")
-        if data.get("version") != FILE_VERSION:
-            raise ValueError(f"{path}: vocab file version {data.get('version')!r} is not "
-                             f"supported (expected {FILE_VERSION})")
-        tokens = data.get("tokens")
-        if not (isinstance(tokens, list) and tuple(tokens[:len(SPECIAL_TOKENS)]) == SPECIAL_TOKENS
-                and all(isinstance(t, str) for t in tokens)):
-            raise ValueError(f"{path}: \"tokens\" must be a list of strings starting with "
-                             f"{list(SPECIAL_TOKENS)}")
-        return cls(tokens[len(SPECIAL_TOKENS):])
+        return cls.from_state(state, source=str(path))
 
     def __repr__(self) -> str:
         return f"Vocab({len(self)} tokens)"

@@ -4,9 +4,11 @@ parameters and FLOPs from it without building the model."""
 from dataclasses import asdict, dataclass, fields
 from typing import Optional
 
-CELLS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
+from ..cell_types import CELL_TYPES
+from ..nn.backends import BACKENDS
+
+CELLS = tuple(CELL_TYPES)
 ATTENTIONS = ("bahdanau", "luong-dot", "luong-general", "none")
-BACKENDS = ("fused", "torch")
 
 
 @dataclass
@@ -24,8 +26,8 @@ class Seq2SeqConfig:
     - ``input_feeding``: feed that output back as part of the next step's input
       (needs attention; makes the decoder run step by step).
     - ``backend``: ``fused`` (this package's kernels) or ``torch`` (``torch.nn``
-      layers and the pure-PyTorch attention), with identical parameters, so a
-      state_dict moves between the two.
+      layers and the pure-PyTorch attention; see ``seq2seq_ext.nn.backends``),
+      with identical parameters, so a state_dict moves between the two.
     """
     src_vocab_size: int
     tgt_vocab_size: int

@@ -4,19 +4,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from ..functional import check_lengths
 from .config import Seq2SeqConfig
 from .layers import make_rnn
-
-
-def check_lengths(name: str, lengths: Tensor, batch: int, max_len: int) -> None:
-    """lengths: int64 (batch,) with values in [1, max_len]: a sentence has at least
-    its EOS token, and an empty one cannot be encoded."""
-    if lengths.dtype != torch.int64 or lengths.shape != (batch,):
-        raise ValueError(f"expected {name} of dtype int64 and shape [{batch}], got "
-                         f"{lengths.dtype} of shape {list(lengths.shape)}")
-    if batch and (int(lengths.min()) < 1 or int(lengths.max()) > max_len):
-        raise ValueError(f"expected {name} in [1, {max_len}] (a sentence has at least its EOS "
-                         f"token), got values from {int(lengths.min())} to {int(lengths.max())}")
 
 
 class Encoder(nn.Module):
@@ -45,7 +35,9 @@ class Encoder(nn.Module):
             raise ValueError(f"expected src of dtype int64 and shape (batch, src_len), got "
                              f"{src.dtype} of shape {list(src.shape)}")
         batch, src_len = src.shape
-        check_lengths("src_lengths", src_lengths, batch, src_len)
+        # A sentence has at least its EOS token; an empty one cannot be encoded.
+        check_lengths(src_lengths, src_len, batch, min_length=1, name="src_lengths",
+                      hint=" (a sentence has at least its EOS token)")
         embedded = self.dropout(self.embedding(src))
         if batch == 0:  # nothing to pack: empty outputs and states
             return self._empty(embedded)

@@ -3,6 +3,7 @@ package's fused modules, or torch.nn's layers with the pure-PyTorch attention.
 Both have the same parameters, so a state_dict moves between backends."""
 from torch import nn
 
+from ..cell_types import CELL_TYPES
 from ..nn import BahdanauAttention, FusedGRU, FusedLSTM, FusedRNN, LuongAttention
 from .config import Seq2SeqConfig
 
@@ -16,8 +17,9 @@ def make_rnn(config: Seq2SeqConfig, input_size: int, bidirectional: bool) -> nn.
     """A batch_first LSTM/GRU/RNN of config.num_layers layers of config.hidden_size."""
     kwargs = dict(num_layers=config.num_layers, batch_first=True, bidirectional=bidirectional,
                   dropout=config.dropout if config.num_layers > 1 else 0.0)
-    if config.cell.startswith("rnn_"):
-        kwargs["nonlinearity"] = config.cell[len("rnn_"):]
+    nonlinearity = CELL_TYPES[config.cell].nonlinearity
+    if nonlinearity is not None:  # the Elman RNNs
+        kwargs["nonlinearity"] = nonlinearity
     return _RNN_CLASSES[config.backend][config.cell](input_size, config.hidden_size, **kwargs)
 
 

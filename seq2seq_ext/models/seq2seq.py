@@ -30,7 +30,7 @@ class Seq2Seq(nn.Module):
     def encode(self, src: Tensor, src_lengths: Tensor):
         """-> (Memory, the decoder's initial state)."""
         outputs, state = self.encoder(src, src_lengths)
-        mask = lengths_to_mask(src_lengths.to(src.device), src.shape[1])
+        mask = lengths_to_mask(src_lengths.to(src.device), src.shape[1], src.shape[0])
         return self.decoder.memory(outputs, mask), state
 
     def forward(self, src: Tensor, src_lengths: Tensor, tgt: Tensor,

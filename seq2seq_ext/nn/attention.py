@@ -17,16 +17,8 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from .. import functional as F
-from .. import reference
-
-BACKENDS = ("fused", "torch")
-
-
-def _check_backend(backend: str) -> str:
-    if backend not in BACKENDS:
-        raise ValueError(f"attention backend must be one of {BACKENDS}, got {backend!r}")
-    return backend
+from .. import functional, reference
+from .backends import check_backend
 
 
 def _per_query(t: Optional[Tensor], steps: int) -> Optional[Tensor]:
@@ -40,9 +32,9 @@ def _attend(name: str, backend: str, *args, mask=None, lengths=None, **kwargs):
     """Calls the fused op `name` of functional.py, or (backend="torch") the
     pure-PyTorch one of reference.py, which takes a mask only."""
     if backend == "fused":
-        return getattr(F, name)(*args, mask=mask, lengths=lengths, **kwargs)
+        return getattr(functional, name)(*args, mask=mask, lengths=lengths, **kwargs)
     values = args[2]
-    mask = F._mask_from(mask, lengths, values.shape[0], values.shape[1])
+    mask = functional.resolve_mask(mask, lengths, values.shape[0], values.shape[1])
     return getattr(reference, name)(*args, mask=mask, **kwargs)
 
 
@@ -64,7 +56,7 @@ class BahdanauAttention(nn.Module):
     def __init__(self, query_size: int, key_size: int, attn_size: int, normalize: bool = False,
                  backend: str = "fused", device=None, dtype=None) -> None:
         super().__init__()
-        self.backend = _check_backend(backend)
+        self.backend = check_backend(backend, "BahdanauAttention")
         factory = dict(device=device, dtype=dtype)
         self.query_size, self.key_size, self.attn_size = query_size, key_size, attn_size
         self.normalize = normalize
@@ -105,7 +97,7 @@ class BahdanauAttention(nn.Module):
         op takes one query per row, so each row's memory is copied T times."""
         if keys_proj is None:
             keys_proj = self.project_keys(values)
-        mask = F._mask_from(mask, lengths, values.shape[0], values.shape[1])
+        mask = functional.resolve_mask(mask, lengths, values.shape[0], values.shape[1])
         if query.dim() != 3:
             return _attend("bahdanau_attention", self.backend, self.W_q(query), keys_proj,
                            values, self.scoring_vector(), mask=mask)
@@ -133,7 +125,7 @@ class LuongAttention(nn.Module):
     def __init__(self, query_size: int, key_size: int, method: str = "dot",
                  backend: str = "fused", device=None, dtype=None) -> None:
         super().__init__()
-        self.backend = _check_backend(backend)
+        self.backend = check_backend(backend, "LuongAttention")
         if method not in self.METHODS:
             raise ValueError(f"LuongAttention: method must be one of {self.METHODS}, got {method!r}")
         if method == "dot" and query_size != key_size:
@@ -158,11 +150,11 @@ class LuongAttention(nn.Module):
         if query.dim() != 3:
             return _attend("luong_attention", self.backend, query, keys, values, mask=mask,
                            W=self.W, lengths=lengths)
-        mask = F._mask_from(mask, lengths, values.shape[0], values.shape[1])
+        mask = functional.resolve_mask(mask, lengths, values.shape[0], values.shape[1])
         if self.W is not None:
             query = query @ self.W
         scores = torch.bmm(query, keys.transpose(1, 2))                     # (B, T, S)
-        softmax = F.masked_softmax if self.backend == "fused" else reference.masked_softmax
+        softmax = functional.masked_softmax if self.backend == "fused" else reference.masked_softmax
         weights = softmax(scores, mask.unsqueeze(1) if mask is not None else None)
         return torch.bmm(weights, values), weights
 

@@ -10,7 +10,7 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from .. import functional as F
+from .. import functional
 
 
 def _as_batch(cell_name: str, input: Tensor, hx: tuple):
@@ -47,7 +47,7 @@ class FusedLSTMCell(nn.RNNCellBase):
         if hx is None:
             zeros = _zeros_state(self, input)
             states = (zeros, zeros)
-        h, c = F.lstm_cell(input, states, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        h, c = functional.lstm_cell(input, states, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return (h, c) if is_batched else (h.squeeze(0), c.squeeze(0))
 
 
@@ -62,7 +62,7 @@ class FusedGRUCell(nn.RNNCellBase):
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
         input, states, is_batched = _as_batch("GRUCell", input, (hx,) if hx is not None else ())
         h = states[0] if hx is not None else _zeros_state(self, input)
-        h = F.gru_cell(input, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        h = functional.gru_cell(input, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return h if is_batched else h.squeeze(0)
 
 
@@ -79,9 +79,9 @@ class FusedRNNCell(nn.RNNCellBase):
         input, states, is_batched = _as_batch("RNNCell", input, (hx,) if hx is not None else ())
         h = states[0] if hx is not None else _zeros_state(self, input)
         if self.nonlinearity == "tanh":
-            cell = F.rnn_tanh_cell
+            cell = functional.rnn_tanh_cell
         elif self.nonlinearity == "relu":
-            cell = F.rnn_relu_cell
+            cell = functional.rnn_relu_cell
         else:
             raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
         h = cell(input, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)

@@ -20,10 +20,11 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from .. import functional
+from ..cell_types import GRU, LSTM, RNN_RELU, RNN_TANH, CellType
 
-_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
-_LAYER_OPS = {"GRU": functional.gru_layer, "RNN_TANH": functional.rnn_tanh_layer,
-              "RNN_RELU": functional.rnn_relu_layer}
+# One direction of one layer, by cell name (the LSTM's also takes c0 and w_hr).
+_LAYER_OPS = {"lstm": functional.lstm_layer, "gru": functional.gru_layer,
+              "rnn_tanh": functional.rnn_tanh_layer, "rnn_relu": functional.rnn_relu_layer}
 
 
 def reversed_order(batch_sizes: Tensor) -> Tensor:
@@ -46,11 +47,12 @@ def reversed_order(batch_sizes: Tensor) -> Tensor:
 class _FusedRNNBase(nn.Module):
     """torch.nn.RNNBase's parameters, checks and forward, on the layer ops."""
 
-    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
+    def __init__(self, cell_type: CellType, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, proj_size: int = 0, device=None, dtype=None) -> None:
         super().__init__()
-        self.mode = mode
+        self._cell_type = cell_type
+        self.mode = cell_type.torch_mode  # torch.nn.RNNBase's attribute
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -61,7 +63,7 @@ class _FusedRNNBase(nn.Module):
         self.proj_size = proj_size
         _check_constructor_args(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                                 proj_size)
-        gate_size = _GATES[mode] * hidden_size
+        gate_size = cell_type.gates * hidden_size
         real_hidden_size = proj_size if proj_size > 0 else hidden_size
         num_directions = 2 if bidirectional else 1
         factory = {"device": device, "dtype": dtype}
@@ -136,8 +138,8 @@ class _FusedRNNBase(nn.Module):
     # ---------------------------------------------------------------- forward
 
     def forward(self, input, hx=None):
-        is_lstm = self.mode == "LSTM"
-        name = {"LSTM": "LSTM", "GRU": "GRU"}.get(self.mode, "RNN")
+        is_lstm = self._cell_type is LSTM
+        name = self.TORCH_CLASS.__name__  # as torch's messages name the module
         packed = isinstance(input, PackedSequence)
         if packed:
             data, batch_sizes, sorted_indices, unsorted_indices = input
@@ -177,7 +179,7 @@ class _FusedRNNBase(nn.Module):
 
     def _state_sizes(self):
         real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
-        return [real_hidden, self.hidden_size] if self.mode == "LSTM" else [self.hidden_size]
+        return [real_hidden, self.hidden_size] if self._cell_type is LSTM else [self.hidden_size]
 
     def _initial_states(self, hx, is_batched, packed, input, batch):
         """hx as a list of (layers * directions, batch, size) tensors; zeros if None."""
@@ -185,12 +187,12 @@ class _FusedRNNBase(nn.Module):
         if hx is None:
             return [torch.zeros(layers, batch, size, dtype=input.dtype, device=input.device)
                     for size in self._state_sizes()]
-        states = list(hx) if self.mode == "LSTM" else [hx]
+        states = list(hx) if self._cell_type is LSTM else [hx]
         if not packed:
             wanted = 3 if is_batched else 2
             if any(s.dim() != wanted for s in states):
                 kind = "batched 3-D" if is_batched else "unbatched 2-D"
-                if self.mode == "LSTM":
+                if self._cell_type is LSTM:
                     dims = ", ".join(f"{s.dim()}-D" for s in states)
                     raise RuntimeError(f"For {kind} input, hx and cx should also be {wanted}-D "
                                        f"but got ({dims}) tensors")
@@ -216,7 +218,7 @@ class _FusedRNNBase(nn.Module):
         for index, (state, size) in enumerate(zip(states, self._state_sizes())):
             expected = (layers, batch, size)
             if state.size() != expected:
-                which = f"hidden[{index}]" if self.mode == "LSTM" else "hidden"
+                which = f"hidden[{index}]" if self._cell_type is LSTM else "hidden"
                 raise RuntimeError(f"Expected {which} size {expected}, got {list(state.size())}")
 
     def _run_layers(self, data, batch_sizes, states, padded):
@@ -245,10 +247,11 @@ class _FusedRNNBase(nn.Module):
     def _run_layer(self, x, batch_sizes, states, weights):
         w_ih, w_hh = weights[0], weights[1]
         b_ih, b_hh = (weights[2], weights[3]) if self.bias else (None, None)
-        if self.mode == "LSTM":
+        layer_op = _LAYER_OPS[self._cell_type.name]
+        if self._cell_type is LSTM:
             w_hr = weights[-1] if self.proj_size > 0 else None
-            return functional.lstm_layer(x, batch_sizes, *states, w_ih, w_hh, b_ih, b_hh, w_hr)
-        return _LAYER_OPS[self.mode](x, batch_sizes, *states, w_ih, w_hh, b_ih, b_hh)
+            return layer_op(x, batch_sizes, *states, w_ih, w_hh, b_ih, b_hh, w_hr)
+        return layer_op(x, batch_sizes, *states, w_ih, w_hh, b_ih, b_hh)
 
 
 def _twin(module, target_class):
@@ -257,7 +260,7 @@ def _twin(module, target_class):
                ("num_layers", "bias", "batch_first", "dropout", "bidirectional")}
     if module.proj_size:
         options["proj_size"] = module.proj_size
-    if module.mode.startswith("RNN_"):
+    if hasattr(module, "nonlinearity"):  # the Elman RNNs
         options["nonlinearity"] = module.nonlinearity
     weight = module.weight_ih_l0
     twin = target_class(module.input_size, module.hidden_size, **options,
@@ -309,7 +312,7 @@ class FusedLSTM(_FusedRNNBase):
     TORCH_CLASS = nn.LSTM
 
     def __init__(self, *args, **kwargs):
-        super().__init__("LSTM", *args, **kwargs)
+        super().__init__(LSTM, *args, **kwargs)
 
 
 class FusedGRU(_FusedRNNBase):
@@ -321,7 +324,7 @@ class FusedGRU(_FusedRNNBase):
     def __init__(self, *args, **kwargs):
         if "proj_size" in kwargs:
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
-        super().__init__("GRU", *args, **kwargs)
+        super().__init__(GRU, *args, **kwargs)
 
 
 class FusedRNN(_FusedRNNBase):
@@ -337,8 +340,8 @@ class FusedRNN(_FusedRNNBase):
             nonlinearity, args = args[3], args[:3] + args[4:]
         else:
             nonlinearity = kwargs.pop("nonlinearity", "tanh")
-        modes = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
-        if nonlinearity not in modes:
+        cell_types = {cell.nonlinearity: cell for cell in (RNN_TANH, RNN_RELU)}
+        if nonlinearity not in cell_types:
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
-        super().__init__(modes[nonlinearity], *args, **kwargs)
+        super().__init__(cell_types[nonlinearity], *args, **kwargs)
         self.nonlinearity = nonlinearity

@@ -1,9 +1,11 @@
-// Definitions of CellKernels<device>: pick the dtype, build the unit functor,
-// hand it to the device's loop. Included only by the file that instantiates a
-// device, after it has specialised UnitLoop<device>:
+// The loop every cell kernel is: UnitLoop<device> calls a unit functor
+// (cell_units.h) for every (batch row, hidden unit). Each device specialises
+// it (cpu/cell_kernels.cpp, cuda/cell_kernels.cu):
 //   template <> struct UnitLoop<kDev> {
 //     template <class Unit> static void run(const Unit& unit, int64_t rows, int64_t H);
 //   };  // calls unit(b, j) for every b < rows, j < H
+// and this file defines CellKernels<device> on it: pick the dtype, build the
+// unit, run the loop. Included only by those two files.
 #pragma once
 
 #include <ATen/Dispatch.h>
@@ -15,13 +17,15 @@ namespace seq2seq_ext {
 template <c10::DeviceType device>
 struct UnitLoop;
 
+// Runs Unit<scalar_t> over every unit of `state` (B, H), scalar_t its dtype.
 template <c10::DeviceType device, template <typename> class Unit, typename Tensors>
-void run_units(const Tensors& t, at::ScalarType dtype, int64_t rows, int64_t H) {
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dtype, "seq2seq_ext_cell", [&] {
-    UnitLoop<device>::run(Unit<scalar_t>(t), rows, H);
-  });
+void run_units(const Tensors& t, const Tensor& state) {
+  AT_DISPATCH_FLOATING_TYPES_AND2(
+      at::kHalf, at::kBFloat16, state.scalar_type(), "seq2seq_ext_cell",
+      [&] { UnitLoop<device>::run(Unit<scalar_t>(t), state.size(0), state.size(1)); });
 }
 
+// The Elman units with their nonlinearity fixed, as run_units takes them.
 template <typename scalar_t>
 using RnnTanhForwardUnit = RnnForwardUnit<scalar_t, RnnNonlinearity::Tanh>;
 template <typename scalar_t>
@@ -33,41 +37,39 @@ using RnnReluBackwardUnit = RnnBackwardUnit<scalar_t, RnnNonlinearity::Relu>;
 
 template <c10::DeviceType device>
 void CellKernels<device>::lstm_forward(const LstmForwardTensors& t) {
-  run_units<device, LstmForwardUnit>(t, t.cx.scalar_type(), t.cx.size(0), t.cx.size(1));
+  run_units<device, LstmForwardUnit>(t, t.cx);
 }
 
 template <c10::DeviceType device>
 void CellKernels<device>::lstm_backward(const LstmBackwardTensors& t) {
-  run_units<device, LstmBackwardUnit>(t, t.cx.scalar_type(), t.cx.size(0), t.cx.size(1));
+  run_units<device, LstmBackwardUnit>(t, t.cx);
 }
 
 template <c10::DeviceType device>
 void CellKernels<device>::gru_forward(const GruForwardTensors& t) {
-  run_units<device, GruForwardUnit>(t, t.hx.scalar_type(), t.hx.size(0), t.hx.size(1));
+  run_units<device, GruForwardUnit>(t, t.hx);
 }
 
 template <c10::DeviceType device>
 void CellKernels<device>::gru_backward(const GruBackwardTensors& t) {
-  run_units<device, GruBackwardUnit>(t, t.hx.scalar_type(), t.hx.size(0), t.hx.size(1));
+  run_units<device, GruBackwardUnit>(t, t.hx);
 }
 
 template <c10::DeviceType device>
 void CellKernels<device>::rnn_forward(RnnNonlinearity kind, const RnnForwardTensors& t) {
-  const auto dtype = t.hy.scalar_type();
   if (kind == RnnNonlinearity::Tanh) {
-    run_units<device, RnnTanhForwardUnit>(t, dtype, t.hy.size(0), t.hy.size(1));
+    run_units<device, RnnTanhForwardUnit>(t, t.hy);
   } else {
-    run_units<device, RnnReluForwardUnit>(t, dtype, t.hy.size(0), t.hy.size(1));
+    run_units<device, RnnReluForwardUnit>(t, t.hy);
   }
 }
 
 template <c10::DeviceType device>
 void CellKernels<device>::rnn_backward(RnnNonlinearity kind, const RnnBackwardTensors& t) {
-  const auto dtype = t.hy.scalar_type();
   if (kind == RnnNonlinearity::Tanh) {
-    run_units<device, RnnTanhBackwardUnit>(t, dtype, t.hy.size(0), t.hy.size(1));
+    run_units<device, RnnTanhBackwardUnit>(t, t.hy);
   } else {
-    run_units<device, RnnReluBackwardUnit>(t, dtype, t.hy.size(0), t.hy.size(1));
+    run_units<device, RnnReluBackwardUnit>(t, t.hy);
   }
 }
 

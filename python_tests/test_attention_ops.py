@@ -1,9 +1,8 @@
-"""The attention ops (masked_softmax, bahdanau_attention, luong_attention) and
-modules against reference.py and a plain composition of torch ops: values,
-gradients, gradcheck, opcheck, masks and lengths, edge cases, bad input,
-autocast, torch.compile, random property tests."""
+"""The attention ops (masked_softmax, bahdanau_attention, luong_attention)
+against reference.py and a plain composition of torch ops: values, gradients,
+gradcheck, opcheck, masks and lengths, edge cases, bad input, autocast, random
+property tests."""
 import math
-from dataclasses import dataclass
 
 import pytest
 import torch
@@ -11,118 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import seq2seq_ext
-from conftest import (DEVICES, HALF_TYPES, assert_close_scaled, assert_ran_in_autocast_dtype,
-                      assert_same_values_and_gradients, grads_of, requires_cuda,
-                      run_with_reference_fallback, tolerance)
+from attention_args import (ALL_DTYPES, OPS, Attn, compare, composed_softmax, lengths_mask, make,
+                            random_lengths)
+from conftest import (DEVICES, assert_close_scaled, assert_ran_in_autocast_dtype,
+                      assert_same_values_and_gradients, grads_of, requires_cuda, tolerance)
 from seq2seq_ext import functional, reference
-
-ALL_DTYPES = [torch.float64, torch.float32, torch.bfloat16, torch.float16]
-OPS = ["bahdanau", "luong_dot", "luong_general"]
-
-
-# ---------------------------------------------------------------- arguments
-
-@dataclass
-class Attn:
-    """Arguments of one attention call. `tensors` in the op's argument order;
-    the mask (bool (B, S) or None) is kept apart."""
-    op: str
-    tensors: dict
-    mask: torch.Tensor = None
-
-    def call(self, impl):
-        """impl: "fused" (functional), "reference" or "torch" (composition)."""
-        t = self.tensors
-        if self.op == "bahdanau":
-            fn = {"fused": functional.bahdanau_attention, "reference": reference.bahdanau_attention,
-                  "torch": composed_bahdanau}[impl]
-            return tuple(fn(t["query_proj"], t["keys_proj"], t["values"], t["v"], mask=self.mask))
-        fn = {"fused": functional.luong_attention, "reference": reference.luong_attention,
-              "torch": composed_luong}[impl]
-        return tuple(fn(t["query"], t["keys"], t["values"], mask=self.mask, W=t.get("W")))
-
-    def call_in_float32(self, impl):
-        """impl on float32 copies of the tensors, results rounded back to their dtype."""
-        dtype = next(iter(self.tensors.values())).dtype
-        outputs = self.with_tensors(lambda t: t.float()).call(impl)
-        return tuple(o.to(dtype) for o in outputs)
-
-    def differentiable(self):
-        return [x for x in self.tensors.values() if x.requires_grad]
-
-    def with_tensors(self, fn):
-        return Attn(self.op, {k: fn(x) for k, x in self.tensors.items()}, self.mask)
-
-
-def composed_softmax(scores, mask):
-    """torch.softmax with -inf at masked positions (NaN for all-masked rows)."""
-    return torch.softmax(scores.masked_fill(~mask, float("-inf")) if mask is not None else scores, -1)
-
-
-def composed_bahdanau(query_proj, keys_proj, values, v, mask=None):
-    scores = (torch.tanh(query_proj[:, None, :] + keys_proj) * v).sum(-1)
-    weights = composed_softmax(scores, mask)
-    return (weights[:, :, None] * values).sum(1), weights
-
-
-def composed_luong(query, keys, values, mask=None, W=None):
-    q = query if W is None else query @ W
-    weights = composed_softmax((keys * q[:, None, :]).sum(-1), mask)
-    return (weights[:, :, None] * values).sum(1), weights
-
-
-def random_lengths(B, S, seed, empty_row=True):
-    gen = torch.Generator().manual_seed(seed)
-    lengths = torch.randint(1, S + 1, (B,), generator=gen) if S > 0 else torch.zeros(B, dtype=torch.long)
-    if B > 0:
-        lengths[0] = S  # at least one full row
-    if empty_row and B > 2:
-        lengths[2] = 0  # and one with nothing to attend to
-    return lengths
-
-
-def lengths_mask(lengths, S, device):
-    return (torch.arange(S) < lengths[:, None]).to(device)
-
-
-def make(op, B=4, S=7, A=6, D=5, dtype=torch.float64, device="cpu", masked=True,
-         empty_row=True, requires_grad=True, seed=0, score_scale=3.0):
-    """Random arguments; A is the attention size (Bahdanau) or query and key size (Luong).
-    Scores have a standard deviation of about `score_scale` (3: peaked but not one-hot weights)."""
-    gen = torch.Generator().manual_seed(seed)
-
-    def rand(*shape, scale=1.0):
-        t = torch.randn(*shape, generator=gen, dtype=torch.float64) * scale
-        return t.to(dtype=dtype, device=device).requires_grad_(requires_grad)
-
-    mask = lengths_mask(random_lengths(B, S, seed, empty_row), S, device) if masked else None
-    if op == "bahdanau":
-        tensors = dict(query_proj=rand(B, A), keys_proj=rand(B, S, A), values=rand(B, S, D),
-                       v=rand(A, scale=score_scale / math.sqrt(A)))
-    else:
-        tensors = dict(query=rand(B, A, scale=score_scale / math.sqrt(A)), keys=rand(B, S, A),
-                       values=rand(B, S, D))
-        if op == "luong_general":
-            tensors["W"] = rand(A, A + 1, scale=1 / math.sqrt(A))
-            tensors["keys"] = rand(B, S, A + 1)
-    return Attn(op, tensors, mask)
-
-
-def compare(args, impl, tol, what, check_grads=True):
-    ours = args.call("fused")
-    half = ours[0].dtype in HALF_TYPES and impl == "torch"
-    theirs = args.call_in_float32(impl) if half else args.call(impl)
-    for k, (a, b) in enumerate(zip(ours, theirs)):
-        assert_close_scaled(a, b, tol, f"{what} output {k}")
-    if not check_grads or not args.differentiable():
-        return
-    inputs = args.differentiable()
-    # The weights do not depend on the values: the reference's do not require grad then.
-    used = [k for k, (a, b) in enumerate(zip(ours, theirs)) if a.requires_grad and b.requires_grad]
-    ours, theirs = [ours[k] for k in used], [theirs[k] for k in used]
-    grad_out = [torch.randn_like(o) for o in ours]
-    for a, b, t in zip(grads_of(ours, inputs, grad_out), grads_of(theirs, inputs, grad_out), inputs):
-        assert_close_scaled(a, b, tol, f"{what} grad of a {tuple(t.shape)} argument")
 
 
 # ---------------------------------------------------------------- values and gradients
@@ -351,7 +243,8 @@ def test_bad_lengths_give_clear_errors():
         call(lengths=torch.tensor([-1, 1, 2]))
     with pytest.raises(ValueError, match=r"expected lengths of dtype int64.*torch.int32"):
         call(lengths=torch.tensor([1, 1, 2], dtype=torch.int32))
-    with pytest.raises(ValueError, match=r"expected lengths of shape \[3\]"):
+    with pytest.raises(ValueError, match=r"expected lengths of dtype int64 and shape \[3\], got "
+                                         r"torch.int64 of shape \[2\]"):
         call(lengths=torch.tensor([1, 2]))
     with pytest.raises(ValueError, match="mask or lengths, not both"):
         call(lengths=torch.tensor([1, 1, 2]), mask=args.mask)
@@ -501,97 +394,6 @@ def test_autocast_runs_in_the_autocast_dtype(op, device, autocast_dtype):
     assert_ran_in_autocast_dtype(outputs, expected, autocast_dtype, args.differentiable())
 
 
-# ---------------------------------------------------------------- modules
-
-def test_bahdanau_module_matches_its_formula():
-    for normalize in (False, True):
-        torch.manual_seed(0)
-        module = seq2seq_ext.BahdanauAttention(query_size=5, key_size=4, attn_size=6,
-                                               normalize=normalize).double()
-        if normalize:
-            with torch.no_grad():
-                module.b.normal_()
-        query = torch.randn(3, 5, dtype=torch.float64)
-        values = torch.randn(3, 7, 4, dtype=torch.float64)
-        lengths = torch.tensor([7, 2, 5])
-        context, weights = module(query, values, lengths=lengths)
-        v = module.g * module.v / module.v.norm() if normalize else module.v
-        keys_proj = values @ module.W_k.weight.t() + (module.b if normalize else 0)
-        scores = torch.tanh((query @ module.W_q.weight.t())[:, None] + keys_proj) @ v
-        expected_weights = composed_softmax(scores, lengths_mask(lengths, 7, "cpu"))
-        torch.testing.assert_close(weights, expected_weights)
-        torch.testing.assert_close(context, torch.bmm(expected_weights[:, None], values)[:, 0])
-        # A decoder projects the keys once and reuses them: the same result.
-        keys_proj = module.project_keys(values)
-        for a, b in zip(module(query, values, lengths=lengths, keys_proj=keys_proj),
-                        (context, weights)):
-            torch.testing.assert_close(a, b, rtol=0, atol=0)
-        (context.sum() + weights.sum()).backward()
-        for name, p in module.named_parameters():
-            assert p.grad is not None and p.grad.isfinite().all(), name
-
-
-def test_luong_module():
-    torch.manual_seed(0)
-    query, keys = torch.randn(3, 6), torch.randn(3, 5, 6)
-    mask = lengths_mask(torch.tensor([5, 1, 3]), 5, "cpu")
-    dot = seq2seq_ext.LuongAttention(6, 6, method="dot")
-    assert dot.W is None and not list(dot.parameters())
-    for a, b in zip(dot(query, keys, mask=mask), composed_luong(query, keys, keys, mask)):
-        torch.testing.assert_close(a, b)
-    general = seq2seq_ext.LuongAttention(6, 4, method="general")
-    keys4, values = torch.randn(3, 5, 4), torch.randn(3, 5, 2)
-    for a, b in zip(general(query, keys4, values, mask=mask),
-                    composed_luong(query, keys4, values, mask, general.W)):
-        torch.testing.assert_close(a, b)
-    with pytest.raises(ValueError, match="dot attention needs query_size == key_size, got 6 and 4"):
-        seq2seq_ext.LuongAttention(6, 4)
-    with pytest.raises(ValueError, match="method must be one of"):
-        seq2seq_ext.LuongAttention(6, 6, method="concat")
-
-
-@pytest.mark.parametrize("backend", ["fused", "torch"])
-@pytest.mark.parametrize("make", [
-    lambda backend: seq2seq_ext.BahdanauAttention(6, 4, 5, backend=backend),
-    lambda backend: seq2seq_ext.LuongAttention(6, 4, method="general", backend=backend),
-], ids=["bahdanau", "luong-general"])
-def test_modules_take_several_queries_per_row(make, backend):
-    """A (B, T, Q) query gives what T separate (B, Q) queries give; the torch
-    backend (reference ops) gives the same as the fused one."""
-    torch.manual_seed(0)
-    module = make(backend).double()
-    query, values = torch.randn(3, 7, 6, dtype=torch.float64), torch.randn(3, 5, 4,
-                                                                          dtype=torch.float64)
-    lengths = torch.tensor([5, 1, 3])
-    context, weights = module(query, values, lengths=lengths)
-    assert context.shape == (3, 7, 4) and weights.shape == (3, 7, 5)
-    for step in range(7):
-        one_context, one_weights = module(query[:, step], values, lengths=lengths)
-        torch.testing.assert_close(context[:, step], one_context, rtol=1e-12, atol=1e-12)
-        torch.testing.assert_close(weights[:, step], one_weights, rtol=1e-12, atol=1e-12)
-    other = make("torch" if backend == "fused" else "fused").double()
-    other.load_state_dict(module.state_dict())
-    torch.testing.assert_close(other(query, values, lengths=lengths)[0], context)
-
-
-def test_modules_compile_fullgraph():
-    torch.manual_seed(0)
-    bahdanau = seq2seq_ext.BahdanauAttention(8, 6, 5, normalize=True)
-    luong = seq2seq_ext.LuongAttention(8, 6, method="general")
-    query, values = torch.randn(4, 8), torch.randn(4, 9, 6)
-    lengths = random_lengths(4, 9, 1)
-    mask = lengths_mask(lengths, 9, "cpu")
-
-    def step(query, values, mask, lengths):
-        keys_proj = bahdanau.project_keys(values)
-        context, weights = bahdanau(query, values, mask=mask, keys_proj=keys_proj)
-        context2, weights2 = luong(query, values, lengths=lengths)
-        return context + context2, weights * weights2
-
-    compiled = torch.compile(step, fullgraph=True, backend="aot_eager")
-    for a, b in zip(compiled(query, values, mask, lengths), step(query, values, mask, lengths)):
-        torch.testing.assert_close(a, b)
-
 
 # ---------------------------------------------------------------- property tests
 
@@ -619,21 +421,3 @@ def test_backend_reports_the_attention_ops():
     for op in ("masked_softmax", "bahdanau_attention", "luong_attention"):
         assert info["ops"][op]["cpu"] == "kernel"
 
-
-FALLBACK_SCRIPT = """
-import warnings, torch
-warnings.simplefilter("ignore")
-import seq2seq_ext
-assert seq2seq_ext.backend_info()["ops"]["bahdanau_attention"]["cpu"] == "reference"
-torch.manual_seed(0)
-for module in (seq2seq_ext.BahdanauAttention(4, 3, 5, normalize=True),
-               seq2seq_ext.LuongAttention(4, 3, method="general")):
-    context, weights = module(torch.randn(2, 4), torch.randn(2, 6, 3), lengths=torch.tensor([6, 0]))
-    assert context.shape == (2, 3) and weights.shape == (2, 6)
-    assert not weights[1].any() and torch.allclose(weights[0].sum(), torch.tensor(1.0))
-print("fallback ok")
-"""
-
-
-def test_modules_fall_back_to_reference():
-    assert "fallback ok" in run_with_reference_fallback(FALLBACK_SCRIPT).stdout

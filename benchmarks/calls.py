@@ -1,0 +1,38 @@
+"""How a case calls an implementation in each mode:
+
+- "fwd": forward only, under ``torch.no_grad`` (as inference runs);
+- "fwd+bwd": forward, then ``.backward()`` of the sum of every tensor it
+  returned; then the gradients of the leaves are freed, as
+  ``optimizer.zero_grad(set_to_none=True)`` after a step frees them, so that
+  each call computes fresh gradients and starts with none allocated.
+"""
+from functools import partial
+
+import torch
+
+
+def timed_call(mode: str, run, leaves=()):
+    """The call benchmarks.timing times: `run` (no arguments) in `mode`;
+    `leaves`, the tensors whose gradients fwd+bwd frees (parameters, inputs)."""
+    if mode == "fwd":
+        return partial(_forward, run)
+    return partial(_forward_backward, run, list(leaves))
+
+
+def _forward(run):
+    with torch.no_grad():
+        return run()
+
+
+def _forward_backward(run, leaves):
+    sum(t.sum() for t in _tensors(run())).backward()
+    for leaf in leaves:
+        leaf.grad = None
+
+
+def _tensors(outputs):
+    """The tensors in what an implementation returned (a tensor, or nested
+    tuples and lists of them)."""
+    if isinstance(outputs, torch.Tensor):
+        return [outputs]
+    return [t for output in outputs for t in _tensors(output)]

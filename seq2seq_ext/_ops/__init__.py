@@ -1,0 +1,75 @@
+"""Loads the compiled kernels (``seq2seq_ext._C``) and registers what torch
+needs beyond them, op family by op family (cells.py, layers.py, attention.py):
+a fake implementation (shapes only, for ``torch.compile`` and meta tensors),
+the autograd formula (it calls the op's backward kernel) and autocast.
+
+If ``_C`` cannot be loaded, the package still imports: it warns once and
+``functional`` runs ``reference`` instead. ``SEQ2SEQ_EXT_FORCE_REFERENCE=1``
+does the same on purpose (for debugging and for the fallback's own tests).
+"""
+import os
+import warnings
+
+import torch
+
+from .registration import DEVICE_TYPES
+
+# The forward ops; each has a *_backward op next to it.
+OPS = ("lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell",
+       "lstm_layer", "gru_layer", "rnn_tanh_layer", "rnn_relu_layer",
+       "masked_softmax", "bahdanau_attention", "luong_attention")
+
+
+def _load_compiled():
+    if os.environ.get("SEQ2SEQ_EXT_FORCE_REFERENCE") == "1":
+        return None, "SEQ2SEQ_EXT_FORCE_REFERENCE=1"
+    try:
+        from .. import _C
+    except ImportError as error:
+        reason = f"{type(error).__name__}: {error}"
+        package = os.path.dirname(os.path.dirname(__file__))
+        if os.path.exists(os.path.join(package, os.pardir, "setup.py")):
+            reason += (f"; this is the source checkout at {package}, which has no built library: "
+                       "build it in place with `pip install --no-build-isolation -e .`, or run "
+                       "from outside the checkout")
+        return None, reason
+    return _C, None
+
+
+_C, LOAD_ERROR = _load_compiled()
+if _C is None:
+    warnings.warn(
+        f"seq2seq_ext: compiled kernels unavailable ({LOAD_ERROR}); "
+        "running the pure-PyTorch reference implementation",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+else:
+    from . import attention, cells, layers  # noqa: F401  (each registers its ops on import)
+
+
+def _has_kernel(op: str, device_type: str) -> bool:
+    if _C is None:
+        return False
+    key = torch._C._dispatch_key_for_device(device_type).upper()
+    return torch._C._dispatch_has_kernel_for_dispatch_key(f"seq2seq_ext::{op}", key)
+
+
+# (op, device type) -> whether a compiled kernel serves it. A plain dict, so
+# that torch.compile traces the lookup in functional.py without a graph break.
+KERNELS = {(op, device): _has_kernel(op, device) for op in OPS for device in DEVICE_TYPES}
+
+
+def backend_info() -> dict:
+    """Which implementation serves each op on each device type, and why."""
+    return {
+        "compiled": _C is not None,
+        "load_error": LOAD_ERROR,
+        "cpu_kernels": all(KERNELS[(op, "cpu")] for op in OPS),
+        "cuda_kernels": all(KERNELS[(op, "cuda")] for op in OPS),
+        "cuda_available": torch.cuda.is_available(),
+        "ops": {
+            op: {device: "kernel" if KERNELS[(op, device)] else "reference" for device in DEVICE_TYPES}
+            for op in OPS
+        },
+    }

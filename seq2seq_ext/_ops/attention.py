@@ -1,0 +1,115 @@
+"""The attention ops (masked softmax, fused Bahdanau, Luong): for each, its
+fake kernel, its autograd formula and autocast."""
+import torch
+
+from .registration import (grad_or_empty, new, only_needed, output_mask, register_autocast,
+                           zeros_if_none)
+
+# ---------------------------------------------------------------- masked_softmax
+
+
+@torch.library.register_fake("seq2seq_ext::masked_softmax")
+def _masked_softmax_fake(scores, mask=None):
+    return new(scores, *scores.shape)
+
+
+def _masked_softmax_setup_context(ctx, inputs, output):
+    ctx.save_for_backward(output)
+
+
+def _masked_softmax_backward(ctx, grad_weights):
+    (weights,) = ctx.saved_tensors
+    return torch.ops.seq2seq_ext.masked_softmax_backward(grad_weights, weights), None
+
+
+torch.library.register_autograd("seq2seq_ext::masked_softmax", _masked_softmax_backward,
+                                setup_context=_masked_softmax_setup_context)
+register_autocast("seq2seq_ext::masked_softmax")
+
+
+@torch.library.register_fake("seq2seq_ext::masked_softmax_backward")
+def _masked_softmax_backward_fake(grad_weights, weights):
+    return new(weights, *weights.shape)
+
+
+# ---------------------------------------------------------------- bahdanau_attention
+# bahdanau_attention(query_proj, keys_proj, values, v, mask): the backward op's
+# output_mask is (the score gradients: query_proj, keys_proj, v; values).
+SCORE_ARGUMENTS, VALUES = (0, 1, 3), (2,)
+
+
+@torch.library.register_fake("seq2seq_ext::bahdanau_attention")
+def _bahdanau_attention_fake(query_proj, keys_proj, values, v, mask=None):
+    B, S, D = values.shape
+    return new(query_proj, B, D), new(query_proj, B, S)
+
+
+def _bahdanau_attention_setup_context(ctx, inputs, output):
+    query_proj, keys_proj, values, v, _mask = inputs
+    # Only the (B, S) weights beyond the inputs: the backward recomputes tanh.
+    ctx.save_for_backward(query_proj, keys_proj, values, v, output[1])
+
+
+def _bahdanau_attention_backward(ctx, grad_context, grad_weights):
+    query_proj, keys_proj, values, v, weights = ctx.saved_tensors
+    grads = torch.ops.seq2seq_ext.bahdanau_attention_backward(
+        zeros_if_none(grad_context, values, values.shape[0], values.shape[2]),
+        zeros_if_none(grad_weights, weights, *weights.shape),
+        query_proj, keys_proj, values, v, weights, output_mask(ctx, SCORE_ARGUMENTS, VALUES))
+    return only_needed(ctx, (*grads, None))
+
+
+torch.library.register_autograd("seq2seq_ext::bahdanau_attention", _bahdanau_attention_backward,
+                                setup_context=_bahdanau_attention_setup_context)
+register_autocast("seq2seq_ext::bahdanau_attention")
+
+
+@torch.library.register_fake("seq2seq_ext::bahdanau_attention_backward")
+def _bahdanau_attention_backward_fake(grad_context, grad_weights, query_proj, keys_proj, values,
+                                      v, weights, output_mask):
+    want_scores, want_values = output_mask
+    return (grad_or_empty(want_scores, query_proj, query_proj.shape),
+            grad_or_empty(want_scores, keys_proj, keys_proj.shape),
+            grad_or_empty(want_values, values, values.shape),
+            grad_or_empty(want_scores, v, v.shape))
+
+
+# ---------------------------------------------------------------- luong_attention
+# luong_attention(query, keys, values, mask, W): the backward op's output_mask
+# is (query, keys, values, W).
+QUERY, KEYS, W_ARGUMENT = (0,), (1,), (4,)
+
+
+@torch.library.register_fake("seq2seq_ext::luong_attention")
+def _luong_attention_fake(query, keys, values, mask=None, W=None):
+    B, S, D = values.shape
+    return new(query, B, D), new(query, B, S)
+
+
+def _luong_attention_setup_context(ctx, inputs, output):
+    query, keys, values, _mask, W = inputs
+    ctx.save_for_backward(query, keys, values, W, output[1])
+
+
+def _luong_attention_backward(ctx, grad_context, grad_weights):
+    query, keys, values, W, weights = ctx.saved_tensors
+    grad_query, grad_keys, grad_values, grad_W = torch.ops.seq2seq_ext.luong_attention_backward(
+        zeros_if_none(grad_context, values, values.shape[0], values.shape[2]),
+        zeros_if_none(grad_weights, weights, *weights.shape),
+        query, keys, values, W, weights, output_mask(ctx, QUERY, KEYS, VALUES, W_ARGUMENT))
+    return only_needed(ctx, (grad_query, grad_keys, grad_values, None, grad_W))
+
+
+torch.library.register_autograd("seq2seq_ext::luong_attention", _luong_attention_backward,
+                                setup_context=_luong_attention_setup_context)
+register_autocast("seq2seq_ext::luong_attention")
+
+
+@torch.library.register_fake("seq2seq_ext::luong_attention_backward")
+def _luong_attention_backward_fake(grad_context, grad_weights, query, keys, values, W, weights,
+                                   output_mask):
+    want_query, want_keys, want_values, want_W = output_mask
+    return (grad_or_empty(want_query, query, query.shape),
+            grad_or_empty(want_keys, keys, keys.shape),
+            grad_or_empty(want_values, values, values.shape),
+            grad_or_empty(want_W and W is not None, query, W.shape if W is not None else ()))

@@ -1,0 +1,72 @@
+"""What every op's registration in this package uses: empty outputs for the
+fake kernels, the output_mask a backward op takes, and autocast."""
+import torch
+
+
+def new(like: torch.Tensor, *shape) -> torch.Tensor:
+    """An empty tensor of `shape` with the dtype and device of `like`
+    (contiguous, like every kernel output)."""
+    return like.new_empty(shape)
+
+
+def grad_or_empty(want: bool, like: torch.Tensor, shape) -> torch.Tensor:
+    """A fake gradient: of `shape` when it is wanted, else empty, as the
+    backward kernels return it; the dtype and device of `like`."""
+    return new(like, *shape) if want else new(like, 0)
+
+
+def output_mask(ctx, *groups) -> list:
+    """The output_mask of a backward op: for each group of the forward op's
+    argument positions, whether autograd wants the gradient of any of them.
+    ctx.needs_input_grad leaves out trailing arguments left at their default
+    (None): a position past its end wants nothing."""
+    needs = ctx.needs_input_grad
+    return [any(i < len(needs) and needs[i] for i in group) for group in groups]
+
+
+def only_needed(ctx, grads) -> tuple:
+    """The gradients autograd asked for; None for the others."""
+    return tuple(g if need else None for g, need in zip(grads, ctx.needs_input_grad))
+
+
+def zeros_if_none(grad, like, *shape):
+    """The gradient of an output nobody used: autograd may hand None."""
+    return like.new_zeros(shape) if grad is None else grad
+
+
+# Like torch's RNN cells, the forward ops run in the autocast dtype (float16 or
+# bfloat16, whichever the autocast region asks for). torch.library's own
+# register_autocast fixes one dtype per device, hence this small version of it.
+_LIBRARY = torch.library.Library("seq2seq_ext", "IMPL")
+DEVICE_TYPES = ("cpu", "cuda")
+
+
+def register_autocast(qualified_name: str) -> None:
+    """Under torch.autocast on either device type, the op `qualified_name`
+    ("seq2seq_ext::lstm_cell") casts its floating-point arguments on that
+    device to the autocast dtype and runs there."""
+    op_name = qualified_name.split("::")[1]
+    op = getattr(torch.ops.seq2seq_ext, op_name).default
+    for device_type in DEVICE_TYPES:
+        _register_autocast_on(op, op_name, device_type)
+
+
+def _register_autocast_on(op, op_name: str, device_type: str) -> None:
+    key_name = "Autocast" + torch._C._dispatch_key_for_device(device_type)
+    key = getattr(torch._C.DispatchKey, key_name)
+    excluded = torch._C.DispatchKeySet(key)
+
+    def cast(value, dtype):
+        if isinstance(value, torch.Tensor) and value.is_floating_point() \
+                and value.device.type == device_type:
+            return value.to(dtype)
+        return value
+
+    @op.py_impl(key)
+    def run_in_autocast_dtype(*args):
+        dtype = torch.get_autocast_dtype(device_type)
+        with torch._C._ExcludeDispatchKeyGuard(excluded):
+            return op(*(cast(arg, dtype) for arg in args))
+
+    _LIBRARY.impl(op_name, lambda _keyset, *args: run_in_autocast_dtype(*args), key_name,
+                  with_keyset=True)
