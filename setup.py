@@ -11,6 +11,7 @@ Environment:
   CUDA_HOME              the CUDA toolkit; default /usr/local/cuda when it exists
   MAX_JOBS               parallel compile jobs (ninja)
 """
+
 import glob
 import importlib.util
 import os
@@ -70,16 +71,21 @@ def extension():
     if not build_cuda():
         print("seq2seq_ext: building the CPU kernels only")
         return cpp_extension.CppExtension(
-            "seq2seq_ext._C", sources, include_dirs=[os.path.abspath("csrc")],
+            "seq2seq_ext._C",
+            sources,
+            include_dirs=[os.path.abspath("csrc")],
             extra_compile_args={"cxx": cxx_flags},
         )
     if not os.environ.get("TORCH_CUDA_ARCH_LIST") and not torch.cuda.is_available():
         os.environ["TORCH_CUDA_ARCH_LIST"] = DEFAULT_ARCH_LIST
-    print(f"seq2seq_ext: building the CPU and CUDA kernels "
-          f"(arch list: {os.environ.get('TORCH_CUDA_ARCH_LIST', 'visible GPUs')})")
+    print(
+        f"seq2seq_ext: building the CPU and CUDA kernels "
+        f"(arch list: {os.environ.get('TORCH_CUDA_ARCH_LIST', 'visible GPUs')})"
+    )
     sources += sorted(glob.glob("csrc/cuda/*.cpp") + glob.glob("csrc/cuda/*.cu"))
     return cpp_extension.CUDAExtension(
-        "seq2seq_ext._C", sources,
+        "seq2seq_ext._C",
+        sources,
         include_dirs=[os.path.abspath("csrc")] + wheel_cuda_include_dirs(),
         extra_compile_args={
             "cxx": cxx_flags,

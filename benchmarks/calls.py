@@ -6,6 +6,7 @@
   ``optimizer.zero_grad(set_to_none=True)`` after a step frees them, so that
   each call computes fresh gradients and starts with none allocated.
 """
+
 from functools import partial
 
 import torch

@@ -4,11 +4,13 @@ computation as a composition of torch ops (eager), and that composition under
 mixed source lengths. Forward only (under ``torch.no_grad``) and
 forward+backward (``.backward()`` of the sum of context and weights, gradients
 for query_proj, keys_proj, values and v)."""
+
 from functools import partial
 
 import torch
 
 from seq2seq_ext import functional
+
 from .calls import timed_call
 from .costs import case_costs, element_bytes, matmul_flops
 from .peers import compiled_peers
@@ -28,13 +30,23 @@ def eager_bahdanau(query_proj, keys_proj, values, v, mask):
 def cases(device, quick):
     """Yields (params, make_impls), as benchmarks.run expects."""
     sizes = SIZES[:1] if quick else SIZES
-    dtypes = [torch.float32] if torch.device(device).type == "cpu" else [torch.float32, torch.bfloat16]
+    dtypes = (
+        [torch.float32] if torch.device(device).type == "cpu" else [torch.float32, torch.bfloat16]
+    )
     for dtype in dtypes:
         for B, S, A in sizes:
             for mode in ("fwd", "fwd+bwd"):
-                params = dict(label="Bahdanau", shape=f"B={B} S={S} A={A} D={A}", mode=mode,
-                              B=B, S=S, A=A, D=A, dtype=str(dtype).removeprefix("torch."),
-                              **_costs(B, S, A, A, dtype, mode))
+                params = dict(
+                    label="Bahdanau",
+                    shape=f"B={B} S={S} A={A} D={A}",
+                    mode=mode,
+                    B=B,
+                    S=S,
+                    A=A,
+                    D=A,
+                    dtype=str(dtype).removeprefix("torch."),
+                    **_costs(B, S, A, A, dtype, mode),
+                )
                 yield params, partial(_make_impls, B, S, A, A, mode, dtype, device)
 
 
@@ -56,7 +68,10 @@ def _make_impls(B, S, A, D, mode, dtype, device):
 
     lengths = torch.randint(1, S + 1, (B,), generator=gen)
     mask = (torch.arange(S) < lengths[:, None]).to(device)
-    args = (rand(B, A), rand(B, S, A), rand(B, S, D), rand(A, scale=A ** -0.5), mask)
-    fns = {"fused": functional.bahdanau_attention, "eager": eager_bahdanau,
-           **compiled_peers("torch.compile", eager_bahdanau, device)}
+    args = (rand(B, A), rand(B, S, A), rand(B, S, D), rand(A, scale=A**-0.5), mask)
+    fns = {
+        "fused": functional.bahdanau_attention,
+        "eager": eager_bahdanau,
+        **compiled_peers("torch.compile", eager_bahdanau, device),
+    }
     return {name: timed_call(mode, partial(fn, *args), args[:4]) for name, fn in fns.items()}

@@ -2,6 +2,7 @@
 with identical weights, as (a) one cell step and (b) a T-step Python loop over
 the cell (how a decoder uses it), forward only (under ``torch.no_grad``) and
 forward+backward (the sum of everything the cell returned, ``.backward()``)."""
+
 from functools import partial
 
 import torch
@@ -9,6 +10,7 @@ from torch import nn
 
 from seq2seq_ext import FusedGRUCell, FusedLSTMCell
 from seq2seq_ext.cell_types import GRU, LSTM
+
 from .calls import timed_call
 from .costs import recurrent_costs
 
@@ -22,18 +24,35 @@ BATCH = 64
 def cases(device, quick):
     """Yields (params, make_impls), as benchmarks.run expects."""
     sizes = [256] if quick else [256, 512]  # input size = hidden size
-    dtypes = [torch.float32] if torch.device(device).type == "cpu" else [torch.float32, torch.bfloat16]
+    dtypes = (
+        [torch.float32] if torch.device(device).type == "cpu" else [torch.float32, torch.bfloat16]
+    )
     for dtype in dtypes:
         for size in sizes:
             for cell in CELLS:
                 for case, steps in (("step", 1), ("loop", LOOP_STEPS)):
                     for mode in ("fwd", "fwd+bwd"):
                         params = dict(
-                            label=f"{cell} {case}", shape=f"B={BATCH} I={size} H={size} T={steps}",
-                            case=case, cell=cell, mode=mode, B=BATCH, I=size, H=size, T=steps,
+                            label=f"{cell} {case}",
+                            shape=f"B={BATCH} I={size} H={size} T={steps}",
+                            case=case,
+                            cell=cell,
+                            mode=mode,
+                            B=BATCH,
+                            I=size,
+                            H=size,
+                            T=steps,
                             dtype=str(dtype).removeprefix("torch."),
-                            **recurrent_costs(CELLS[cell][0], BATCH, steps, size, size, dtype, mode))
-                        yield params, partial(_make_impls, cell, BATCH, size, size, steps, mode, dtype, device)
+                            **recurrent_costs(
+                                CELLS[cell][0], BATCH, steps, size, size, dtype, mode
+                            ),
+                        )
+                        yield (
+                            params,
+                            partial(
+                                _make_impls, cell, BATCH, size, size, steps, mode, dtype, device
+                            ),
+                        )
 
 
 def _make_impls(cell, batch, input_size, hidden_size, steps, mode, dtype, device):
@@ -41,13 +60,19 @@ def _make_impls(cell, batch, input_size, hidden_size, steps, mode, dtype, device
     torch_cell = torch_class(input_size, hidden_size, device=device, dtype=dtype)
     fused_cell = fused_class(input_size, hidden_size, device=device, dtype=dtype)
     fused_cell.load_state_dict(torch_cell.state_dict())
-    inputs = torch.randn(steps, batch, input_size, device=device, dtype=dtype,
-                         requires_grad=mode == "fwd+bwd")
+    inputs = torch.randn(
+        steps, batch, input_size, device=device, dtype=dtype, requires_grad=mode == "fwd+bwd"
+    )
     zeros = torch.zeros(batch, hidden_size, device=device, dtype=dtype)
     initial_state = (zeros, zeros) if cell == "LSTM" else zeros
-    return {name: timed_call(mode, partial(_step_through, module, inputs, initial_state),
-                             [*module.parameters(), inputs])
-            for name, module in (("fused", fused_cell), ("torch.nn", torch_cell))}
+    return {
+        name: timed_call(
+            mode,
+            partial(_step_through, module, inputs, initial_state),
+            [*module.parameters(), inputs],
+        )
+        for name, module in (("fused", fused_cell), ("torch.nn", torch_cell))
+    }
 
 
 def _step_through(cell, inputs, state):

@@ -3,6 +3,7 @@ the CPU, cuDNN on the GPU), the nn.LSTMCell / GRUCell Python loop over time, and
 torch.compile of that loop (on CUDA also with mode="reduce-overhead"), at the
 shapes of the H100 peer timings in docs/design.md (one layer, one direction, E = H), forward and
 forward+backward."""
+
 from functools import partial
 
 import torch
@@ -10,13 +11,17 @@ from torch import nn
 
 from seq2seq_ext import FusedGRU, FusedLSTM
 from seq2seq_ext.cell_types import GRU, LSTM
+
 from .calls import timed_call
 from .costs import recurrent_costs
 from .peers import compiled_peers
 
 SUITE = "layers"
 # label: (cell type, fused module, torch.nn layer, torch.nn cell)
-LAYERS = {"LSTM": (LSTM, FusedLSTM, nn.LSTM, nn.LSTMCell), "GRU": (GRU, FusedGRU, nn.GRU, nn.GRUCell)}
+LAYERS = {
+    "LSTM": (LSTM, FusedLSTM, nn.LSTM, nn.LSTMCell),
+    "GRU": (GRU, FusedGRU, nn.GRU, nn.GRUCell),
+}
 # (B, T, H) from the anchors. The two largest take seconds per call on a small
 # CPU; quick runs keep the first.
 SHAPES = [(64, 50, 256), (1, 100, 512), (64, 100, 512), (128, 100, 1024)]
@@ -33,12 +38,30 @@ def cases(device, quick):
         for batch, steps, hidden in shapes[:1] if quick else shapes:
             for layer in LAYERS:
                 for mode in ("fwd", "fwd+bwd"):
-                    params = dict(label=layer, shape=f"B={batch} T={steps} E=H={hidden}", layer=layer,
-                                  mode=mode, B=batch, T=steps, H=hidden,
-                                  dtype=str(dtype).removeprefix("torch."),
-                                  **recurrent_costs(LAYERS[layer][0], batch, steps, hidden, hidden, dtype,
-                                                    mode, states_written=1))  # h: the output
-                    yield params, partial(_make_impls, layer, batch, steps, hidden, mode, dtype, device)
+                    params = dict(
+                        label=layer,
+                        shape=f"B={batch} T={steps} E=H={hidden}",
+                        layer=layer,
+                        mode=mode,
+                        B=batch,
+                        T=steps,
+                        H=hidden,
+                        dtype=str(dtype).removeprefix("torch."),
+                        **recurrent_costs(
+                            LAYERS[layer][0],
+                            batch,
+                            steps,
+                            hidden,
+                            hidden,
+                            dtype,
+                            mode,
+                            states_written=1,
+                        ),
+                    )  # h: the output
+                    yield (
+                        params,
+                        partial(_make_impls, layer, batch, steps, hidden, mode, dtype, device),
+                    )
 
 
 def _make_impls(layer, batch, steps, hidden, mode, dtype, device):
@@ -48,13 +71,21 @@ def _make_impls(layer, batch, steps, hidden, mode, dtype, device):
     fused.load_state_dict(reference.state_dict())
     cell = cell_class(hidden, hidden, device=device, dtype=dtype)
     cell.load_state_dict({k.removesuffix("_l0"): v for k, v in reference.state_dict().items()})
-    x = torch.randn(steps, batch, hidden, device=device, dtype=dtype, requires_grad=mode == "fwd+bwd")
+    x = torch.randn(
+        steps, batch, hidden, device=device, dtype=dtype, requires_grad=mode == "fwd+bwd"
+    )
     loop = partial(_cell_loop, cell)
-    runs = {"fused": (fused, lambda: fused(x)[0]), "torch.nn": (reference, lambda: reference(x)[0]),
-            "cell loop": (cell, lambda: loop(x))}
+    runs = {
+        "fused": (fused, lambda: fused(x)[0]),
+        "torch.nn": (reference, lambda: reference(x)[0]),
+        "cell loop": (cell, lambda: loop(x)),
+    }
     for name, compiled_loop in compiled_peers("compiled cell loop", loop, device).items():
         runs[name] = (cell, partial(compiled_loop, x))
-    return {name: timed_call(mode, run, [*module.parameters(), x]) for name, (module, run) in runs.items()}
+    return {
+        name: timed_call(mode, run, [*module.parameters(), x])
+        for name, (module, run) in runs.items()
+    }
 
 
 def _cell_loop(cell, x):

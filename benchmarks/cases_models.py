@@ -16,16 +16,25 @@ All with Bahdanau attention, in float32. FLOPs: seq2seq_ext.flops.count_flops
 (of the padded batch). Bytes: the parameters read once, and the case's inputs
 and outputs (times three with the backward, as benchmarks/costs.py counts).
 """
+
 import dataclasses
 from functools import partial
 
 import torch
 from torch import nn
 
-from seq2seq_ext.data import EOS_INDEX, SPECIAL_TOKENS, Vocab, collate, make_loader, reverse_words_pairs
+from seq2seq_ext.data import (
+    EOS_INDEX,
+    SPECIAL_TOKENS,
+    Vocab,
+    collate,
+    make_loader,
+    reverse_words_pairs,
+)
 from seq2seq_ext.flops import count_flops, count_parameters
 from seq2seq_ext.models import Seq2Seq, Seq2SeqConfig
 from seq2seq_ext.train import masked_cross_entropy
+
 from . import OURS
 from .calls import timed_call
 from .costs import FORWARD_BACKWARD_FACTOR, element_bytes
@@ -37,39 +46,76 @@ COMPILED = f"torch.compile({OURS})"
 # The models of the decoder step and pass cases: (config, batch B, source
 # length S, target length T). Quick runs keep the first.
 SIZES = [
-    (Seq2SeqConfig(40, 40, embedding_size=128, hidden_size=256, cell="gru"), 64, 12, 12),  # the reverse-words task
+    (
+        Seq2SeqConfig(40, 40, embedding_size=128, hidden_size=256, cell="gru"),
+        64,
+        12,
+        12,
+    ),  # the reverse-words task
     (Seq2SeqConfig(8000, 8000, embedding_size=512, hidden_size=512, cell="lstm"), 64, 50, 50),
 ]
 BEAM = 4
 LEARNING_RATE = 3e-3  # python -m seq2seq_ext train's default, as the example uses
 CLIP = 1.0
-ADAM_ACCESSES = 7  # per parameter: reads it, its gradient and two moments; writes it and the moments
+ADAM_ACCESSES = (
+    7  # per parameter: reads it, its gradient and two moments; writes it and the moments
+)
 
 
 def cases(device, quick):
     """Yields (params, make_impls), as benchmarks.run expects."""
-    sized = [(config, _random_batch(config, *shape)) for config, *shape in (SIZES[:1] if quick else SIZES)]
+    sized = [
+        (config, _random_batch(config, *shape))
+        for config, *shape in (SIZES[:1] if quick else SIZES)
+    ]
     for config, batch in sized:
         for mode in ("fwd", "fwd+bwd"):
-            yield (_params("decoder step", mode, config, batch, **_step_costs(config, batch, mode)),
-                   partial(_step_impls, config, batch, mode, device))
+            yield (
+                _params("decoder step", mode, config, batch, **_step_costs(config, batch, mode)),
+                partial(_step_impls, config, batch, mode, device),
+            )
         for mode in ("fwd", "fwd+bwd"):
-            yield (_params("teacher-forced pass", mode, config, batch, **_pass_costs(config, batch, mode)),
-                   partial(_pass_impls, config, batch, mode, device))
+            yield (
+                _params(
+                    "teacher-forced pass", mode, config, batch, **_pass_costs(config, batch, mode)
+                ),
+                partial(_pass_impls, config, batch, mode, device),
+            )
     words_config, words_batch = _reverse_words()
-    tokens = int((words_batch.tgt[:, 1:] != words_config.pad_index).sum())  # the targets the loss counts
-    yield (_params("training step", "fwd+bwd", words_config, words_batch, items=tokens, items_unit="tokens",
-                   **_training_costs(words_config, words_batch)),
-           partial(_training_impls, words_config, words_batch, device))
+    tokens = int(
+        (words_batch.tgt[:, 1:] != words_config.pad_index).sum()
+    )  # the targets the loss counts
+    yield (
+        _params(
+            "training step",
+            "fwd+bwd",
+            words_config,
+            words_batch,
+            items=tokens,
+            items_unit="tokens",
+            **_training_costs(words_config, words_batch),
+        ),
+        partial(_training_impls, words_config, words_batch, device),
+    )
     for config, batch in [(words_config, words_batch)] + sized[1:]:
         for beam in (1, BEAM):
             label = "greedy decode" if beam == 1 else f"beam {beam} decode"
-            yield (_params(label, "fwd", config, batch, items=batch.src.shape[0], items_unit="sentences",
-                           **_decode_costs(config, batch, beam)),
-                   partial(_decode_impls, config, batch, beam, device))
+            yield (
+                _params(
+                    label,
+                    "fwd",
+                    config,
+                    batch,
+                    items=batch.src.shape[0],
+                    items_unit="sentences",
+                    **_decode_costs(config, batch, beam),
+                ),
+                partial(_decode_impls, config, batch, beam, device),
+            )
 
 
 # ---------------------------------------------------------------- inputs
+
 
 def _random_batch(config, batch_size, src_len, tgt_len):
     """A Batch of sentences of random words, all of full length (count_flops
@@ -78,10 +124,16 @@ def _random_batch(config, batch_size, src_len, tgt_len):
     generator = torch.Generator().manual_seed(0)
 
     def words(count, vocab_size):
-        return torch.randint(len(SPECIAL_TOKENS), vocab_size, (count,), generator=generator).tolist()
+        return torch.randint(
+            len(SPECIAL_TOKENS), vocab_size, (count,), generator=generator
+        ).tolist()
 
-    return collate([(words(src_len, config.src_vocab_size), words(tgt_len - 1, config.tgt_vocab_size))
-                    for _ in range(batch_size)])
+    return collate(
+        [
+            (words(src_len, config.src_vocab_size), words(tgt_len - 1, config.tgt_vocab_size))
+            for _ in range(batch_size)
+        ]
+    )
 
 
 def _reverse_words():
@@ -92,7 +144,9 @@ def _reverse_words():
     src_vocab = Vocab.build(source for source, _ in pairs)
     tgt_vocab = Vocab.build(target for _, target in pairs)
     batch = next(iter(make_loader(pairs, src_vocab, tgt_vocab, batch_size=64, shuffle=False)))
-    config = Seq2SeqConfig(len(src_vocab), len(tgt_vocab), embedding_size=64, hidden_size=128, cell="gru")
+    config = Seq2SeqConfig(
+        len(src_vocab), len(tgt_vocab), embedding_size=64, hidden_size=128, cell="gru"
+    )
     return config, batch
 
 
@@ -100,11 +154,24 @@ def _params(label, mode, config, batch, **fields):
     B, S = batch.src.shape
     T = batch.tgt.shape[1] - 1  # decoder steps
     E, H, V = config.embedding_size, config.hidden_size, config.tgt_vocab_size
-    return dict(label=label, shape=f"{config.cell.upper()} B={B} S={S} T={T} E={E} H={H} V={V}", mode=mode,
-                cell=config.cell, B=B, S=S, T=T, E=E, H=H, V=V, dtype="float32", **fields)
+    return dict(
+        label=label,
+        shape=f"{config.cell.upper()} B={B} S={S} T={T} E={E} H={H} V={V}",
+        mode=mode,
+        cell=config.cell,
+        B=B,
+        S=S,
+        T=T,
+        E=E,
+        H=H,
+        V=V,
+        dtype="float32",
+        **fields,
+    )
 
 
 # ----------------------------------------------------------------- costs
+
 
 def _flops(config, batch_size, src_len, tgt_len, backward=False):
     return count_flops(config, src_len, tgt_len, batch_size, backward)["total"]
@@ -116,7 +183,9 @@ def _bytes(parameters, float_shapes, int64_count):
 
 
 def _costs(flops, forward_bytes, mode):
-    return dict(flops=flops, bytes=forward_bytes * (FORWARD_BACKWARD_FACTOR if mode == "fwd+bwd" else 1))
+    return dict(
+        flops=flops, bytes=forward_bytes * (FORWARD_BACKWARD_FACTOR if mode == "fwd+bwd" else 1)
+    )
 
 
 def _step_costs(config, batch, mode):
@@ -131,7 +200,9 @@ def _step_costs(config, batch, mode):
     decoder = counts["total"] - counts["embedding_src"] - counts["encoder"] - counts["bridge"]
     states = 2 if config.cell == "lstm" else 1
     memory = [(B, S, config.encoder_output_size), (B, S, config.attn_size)]
-    return _costs(flops, _bytes(decoder, memory + [(2 * states, B, H), (B, config.tgt_vocab_size)], B), mode)
+    return _costs(
+        flops, _bytes(decoder, memory + [(2 * states, B, H), (B, config.tgt_vocab_size)], B), mode
+    )
 
 
 def _pass_costs(config, batch, mode):
@@ -145,7 +216,9 @@ def _pass_costs(config, batch, mode):
 def _training_costs(config, batch):
     """The pass's forward+backward, and Adam's update (its FLOPs not counted)."""
     costs = _pass_costs(config, batch, "fwd+bwd")
-    costs["bytes"] += element_bytes(torch.float32, (ADAM_ACCESSES * count_parameters(config)["total"],))
+    costs["bytes"] += element_bytes(
+        torch.float32, (ADAM_ACCESSES * count_parameters(config)["total"],)
+    )
     return costs
 
 
@@ -153,12 +226,15 @@ def _decode_costs(config, batch, beam):
     """The encoder once per sentence, then T steps for each of the beam's rows.
     Bytes: the parameters, the source, and the output tokens and attention weights."""
     (B, S), T = batch.src.shape, batch.tgt.shape[1] - 1
-    flops = _flops(config, B, S, 0) + _flops(config, B * beam, S, T) - _flops(config, B * beam, S, 0)
+    flops = (
+        _flops(config, B, S, 0) + _flops(config, B * beam, S, T) - _flops(config, B * beam, S, 0)
+    )
     parameters = count_parameters(config)["total"]
     return _costs(flops, _bytes(parameters, [(B, T, S)], B * (S + T)), "fwd")
 
 
 # -------------------------------------------------------- implementations
+
 
 def _build(config, device, backend=OURS, weights=None):
     model = Seq2Seq(dataclasses.replace(config, backend=backend)).to(device)
@@ -210,15 +286,20 @@ def _pass_impls(config, batch, mode, device):
 def _timed(runs, args, mode, leaves=()):
     """{name: the call to time} of runs {name: (fn returning logits, its model)};
     with the backward, gradients flow into the model and `leaves`."""
-    return {name: timed_call(mode, partial(fn, *args), [*model.parameters(), *leaves])
-            for name, (fn, model) in runs.items()}
+    return {
+        name: timed_call(mode, partial(fn, *args), [*model.parameters(), *leaves])
+        for name, (fn, model) in runs.items()
+    }
 
 
 def _training_impls(config, batch, device):
     """Each implementation trains its own copy of the model, with its own Adam."""
     models = _models(config, device)
     batch = batch.to(device)
-    steps = {name: partial(_training_step, model, model, _adam(model), batch) for name, model in models.items()}
+    steps = {
+        name: partial(_training_step, model, model, _adam(model), batch)
+        for name, model in models.items()
+    }
     compiled_model = _build(config, device, weights=models[OURS].state_dict())
     optimizer = _adam(compiled_model)
     for name, forward in compiled_peers(COMPILED, compiled_model, device).items():

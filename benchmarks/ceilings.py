@@ -8,6 +8,7 @@ rate is that of the fastest call, and benchmarks.run measures them before and
 after the cases and keeps the higher: a moment when other processes load the
 machine lowers a measurement, and would make the cases' fractions too high.
 """
+
 import torch
 
 from .timing import measure_interleaved
@@ -24,20 +25,32 @@ def measure_ceilings(device, dtype_names):
     copy_elements, n = SIZES[torch.device(device).type]
     copied_bytes, copy_ms = _copy(copy_elements, device)
     copy = dict(bytes=copied_bytes, gbps=copied_bytes / copy_ms / 1e6)
-    gemm = {name: dict(n=n, gflops=2 * n**3 / _matmul_ms(n, getattr(torch, name), device) / 1e6)
-            for name in dtype_names}
+    gemm = {
+        name: dict(n=n, gflops=2 * n**3 / _matmul_ms(n, getattr(torch, name), device) / 1e6)
+        for name in dtype_names
+    }
     return dict(copy=copy, gemm=gemm)
 
 
 def higher_of(before, after):
     """Two measurements of the ceilings merged: each rate the higher of the
     two, both kept (as gbps_before_cases, gbps_after_cases, ...)."""
-    def merge(first, second, rate):
-        return {**first, rate: max(first[rate], second[rate]),
-                f"{rate}_before_cases": first[rate], f"{rate}_after_cases": second[rate]}
 
-    return dict(copy=merge(before["copy"], after["copy"], "gbps"),
-                gemm={dtype: merge(gemm, after["gemm"][dtype], "gflops") for dtype, gemm in before["gemm"].items()})
+    def merge(first, second, rate):
+        return {
+            **first,
+            rate: max(first[rate], second[rate]),
+            f"{rate}_before_cases": first[rate],
+            f"{rate}_after_cases": second[rate],
+        }
+
+    return dict(
+        copy=merge(before["copy"], after["copy"], "gbps"),
+        gemm={
+            dtype: merge(gemm, after["gemm"][dtype], "gflops")
+            for dtype, gemm in before["gemm"].items()
+        },
+    )
 
 
 def ceiling_fields(flops, bytes_, dtype_name, median_ms, ceilings):
@@ -47,8 +60,12 @@ def ceiling_fields(flops, bytes_, dtype_name, median_ms, ceilings):
     gflops, gbps = flops / median_ms / 1e6, bytes_ / median_ms / 1e6
     of_compute = gflops / ceilings["gemm"][dtype_name]["gflops"]
     of_memory = gbps / ceilings["copy"]["gbps"]
-    return dict(gflops=gflops, gbps=gbps, fraction_of_ceiling=max(of_compute, of_memory),
-                bound="compute" if of_compute >= of_memory else "memory")
+    return dict(
+        gflops=gflops,
+        gbps=gbps,
+        fraction_of_ceiling=max(of_compute, of_memory),
+        bound="compute" if of_compute >= of_memory else "memory",
+    )
 
 
 def _copy(elements, device):

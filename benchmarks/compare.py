@@ -12,6 +12,7 @@ Prints a table; exits 1 if any row regressed (0 with --no-fail). Warns when the
 files come from different devices, thread counts or torch versions, where the
 ratios measure the machines as well as the code.
 """
+
 import argparse
 import json
 import sys
@@ -19,11 +20,17 @@ from pathlib import Path
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.compare", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("old", type=Path, help="results JSON of the earlier run")
     parser.add_argument("new", type=Path, help="results JSON of the later run")
-    parser.add_argument("--threshold", type=float, default=0.10,
-                        help="relative slowdown that may count as a regression (default 0.10: 10%%)")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=0.10,
+        help="relative slowdown that may count as a regression (default 0.10: 10%%)",
+    )
     parser.add_argument("--no-fail", action="store_true", help="report regressions, but exit 0")
     args = parser.parse_args(argv)
     old, new = (json.loads(path.read_text()) for path in (args.old, args.new))
@@ -32,17 +39,25 @@ def main(argv=None):
     compared = compare(old, new, args.threshold)
     print(table(compared))
     regressions = [row for row in compared if row["verdict"] == "REGRESSION"]
-    print(f"\n{len(regressions)} regression(s) among {len(compared)} rows compared "
-          f"(threshold {args.threshold:.0%}, and the 20th-80th percentile intervals apart).")
+    print(
+        f"\n{len(regressions)} regression(s) among {len(compared)} rows compared "
+        f"(threshold {args.threshold:.0%}, and the 20th-80th percentile intervals apart)."
+    )
     return 1 if regressions and not args.no_fail else 0
 
 
 def mismatches(old, new):
     """What differs between the machines (or software) of the two runs."""
-    facts = {"device": lambda run: run["device"]["name"], "thread count": lambda run: run["threads"],
-             "torch version": lambda run: run["torch"]}
-    return [f"the runs differ in {fact}: {get(old)!r} (old) vs {get(new)!r} (new)"
-            for fact, get in facts.items() if get(old) != get(new)]
+    facts = {
+        "device": lambda run: run["device"]["name"],
+        "thread count": lambda run: run["threads"],
+        "torch version": lambda run: run["torch"],
+    }
+    return [
+        f"the runs differ in {fact}: {get(old)!r} (old) vs {get(new)!r} (new)"
+        for fact, get in facts.items()
+        if get(old) != get(new)
+    ]
 
 
 def compare(old, new, threshold):
@@ -74,13 +89,22 @@ def table(compared):
     """The comparison as aligned text columns."""
     lines = [("case", "impl", "old ms", "new ms", "new/old", "")]
     for row in compared:
-        lines.append((row["case"], row["impl"], f"{row['old_ms']:.3f}",
-                       "failed" if row["new_ms"] is None else f"{row['new_ms']:.3f}",
-                       "-" if row["ratio"] is None else f"{row['ratio']:.2f}", row["verdict"]))
+        lines.append(
+            (
+                row["case"],
+                row["impl"],
+                f"{row['old_ms']:.3f}",
+                "failed" if row["new_ms"] is None else f"{row['new_ms']:.3f}",
+                "-" if row["ratio"] is None else f"{row['ratio']:.2f}",
+                row["verdict"],
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     align = ["<", "<", ">", ">", ">", "<"]
-    return "\n".join("  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(line, align, widths)).rstrip()
-                     for line in lines)
+    return "\n".join(
+        "  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(line, align, widths)).rstrip()
+        for line in lines
+    )
 
 
 def _case(row):

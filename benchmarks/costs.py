@@ -7,6 +7,7 @@ traffic an implementation can have. Forward+backward: three times the forward, f
 both, as the backward computes a gradient for every input and weight (two
 products for each product of the forward, and about twice its traffic).
 """
+
 import math
 
 import torch
@@ -36,7 +37,16 @@ def recurrent_costs(cell_type, batch, steps, input_size, hidden, dtype, mode, st
     its states: the LSTM cell's h and c, or h): the two gate products of each
     step; reading the inputs, the weights, biases and initial state once."""
     gates, states = cell_type.gates, states_written or cell_type.states
-    flops = steps * (matmul_flops(batch, gates * hidden, input_size) + matmul_flops(batch, gates * hidden, hidden))
-    bytes_ = element_bytes(dtype, (steps, batch, input_size), (gates * hidden, input_size + hidden),
-                           (2, gates * hidden), (states, batch, hidden), (steps, states, batch, hidden))
+    flops = steps * (
+        matmul_flops(batch, gates * hidden, input_size)
+        + matmul_flops(batch, gates * hidden, hidden)
+    )
+    bytes_ = element_bytes(
+        dtype,
+        (steps, batch, input_size),
+        (gates * hidden, input_size + hidden),
+        (2, gates * hidden),
+        (states, batch, hidden),
+        (steps, states, batch, hidden),
+    )
     return case_costs(flops, bytes_, mode)

@@ -1,4 +1,5 @@
 """torch.compile peers of a case: what a user gets by compiling the eager code."""
+
 import torch
 
 

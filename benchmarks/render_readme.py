@@ -7,6 +7,7 @@ with the markdown pages of the results in benchmarks/results/ (each states its
 device and date) and their charts: full runs and --only (-partial) runs, not
 --quick ones; so no figure in the README is typed by hand.
 """
+
 import argparse
 import os
 import re
@@ -14,7 +15,10 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
-CHARTS = {"speedup": "Speed-up of fused over each peer", "ceiling": "Fraction of the device's ceiling"}
+CHARTS = {
+    "speedup": "Speed-up of fused over each peer",
+    "ceiling": "Fraction of the device's ceiling",
+}
 
 
 def performance_section(results_dir, readme_dir):
@@ -25,7 +29,7 @@ def performance_section(results_dir, readme_dir):
     parts = []
     for table in tables:
         text = table.read_text().strip()
-        text = re.sub(r"^# ", "### ", text, flags=re.M)   # the file's title, one level down
+        text = re.sub(r"^# ", "### ", text, flags=re.M)  # the file's title, one level down
         text = re.sub(r"^## ", "#### ", text, flags=re.M)
         for chart, title in CHARTS.items():
             image = table.with_name(f"{table.stem}-{chart}.png")

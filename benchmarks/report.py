@@ -1,5 +1,6 @@
 """The markdown page of a run's results (benchmarks.run writes it next to the
 JSON; benchmarks.render_readme pastes it into the README)."""
+
 from . import OURS
 
 METHOD = (
@@ -9,13 +10,22 @@ METHOD = (
     " bigger (the bound named), from the case's FLOPs and bytes as benchmarks/costs.py estimates them."
     " Peak MiB: the most memory one call holds beyond what was allocated when it began"
     " (the JSON's peak_memory says how it is measured). Throughput, where a case has one:"
-    f" the tokens or sentences one call processes / {OURS}'s median.")
+    f" the tokens or sentences one call processes / {OURS}'s median."
+)
 
 
 def markdown(results):
     device = results["device"]
-    lines = [f"# Benchmarks on {device['name']}", "", _facts(results), "", _ceilings(results["ceilings"]),
-             "", METHOD, ""]
+    lines = [
+        f"# Benchmarks on {device['name']}",
+        "",
+        _facts(results),
+        "",
+        _ceilings(results["ceilings"]),
+        "",
+        METHOD,
+        "",
+    ]
     suites = dict.fromkeys(row["suite"] for row in results["rows"])
     for suite in suites:
         lines += _suite_table(suite, [row for row in results["rows"] if row["suite"] == suite])
@@ -26,10 +36,15 @@ def _facts(results):
     device = results["device"]
     facts = [results["date"], f"torch {results['torch']}"]
     if device["type"] == "cuda":
-        facts += [f"CUDA {device['cuda_runtime']}", f"cuDNN {device['cudnn']}", f"driver {device['driver']}",
-                  f"compute capability {device['capability']}", f"{device['multiprocessors']} SMs",
-                  f"{device['memory_gib']} GiB",
-                  f"SM clock {device['sm_clock_mhz']} MHz at the start (max {device['max_sm_clock_mhz']} MHz)"]
+        facts += [
+            f"CUDA {device['cuda_runtime']}",
+            f"cuDNN {device['cudnn']}",
+            f"driver {device['driver']}",
+            f"compute capability {device['capability']}",
+            f"{device['multiprocessors']} SMs",
+            f"{device['memory_gib']} GiB",
+            f"SM clock {device['sm_clock_mhz']} MHz at the start (max {device['max_sm_clock_mhz']} MHz)",
+        ]
     facts.append(f"{results['threads']} CPU threads")
     if results["quick"]:
         facts.append("quick run")
@@ -40,11 +55,15 @@ def _facts(results):
 
 def _ceilings(ceilings):
     copy = ceilings["copy"]
-    gemms = ", ".join(f"{dtype} {gemm['gflops']:.0f} GFLOP/s ({gemm['n']}x{gemm['n']} matmul)"
-                      for dtype, gemm in ceilings["gemm"].items())
-    return (f"Ceilings measured in this run (the fastest call, before and after the cases, the higher):"
-            f" copy bandwidth {copy['gbps']:.1f} GB/s ({copy['bytes'] / 2**20:.0f} MiB read and written);"
-            f" GEMM peak {gemms}.")
+    gemms = ", ".join(
+        f"{dtype} {gemm['gflops']:.0f} GFLOP/s ({gemm['n']}x{gemm['n']} matmul)"
+        for dtype, gemm in ceilings["gemm"].items()
+    )
+    return (
+        f"Ceilings measured in this run (the fastest call, before and after the cases, the higher):"
+        f" copy bandwidth {copy['gbps']:.1f} GB/s ({copy['bytes'] / 2**20:.0f} MiB read and written);"
+        f" GEMM peak {gemms}."
+    )
 
 
 def _suite_table(suite, rows):
@@ -52,14 +71,26 @@ def _suite_table(suite, rows):
     peers = [impl for impl in impls if impl != OURS]
     cases = {}  # case fields -> {impl: row}, in run order
     for row in rows:
-        cases.setdefault((row["label"], row["shape"], row["dtype"], row["mode"]), {})[row["impl"]] = row
+        cases.setdefault((row["label"], row["shape"], row["dtype"], row["mode"]), {})[
+            row["impl"]
+        ] = row
     n = next((row["n"] for row in rows if "n" in row), 0)
     has_throughput = any("items" in row for row in rows)
-    header = (["case", "shape", "dtype", "mode"] + [f"{impl} ms" for impl in impls]
-              + [f"{OURS} speed-up over {peer}" for peer in peers]
-              + [f"{OURS} fraction of ceiling", f"{OURS} peak MiB"] + [f"{OURS} throughput"] * has_throughput)
-    lines = [f"## {suite}", "", f"n = {n} per implementation.", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * 4 + "---:|" * (len(header) - 4)]
+    header = (
+        ["case", "shape", "dtype", "mode"]
+        + [f"{impl} ms" for impl in impls]
+        + [f"{OURS} speed-up over {peer}" for peer in peers]
+        + [f"{OURS} fraction of ceiling", f"{OURS} peak MiB"]
+        + [f"{OURS} throughput"] * has_throughput
+    )
+    lines = [
+        f"## {suite}",
+        "",
+        f"n = {n} per implementation.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * 4 + "---:|" * (len(header) - 4),
+    ]
     failures = []
     for key, by_impl in cases.items():
         ours = by_impl[OURS]
@@ -74,9 +105,16 @@ def _suite_table(suite, rows):
         if "error" in ours:
             cells += ["-", "-"]
         else:
-            cells += [f"{_percent(ours['fraction_of_ceiling'])} ({ours['bound']})", f"{ours['peak_memory_mib']:.1f}"]
+            cells += [
+                f"{_percent(ours['fraction_of_ceiling'])} ({ours['bound']})",
+                f"{ours['peak_memory_mib']:.1f}",
+            ]
         if has_throughput:
-            cells.append(f"{ours['throughput']:,.1f} {ours['throughput_unit']}" if "throughput" in ours else "-")
+            cells.append(
+                f"{ours['throughput']:,.1f} {ours['throughput_unit']}"
+                if "throughput" in ours
+                else "-"
+            )
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     if failures:

@@ -21,6 +21,7 @@ its rows get a ``throughput`` (items / s) and ``throughput_unit`` ("tokens/s").
 case runs: the implementation under test named "fused" (benchmarks.OURS), its
 peers by the names a reader knows them by.
 """
+
 import argparse
 import datetime
 import json
@@ -32,6 +33,7 @@ from pathlib import Path
 import torch
 
 import seq2seq_ext
+
 from . import OURS, cases_attention, cases_cells, cases_layers, cases_models
 from .ceilings import ceiling_fields, higher_of, measure_ceilings
 from .charts import write_charts
@@ -44,11 +46,16 @@ TIMING = {"quick": dict(warmup=3, repeats=20), "full": dict(warmup=5, repeats=50
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--quick", action="store_true", help="fewer shapes and repeats")
-    parser.add_argument("--only", metavar="PATTERN",
-                        help="run only cases whose id matches this regular expression (case-insensitive)")
+    parser.add_argument(
+        "--only",
+        metavar="PATTERN",
+        help="run only cases whose id matches this regular expression (case-insensitive)",
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
 
@@ -63,11 +70,15 @@ def main(argv=None):
     backend = seq2seq_ext.backend_info()
     for op, served_by in backend["ops"].items():
         if served_by[args.device] != "kernel":
-            print(f"note: {op} on {args.device} runs the pure-PyTorch reference, not a compiled kernel")
+            print(
+                f"note: {op} on {args.device} runs the pure-PyTorch reference, not a compiled kernel"
+            )
     run_kind = "quick" if args.quick else "full"
     timing = TIMING[run_kind]
-    print(f"device: {device['name']} ({device['slug']}), torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, warmup {timing['warmup']}, repeats {timing['repeats']}")
+    print(
+        f"device: {device['name']} ({device['slug']}), torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, warmup {timing['warmup']}, repeats {timing['repeats']}"
+    )
 
     selected = _select_cases(args.device, args.quick, args.only)
     if not selected:
@@ -75,16 +86,27 @@ def main(argv=None):
     load_before = os.getloadavg()
     rows, ceilings = _measure(selected, args.device, run_kind)
     results = dict(
-        device=device, torch=torch.__version__, date=datetime.date.today().isoformat(),
-        threads=torch.get_num_threads(), backend=backend, quick=args.quick, only=args.only,
-        timing=timing, load_average_1m=dict(before=load_before[0], after=os.getloadavg()[0]),
-        ceilings=ceilings, peak_memory=PEAK_MEMORY_METHOD[device["type"]], rows=rows)
+        device=device,
+        torch=torch.__version__,
+        date=datetime.date.today().isoformat(),
+        threads=torch.get_num_threads(),
+        backend=backend,
+        quick=args.quick,
+        only=args.only,
+        timing=timing,
+        load_average_1m=dict(before=load_before[0], after=os.getloadavg()[0]),
+        ceilings=ceilings,
+        peak_memory=PEAK_MEMORY_METHOD[device["type"]],
+        rows=rows,
+    )
 
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.quick and not args.only:
         for superseded in args.out.glob(f"{device['slug']}-partial*"):
             superseded.unlink()
-    stem = args.out / (device["slug"] + ("-quick" if args.quick else "") + ("-partial" if args.only else ""))
+    stem = args.out / (
+        device["slug"] + ("-quick" if args.quick else "") + ("-partial" if args.only else "")
+    )
     written = [stem.with_suffix(".json"), stem.with_suffix(".md")]
     written[0].write_text(json.dumps(results, indent=1) + "\n")
     written[1].write_text(markdown(results))
@@ -116,11 +138,17 @@ def _measure(selected, device, run_kind):
         suite_timing = getattr(suite, "TIMING", TIMING)[run_kind]
         rows.extend(_run_case(suite, case_id, params, make_impls(), device, suite_timing))
     ceilings = higher_of(ceilings_before, measure_ceilings(device, dtype_names))
-    print(f"ceilings: copy {ceilings['copy']['gbps']:.1f} GB/s, GEMM "
-          + ", ".join(f"{dtype} {gemm['gflops']:.0f} GFLOP/s" for dtype, gemm in ceilings["gemm"].items()))
+    print(
+        f"ceilings: copy {ceilings['copy']['gbps']:.1f} GB/s, GEMM "
+        + ", ".join(
+            f"{dtype} {gemm['gflops']:.0f} GFLOP/s" for dtype, gemm in ceilings["gemm"].items()
+        )
+    )
     for row in rows:
         if "median_ms" in row:
-            row.update(ceiling_fields(row["flops"], row["bytes"], row["dtype"], row["median_ms"], ceilings))
+            row.update(
+                ceiling_fields(row["flops"], row["bytes"], row["dtype"], row["median_ms"], ceilings)
+            )
     return rows, ceilings
 
 
@@ -129,15 +157,23 @@ def _run_case(suite, case_id, params, impls, device, timing):
     where the case counts items. The fused row gains
     ``speedup_over`` {peer: peer median / fused median}; a failed impl's row
     holds its ``error`` instead of times."""
-    rows = {impl: dict(suite=suite.SUITE, **params, impl=impl, **stats)
-            for impl, stats in measure_interleaved(impls, device, **timing).items()}
+    rows = {
+        impl: dict(suite=suite.SUITE, **params, impl=impl, **stats)
+        for impl, stats in measure_interleaved(impls, device, **timing).items()
+    }
     for row in rows.values():
         if "items" in row and "median_ms" in row:
-            row.update(throughput=row["items"] / (row["median_ms"] / 1e3), throughput_unit=f"{row['items_unit']}/s")
+            row.update(
+                throughput=row["items"] / (row["median_ms"] / 1e3),
+                throughput_unit=f"{row['items_unit']}/s",
+            )
     ours = rows[OURS]
     if "median_ms" in ours:
-        ours["speedup_over"] = {impl: row["median_ms"] / ours["median_ms"]
-                                for impl, row in rows.items() if impl != OURS and "median_ms" in row}
+        ours["speedup_over"] = {
+            impl: row["median_ms"] / ours["median_ms"]
+            for impl, row in rows.items()
+            if impl != OURS and "median_ms" in row
+        }
     print(case_id + ": " + ", ".join(_summary(row, ours) for row in rows.values()), flush=True)
     return list(rows.values())
 

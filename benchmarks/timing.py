@@ -5,6 +5,7 @@ around each call (after warm-up and a synchronize), synchronised after it, so
 the time is the GPU's, launch gaps included. Both report the median, the
 20th/80th percentiles and the fastest call.
 """
+
 import statistics
 import time
 
@@ -14,11 +15,11 @@ from torch.profiler import ProfilerActivity, profile
 MIN_CUDA_REPEATS = 20  # docs/design.md: GPU timings are the median of at least 20 runs
 PEAK_MEMORY_METHOD = {  # how peak_memory_mib measures, for the results' header
     "cuda": "torch.cuda.max_memory_allocated() during one call, after reset_peak_memory_stats(), "
-            "less what was allocated when it began (a CUDA graph's memory pool, allocated when "
-            "the graph is captured, is not counted in its replays)",
+    "less what was allocated when it began (a CUDA graph's memory pool, allocated when "
+    "the graph is captured, is not counted in its replays)",
     "cpu": "the running sum of the allocations and frees that torch's CPU allocator reports to "
-           "torch.profiler (profile_memory=True) during one call; memory allocated outside "
-           "torch's allocator is not seen",
+    "torch.profiler (profile_memory=True) during one call; memory allocated outside "
+    "torch's allocator is not seen",
 }
 
 
@@ -74,8 +75,11 @@ def peak_memory_mib(fn, device):
         return (torch.cuda.max_memory_allocated() - start) / 2**20
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
-    events = [event for event in prof.profiler.kineto_results.events()
-              if event.name() == "[memory]" and event.device_type() == torch.autograd.DeviceType.CPU]
+    events = [
+        event
+        for event in prof.profiler.kineto_results.events()
+        if event.name() == "[memory]" and event.device_type() == torch.autograd.DeviceType.CPU
+    ]
     held = peak = 0
     for event in sorted(events, key=lambda event: event.start_ns()):
         held += event.nbytes()  # negative for a free
@@ -85,8 +89,13 @@ def peak_memory_mib(fn, device):
 
 def _summary(times_ms):
     p20, _, _, p80 = statistics.quantiles(times_ms, n=5, method="inclusive")
-    return dict(median_ms=statistics.median(times_ms), p20_ms=p20, p80_ms=p80, min_ms=min(times_ms),
-                n=len(times_ms))
+    return dict(
+        median_ms=statistics.median(times_ms),
+        p20_ms=p20,
+        p80_ms=p80,
+        min_ms=min(times_ms),
+        n=len(times_ms),
+    )
 
 
 def _cpu_call_ms(fn):

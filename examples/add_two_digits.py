@@ -14,6 +14,7 @@ RESULT {json} with each model's final validation accuracy per length.
 
     python examples/add_two_digits.py [--quick] [--device cpu] [--out runs/add_two_digits]
 """
+
 import argparse
 import json
 import time
@@ -64,16 +65,21 @@ def train(layer_class, length, args, device) -> list:
         order = torch.randperm(len(train_x), device=device)
         losses = []
         for start in range(0, len(order), args.batch_size):
-            batch = order[start:start + args.batch_size]
+            batch = order[start : start + args.batch_size]
             loss = F.cross_entropy(model(train_x[batch]), train_y[batch])
             optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             losses.append(loss.item())
-        history.append({"epoch": epoch, "train_loss": sum(losses) / len(losses),
-                        "train_accuracy": accuracy(model, train_x[:2000], train_y[:2000]),
-                        "valid_accuracy": accuracy(model, valid_x, valid_y)})
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": sum(losses) / len(losses),
+                "train_accuracy": accuracy(model, train_x[:2000], train_y[:2000]),
+                "valid_accuracy": accuracy(model, valid_x, valid_y),
+            }
+        )
     return history
 
 
@@ -97,16 +103,26 @@ def main(argv=None):
             history = train(layer_class, length, args, args.device)
             curves[(name, length)] = history
             result[f"{name.lower()}_length_{length}_valid_accuracy"] = history[-1]["valid_accuracy"]
-            print(f"{name:4} length {length:2}: valid accuracy {history[-1]['valid_accuracy']:.3f} "
-                  f"({time.perf_counter() - started:.0f} s)", flush=True)
+            print(
+                f"{name:4} length {length:2}: valid accuracy {history[-1]['valid_accuracy']:.3f} "
+                f"({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "history.json").write_text(json.dumps(
-        {f"{name}_{length}": history for (name, length), history in curves.items()}, indent=1))
-    plot_curves_by_length(curves, out / "add_two_digits.png",
-                          title=f"add two digits: RNN vs LSTM, hidden {HIDDEN}, {LAYERS} layers")
-    result["lstm_beats_rnn_at_30"] = (result["lstm_length_30_valid_accuracy"]
-                                      > result["rnn_length_30_valid_accuracy"])
+    (out / "history.json").write_text(
+        json.dumps(
+            {f"{name}_{length}": history for (name, length), history in curves.items()}, indent=1
+        )
+    )
+    plot_curves_by_length(
+        curves,
+        out / "add_two_digits.png",
+        title=f"add two digits: RNN vs LSTM, hidden {HIDDEN}, {LAYERS} layers",
+    )
+    result["lstm_beats_rnn_at_30"] = (
+        result["lstm_length_30_valid_accuracy"] > result["rnn_length_30_valid_accuracy"]
+    )
     print("RESULT " + json.dumps(result))
 
 

@@ -7,6 +7,7 @@ time of one training step with FusedLSTMCell vs torch.nn.LSTMCell (same weights)
 
     python examples/char_lm_demo.py [--seconds 60] [--device cpu] [--seed 0]
 """
+
 import argparse
 import json
 import math
@@ -28,8 +29,10 @@ EMBED_SIZE, HIDDEN_SIZE, BATCH, WINDOW, LEARNING_RATE = 32, 256, 32, 64, 3e-3
 
 
 def make_text(n_sentences, rng):
-    return " ".join(f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}{rng.choice(ENDINGS)}"
-                    for _ in range(n_sentences))
+    return " ".join(
+        f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}{rng.choice(ENDINGS)}"
+        for _ in range(n_sentences)
+    )
 
 
 class CharLM(nn.Module):
@@ -54,7 +57,11 @@ def windows(ids, batch, window):
     streams = ids[: len(ids) // batch * batch].view(batch, -1)
     while True:
         for start in range(0, streams.size(1) - window - 1, window):
-            yield streams[:, start:start + window], streams[:, start + 1:start + window + 1], start == 0
+            yield (
+                streams[:, start : start + window],
+                streams[:, start + 1 : start + window + 1],
+                start == 0,
+            )
 
 
 def loss_of(model, inputs, targets, state=None):
@@ -77,7 +84,10 @@ def sample(model, vocab, prompt, length, device):
 def training_step_ms(models, inputs, targets, device, warmup=3, repeats=20):
     """Median wall time of one training step (forward, backward, Adam) per model,
     the models stepped in turn so that machine load falls on both alike."""
-    optimizers = {name: torch.optim.Adam(model.parameters(), lr=LEARNING_RATE) for name, model in models.items()}
+    optimizers = {
+        name: torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+        for name, model in models.items()
+    }
     times = {name: [] for name in models}
     for round_index in range(warmup + repeats):
         for name, model in models.items():
@@ -103,16 +113,20 @@ def main():
     rng = random.Random(args.seed)
     train_text, valid_text = make_text(4000, rng), make_text(200, rng)
     vocab = sorted(set(train_text + valid_text))
-    train_ids, valid_ids = (torch.tensor([vocab.index(ch) for ch in text], device=device)
-                            for text in (train_text, valid_text))
+    train_ids, valid_ids = (
+        torch.tensor([vocab.index(ch) for ch in text], device=device)
+        for text in (train_text, valid_text)
+    )
     valid_inputs, valid_targets, _ = next(windows(valid_ids, BATCH, WINDOW))
 
     model = CharLM(len(vocab), FusedLSTMCell).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
     with torch.no_grad():
         initial_loss = loss_of(model, valid_inputs, valid_targets)[0].item()
-    print(f"{len(train_text)} characters, vocabulary {len(vocab)}, validation loss before training "
-          f"{initial_loss:.3f} (a uniform guess: {math.log(len(vocab)):.3f})")
+    print(
+        f"{len(train_text)} characters, vocabulary {len(vocab)}, validation loss before training "
+        f"{initial_loss:.3f} (a uniform guess: {math.log(len(vocab)):.3f})"
+    )
 
     steps, recent_losses, state = 0, [], None
     start = last_report = time.perf_counter()
@@ -128,7 +142,9 @@ def main():
         recent_losses.append(loss.item())
         now = time.perf_counter()
         if now - last_report >= args.seconds / 10 or now - start >= args.seconds:
-            print(f"step {steps:5d}  {now - start:5.1f} s  training loss {statistics.mean(recent_losses):.3f}")
+            print(
+                f"step {steps:5d}  {now - start:5.1f} s  training loss {statistics.mean(recent_losses):.3f}"
+            )
             recent_losses, last_report = [], now
         if now - start >= args.seconds:
             break
@@ -140,12 +156,25 @@ def main():
 
     torch_model = CharLM(len(vocab), nn.LSTMCell).to(device)
     torch_model.load_state_dict(model.state_dict())
-    step_ms = training_step_ms({"fused": model, "torch": torch_model}, valid_inputs, valid_targets, device)
-    print(f"one training step (B={BATCH}, T={WINDOW}, H={HIDDEN_SIZE}): FusedLSTMCell {step_ms['fused']:.1f} ms, "
-          f"torch.nn.LSTMCell {step_ms['torch']:.1f} ms, ratio torch/fused {step_ms['torch'] / step_ms['fused']:.2f}")
-    print("RESULT " + json.dumps(dict(
-        initial_loss=initial_loss, final_loss=final_loss, steps=steps,
-        fused_ms_per_step=step_ms["fused"], torch_ms_per_step=step_ms["torch"])))
+    step_ms = training_step_ms(
+        {"fused": model, "torch": torch_model}, valid_inputs, valid_targets, device
+    )
+    print(
+        f"one training step (B={BATCH}, T={WINDOW}, H={HIDDEN_SIZE}): FusedLSTMCell {step_ms['fused']:.1f} ms, "
+        f"torch.nn.LSTMCell {step_ms['torch']:.1f} ms, ratio torch/fused {step_ms['torch'] / step_ms['fused']:.2f}"
+    )
+    print(
+        "RESULT "
+        + json.dumps(
+            dict(
+                initial_loss=initial_loss,
+                final_loss=final_loss,
+                steps=steps,
+                fused_ms_per_step=step_ms["fused"],
+                torch_ms_per_step=step_ms["torch"],
+            )
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ RESULT {json}. Exits 1 if a count differs.
         [--attention none|bahdanau|luong-dot|luong-general] [--bidirectional]
         [--batch 1] [--quick] [--device cpu] [--out DIR]
 """
+
 import argparse
 import json
 import sys
@@ -41,16 +42,23 @@ def closed_form_parameters(m: int, k: int, V: int) -> int:
 def is_closed_form_case(config: Seq2SeqConfig) -> bool:
     """The closed forms hold for one-layer unidirectional Elman RNNs without
     attention, with one vocabulary size."""
-    return (config.cell in ("rnn_tanh", "rnn_relu") and config.num_layers == 1
-            and not config.bidirectional and config.attention == "none"
-            and config.src_vocab_size == config.tgt_vocab_size)
+    return (
+        config.cell in ("rnn_tanh", "rnn_relu")
+        and config.num_layers == 1
+        and not config.bidirectional
+        and config.attention == "none"
+        and config.src_vocab_size == config.tgt_vocab_size
+    )
 
 
 def closed_form_check(config: Seq2SeqConfig, length: int, params: dict, forward: dict):
     """(lines to print, metrics, whether the counts match the closed forms)."""
     if not is_closed_form_case(config):
-        return (["the closed forms hold for a one-layer Elman RNN without attention: "
-                 "not checked"], {}, True)
+        return (
+            ["the closed forms hold for a one-layer Elman RNN without attention: not checked"],
+            {},
+            True,
+        )
     m, k, V, T = config.embedding_size, config.hidden_size, config.tgt_vocab_size, length
     flops, textbook_params = closed_form_flops(m, k, V, T), closed_form_parameters(m, k, V)
     model_params = textbook_params + V * m + 2 * k  # the target embedding, bias_hh twice
@@ -62,15 +70,20 @@ def closed_form_check(config: Seq2SeqConfig, length: int, params: dict, forward:
         f"target embedding Vm and torch's second RNN bias 2k = {model_params:,}: "
         f"{'equal' if params['total'] == model_params else 'DIFFERENT'}",
     ]
-    metrics = dict(closed_form_flops=flops, closed_form_params=textbook_params,
-                   closed_form_params_with_target_embedding_and_bias_hh=model_params,
-                   closed_form_match=ok)
+    metrics = dict(
+        closed_form_flops=flops,
+        closed_form_params=textbook_params,
+        closed_form_params_with_target_embedding_and_bias_hh=model_params,
+        closed_form_match=ok,
+    )
     return lines, metrics, ok
 
 
 def markdown_table(params: dict, forward: dict, training: dict) -> str:
-    lines = ["| component | parameters | forward FLOPs | forward + backward FLOPs |",
-             "|---|---:|---:|---:|"]
+    lines = [
+        "| component | parameters | forward FLOPs | forward + backward FLOPs |",
+        "|---|---:|---:|---:|",
+    ]
     for name in (*COMPONENTS, "total"):
         lines.append(f"| {name} | {params[name]:,} | {forward[name]:,} | {training[name]:,} |")
     return "\n".join(lines)
@@ -79,13 +92,15 @@ def markdown_table(params: dict, forward: dict, training: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description="Parameters and FLOPs of a Seq2Seq model per component, checked against "
-                    "the closed forms in the plain case.")
+        "the closed forms in the plain case."
+    )
     parser.add_argument("--cell", choices=CELLS, default="rnn_tanh")
     parser.add_argument("--embedding", type=int, default=256)
     parser.add_argument("--hidden", type=int, default=512)
     parser.add_argument("--vocab", type=int, default=10000, help="source and target vocabulary")
-    parser.add_argument("--len", type=int, default=20, dest="length",
-                        help="source and target length T")
+    parser.add_argument(
+        "--len", type=int, default=20, dest="length", help="source and target length T"
+    )
     parser.add_argument("--layers", type=int, default=1)
     parser.add_argument("--attention", choices=ATTENTIONS, default="none")
     parser.add_argument("--bidirectional", action="store_true")
@@ -95,34 +110,51 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="folder for the table as count_flops.md")
     args = parser.parse_args(argv)
 
-    config = Seq2SeqConfig(src_vocab_size=args.vocab, tgt_vocab_size=args.vocab,
-                           embedding_size=args.embedding, hidden_size=args.hidden,
-                           num_layers=args.layers, cell=args.cell, bidirectional=args.bidirectional,
-                           attention=args.attention)
+    config = Seq2SeqConfig(
+        src_vocab_size=args.vocab,
+        tgt_vocab_size=args.vocab,
+        embedding_size=args.embedding,
+        hidden_size=args.hidden,
+        num_layers=args.layers,
+        cell=args.cell,
+        bidirectional=args.bidirectional,
+        attention=args.attention,
+    )
     T = args.length
     params = count_parameters(config)
     forward = count_flops(config, T, T, batch=args.batch)
     training = count_flops(config, T, T, batch=args.batch, backward=True)
-    heading = (f"cell={config.cell} E={config.embedding_size} H={config.hidden_size} "
-               f"V={args.vocab} T={T} layers={config.num_layers} "
-               f"bidirectional={config.bidirectional} attention={config.attention} "
-               f"batch={args.batch}")
+    heading = (
+        f"cell={config.cell} E={config.embedding_size} H={config.hidden_size} "
+        f"V={args.vocab} T={T} layers={config.num_layers} "
+        f"bidirectional={config.bidirectional} attention={config.attention} "
+        f"batch={args.batch}"
+    )
     table = markdown_table(params, forward, training)
     check_lines, closed_form_metrics, ok = closed_form_check(config, T, params, forward)
     model_params = sum(p.numel() for p in Seq2Seq(config).to(args.device).parameters())
     ok = ok and model_params == params["total"]
-    check_lines.append(f"Seq2Seq(config) has {model_params:,} parameters: "
-                       f"{'equal' if model_params == params['total'] else 'DIFFERENT'}")
+    check_lines.append(
+        f"Seq2Seq(config) has {model_params:,} parameters: "
+        f"{'equal' if model_params == params['total'] else 'DIFFERENT'}"
+    )
     print(heading, table, *check_lines, sep="\n")
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "count_flops.md").write_text("\n\n".join([heading, table, "\n".join(check_lines)])
-                                            + "\n")
-    metrics = dict(config=config.to_dict(), length=T, batch=args.batch,
-                   params_total=params["total"], flops_total=forward["total"],
-                   flops_forward_backward_total=training["total"], model_params=model_params,
-                   **closed_form_metrics)
+        (out / "count_flops.md").write_text(
+            "\n\n".join([heading, table, "\n".join(check_lines)]) + "\n"
+        )
+    metrics = dict(
+        config=config.to_dict(),
+        length=T,
+        batch=args.batch,
+        params_total=params["total"],
+        flops_total=forward["total"],
+        flops_forward_backward_total=training["total"],
+        model_params=model_params,
+        **closed_form_metrics,
+    )
     print("RESULT " + json.dumps(metrics))
     return 0 if ok else 1
 

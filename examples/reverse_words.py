@@ -12,6 +12,7 @@ line RESULT {json}.
 
     python examples/reverse_words.py [--quick] [--device cpu] [--out runs/reverse_words]
 """
+
 import sys
 
 from translation_example import run_example
@@ -21,5 +22,10 @@ QUICK = ["--examples", "6000", "--epochs", "12", "--hidden", "128", "--words", "
 FULL = ["--examples", "20000", "--epochs", "15", "--hidden", "256", "--words", "40"]
 
 if __name__ == "__main__":
-    run_example("reverse words: GRU encoder, Bahdanau attention", TASK, QUICK, FULL,
-                ["--out", "runs/reverse_words", *sys.argv[1:]])
+    run_example(
+        "reverse words: GRU encoder, Bahdanau attention",
+        TASK,
+        QUICK,
+        FULL,
+        ["--out", "runs/reverse_words", *sys.argv[1:]],
+    )

@@ -13,20 +13,38 @@ last line is RESULT {json}. Later: python -m seq2seq_ext translate
     python examples/translate_tsv.py [--quick] [--data eng-fra.tsv] [--device cpu]
         [--out runs/translate] [--interactive]
 """
+
 import sys
 
 from translation_example import run_example
 
 TASK = ["--task", "tsv", "--cell", "gru", "--attention", "bahdanau", "--bidirectional"]
 QUICK = ["--epochs", "30", "--hidden", "128", "--batch-size", "32"]
-FULL = ["--epochs", "60", "--hidden", "256", "--batch-size", "32", "--dropout", "0.1",
-        "--layers", "2", "--beam", "4"]
+FULL = [
+    "--epochs",
+    "60",
+    "--hidden",
+    "256",
+    "--batch-size",
+    "32",
+    "--dropout",
+    "0.1",
+    "--layers",
+    "2",
+    "--beam",
+    "4",
+]
 NEW_SENTENCES = ["I eat the apple.", "We read the newspaper.", "She likes the cat."]
 
 if __name__ == "__main__":
     argv = [a for a in sys.argv[1:] if a != "--interactive"]
-    run = run_example("translation: bidirectional GRU, Bahdanau attention", TASK, QUICK, FULL,
-                      ["--out", "runs/translate", *argv])
+    run = run_example(
+        "translation: bidirectional GRU, Bahdanau attention",
+        TASK,
+        QUICK,
+        FULL,
+        ["--out", "runs/translate", *argv],
+    )
     translator = run["translator"]
     for sentence in NEW_SENTENCES:
         print(f"translate({sentence!r}) = {translator.translate(sentence)!r}", file=sys.stderr)

@@ -1,12 +1,13 @@
 """Arguments of the attention ops and what their tests compare them with: a
 plain composition of torch ops, and reference.py. Shared by
 test_attention_ops.py and test_attention_modules.py."""
+
 import math
 from dataclasses import dataclass
 
 import torch
-
 from conftest import HALF_TYPES, assert_close_scaled, grads_of
+
 from seq2seq_ext import functional, reference
 
 ALL_DTYPES = [torch.float64, torch.float32, torch.bfloat16, torch.float16]
@@ -17,6 +18,7 @@ OPS = ["bahdanau", "luong_dot", "luong_general"]
 class Attn:
     """Arguments of one attention call. `tensors` in the op's argument order;
     the mask (bool (B, S) or None) is kept apart."""
+
     op: str
     tensors: dict
     mask: torch.Tensor = None
@@ -25,11 +27,17 @@ class Attn:
         """impl: "fused" (functional), "reference" or "torch" (composition)."""
         t = self.tensors
         if self.op == "bahdanau":
-            fn = {"fused": functional.bahdanau_attention, "reference": reference.bahdanau_attention,
-                  "torch": composed_bahdanau}[impl]
+            fn = {
+                "fused": functional.bahdanau_attention,
+                "reference": reference.bahdanau_attention,
+                "torch": composed_bahdanau,
+            }[impl]
             return tuple(fn(t["query_proj"], t["keys_proj"], t["values"], t["v"], mask=self.mask))
-        fn = {"fused": functional.luong_attention, "reference": reference.luong_attention,
-              "torch": composed_luong}[impl]
+        fn = {
+            "fused": functional.luong_attention,
+            "reference": reference.luong_attention,
+            "torch": composed_luong,
+        }[impl]
         return tuple(fn(t["query"], t["keys"], t["values"], mask=self.mask, W=t.get("W")))
 
     def call_in_float32(self, impl):
@@ -47,7 +55,9 @@ class Attn:
 
 def composed_softmax(scores, mask):
     """torch.softmax with -inf at masked positions (NaN for all-masked rows)."""
-    return torch.softmax(scores.masked_fill(~mask, float("-inf")) if mask is not None else scores, -1)
+    return torch.softmax(
+        scores.masked_fill(~mask, float("-inf")) if mask is not None else scores, -1
+    )
 
 
 def composed_bahdanau(query_proj, keys_proj, values, v, mask=None):
@@ -64,7 +74,9 @@ def composed_luong(query, keys, values, mask=None, W=None):
 
 def random_lengths(B, S, seed, empty_row=True):
     gen = torch.Generator().manual_seed(seed)
-    lengths = torch.randint(1, S + 1, (B,), generator=gen) if S > 0 else torch.zeros(B, dtype=torch.long)
+    lengths = (
+        torch.randint(1, S + 1, (B,), generator=gen) if S > 0 else torch.zeros(B, dtype=torch.long)
+    )
     if B > 0:
         lengths[0] = S  # at least one full row
     if empty_row and B > 2:
@@ -76,8 +88,20 @@ def lengths_mask(lengths, S, device):
     return (torch.arange(S) < lengths[:, None]).to(device)
 
 
-def make(op, B=4, S=7, A=6, D=5, dtype=torch.float64, device="cpu", masked=True,
-         empty_row=True, requires_grad=True, seed=0, score_scale=3.0):
+def make(
+    op,
+    B=4,
+    S=7,
+    A=6,
+    D=5,
+    dtype=torch.float64,
+    device="cpu",
+    masked=True,
+    empty_row=True,
+    requires_grad=True,
+    seed=0,
+    score_scale=3.0,
+):
     """Random arguments; A is the attention size (Bahdanau) or query and key size (Luong).
     Scores have a standard deviation of about `score_scale` (3: peaked but not one-hot weights)."""
     gen = torch.Generator().manual_seed(seed)
@@ -88,11 +112,18 @@ def make(op, B=4, S=7, A=6, D=5, dtype=torch.float64, device="cpu", masked=True,
 
     mask = lengths_mask(random_lengths(B, S, seed, empty_row), S, device) if masked else None
     if op == "bahdanau":
-        tensors = dict(query_proj=rand(B, A), keys_proj=rand(B, S, A), values=rand(B, S, D),
-                       v=rand(A, scale=score_scale / math.sqrt(A)))
+        tensors = dict(
+            query_proj=rand(B, A),
+            keys_proj=rand(B, S, A),
+            values=rand(B, S, D),
+            v=rand(A, scale=score_scale / math.sqrt(A)),
+        )
     else:
-        tensors = dict(query=rand(B, A, scale=score_scale / math.sqrt(A)), keys=rand(B, S, A),
-                       values=rand(B, S, D))
+        tensors = dict(
+            query=rand(B, A, scale=score_scale / math.sqrt(A)),
+            keys=rand(B, S, A),
+            values=rand(B, S, D),
+        )
         if op == "luong_general":
             tensors["W"] = rand(A, A + 1, scale=1 / math.sqrt(A))
             tensors["keys"] = rand(B, S, A + 1)
@@ -112,6 +143,7 @@ def compare(args, impl, tol, what, check_grads=True):
     used = [k for k, (a, b) in enumerate(zip(ours, theirs)) if a.requires_grad and b.requires_grad]
     ours, theirs = [ours[k] for k in used], [theirs[k] for k in used]
     grad_out = [torch.randn_like(o) for o in ours]
-    for a, b, t in zip(grads_of(ours, inputs, grad_out), grads_of(theirs, inputs, grad_out), inputs):
+    for a, b, t in zip(
+        grads_of(ours, inputs, grad_out), grads_of(theirs, inputs, grad_out), inputs
+    ):
         assert_close_scaled(a, b, tol, f"{what} grad of a {tuple(t.shape)} argument")
-

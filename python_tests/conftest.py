@@ -1,4 +1,5 @@
 """Shared helpers: the cells under test, argument factories, tolerances, devices."""
+
 import json
 import math
 import os
@@ -58,16 +59,19 @@ class Cell:
 CELLS = [
     Cell(cell_types.LSTM, torch.nn.LSTMCell, seq2seq_ext.FusedLSTMCell),
     Cell(cell_types.GRU, torch.nn.GRUCell, seq2seq_ext.FusedGRUCell),
-    Cell(cell_types.RNN_TANH, torch.nn.RNNCell, seq2seq_ext.FusedRNNCell,
-         (("nonlinearity", "tanh"),)),
-    Cell(cell_types.RNN_RELU, torch.nn.RNNCell, seq2seq_ext.FusedRNNCell,
-         (("nonlinearity", "relu"),)),
+    Cell(
+        cell_types.RNN_TANH, torch.nn.RNNCell, seq2seq_ext.FusedRNNCell, (("nonlinearity", "tanh"),)
+    ),
+    Cell(
+        cell_types.RNN_RELU, torch.nn.RNNCell, seq2seq_ext.FusedRNNCell, (("nonlinearity", "relu"),)
+    ),
 ]
 
 
 @dataclass
 class CellArgs:
     """Arguments of one cell call; `hx` is (h, c) for the LSTM, h otherwise."""
+
     input: torch.Tensor
     h: torch.Tensor
     c: torch.Tensor  # None for cells without a cell state
@@ -93,8 +97,17 @@ class CellArgs:
         return [t for t in self.tensors() if t is not None and t.requires_grad]
 
 
-def make_args(cell: Cell, batch=5, input_size=7, hidden=6, dtype=torch.float64, device="cpu",
-              bias=True, requires_grad=False, seed=0) -> CellArgs:
+def make_args(
+    cell: Cell,
+    batch=5,
+    input_size=7,
+    hidden=6,
+    dtype=torch.float64,
+    device="cpu",
+    bias=True,
+    requires_grad=False,
+    seed=0,
+) -> CellArgs:
     """Random arguments at the scale torch's init uses (weights U(-1/√H, 1/√H))."""
     gen = torch.Generator().manual_seed(seed)
     bound = 1 / math.sqrt(hidden)
@@ -145,8 +158,9 @@ def assert_same_values_and_gradients(ours, expected, our_inputs, expected_inputs
     grad_out = [torch.randn_like(o) for o in ours]
     for a, b in zip(ours, expected):
         torch.testing.assert_close(a, b, rtol=0, atol=atol)
-    for a, b in zip(grads_of(ours, our_inputs, grad_out),
-                    grads_of(expected, expected_inputs, grad_out)):
+    for a, b in zip(
+        grads_of(ours, our_inputs, grad_out), grads_of(expected, expected_inputs, grad_out)
+    ):
         torch.testing.assert_close(a, b, rtol=0, atol=atol)
 
 
@@ -165,8 +179,9 @@ def run_with_reference_fallback(script):
     """Runs a Python script in a fresh interpreter with the compiled library
     ignored (SEQ2SEQ_EXT_FORCE_REFERENCE=1); asserts it succeeded."""
     env = dict(os.environ, SEQ2SEQ_EXT_FORCE_REFERENCE="1")
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     return result
 
@@ -177,10 +192,19 @@ REPO = Path(__file__).resolve().parents[1]
 def run_python(*args, **env):
     """Runs `python ARGS` from the repository root with the checkout importable
     (and the extra environment variables `env`); asserts it succeeded."""
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(REPO), os.environ.get("PYTHONPATH", "")]), **env}
-    completed = subprocess.run([sys.executable, *map(str, args)], cwd=REPO, env=environment,
-                               capture_output=True, text=True, timeout=900)
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        **env,
+    }
+    completed = subprocess.run(
+        [sys.executable, *map(str, args)],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-3000:]
     return completed
 
@@ -189,7 +213,7 @@ def result_of(stdout: str) -> dict:
     """The metrics of the `RESULT {json}` line a script prints last."""
     last = stdout.strip().splitlines()[-1]
     assert last.startswith("RESULT "), stdout[-2000:]
-    return json.loads(last[len("RESULT "):])
+    return json.loads(last[len("RESULT ") :])
 
 
 @pytest.fixture(autouse=True)
@@ -199,7 +223,9 @@ def _deterministic_seed():
 
 def pytest_report_header(config):
     info = seq2seq_ext.backend_info()
-    return (f"seq2seq_ext backend: compiled={info['compiled']} cpu_kernels={info['cpu_kernels']} "
-            f"cuda_kernels={info['cuda_kernels']} cuda_available={info['cuda_available']}; "
-            f"torch {torch.__version__}; SEQ2SEQ_EXT_EXPECT_CUDA_KERNELS="
-            f"{os.environ.get('SEQ2SEQ_EXT_EXPECT_CUDA_KERNELS', '')}")
+    return (
+        f"seq2seq_ext backend: compiled={info['compiled']} cpu_kernels={info['cpu_kernels']} "
+        f"cuda_kernels={info['cuda_kernels']} cuda_available={info['cuda_available']}; "
+        f"torch {torch.__version__}; SEQ2SEQ_EXT_EXPECT_CUDA_KERNELS="
+        f"{os.environ.get('SEQ2SEQ_EXT_EXPECT_CUDA_KERNELS', '')}"
+    )

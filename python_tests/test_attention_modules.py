@@ -1,19 +1,21 @@
 """The attention modules (BahdanauAttention, LuongAttention): their formulas,
 several queries per row, both backends, torch.compile, and the fallback to
 reference.py."""
+
 import pytest
 import torch
-
-import seq2seq_ext
 from attention_args import composed_luong, composed_softmax, lengths_mask, random_lengths
 from conftest import run_with_reference_fallback
+
+import seq2seq_ext
 
 
 def test_bahdanau_module_matches_its_formula():
     for normalize in (False, True):
         torch.manual_seed(0)
-        module = seq2seq_ext.BahdanauAttention(query_size=5, key_size=4, attn_size=6,
-                                               normalize=normalize).double()
+        module = seq2seq_ext.BahdanauAttention(
+            query_size=5, key_size=4, attn_size=6, normalize=normalize
+        ).double()
         if normalize:
             with torch.no_grad():
                 module.b.normal_()
@@ -29,8 +31,9 @@ def test_bahdanau_module_matches_its_formula():
         torch.testing.assert_close(context, torch.bmm(expected_weights[:, None], values)[:, 0])
         # A decoder projects the keys once and reuses them: the same result.
         keys_proj = module.project_keys(values)
-        for a, b in zip(module(query, values, lengths=lengths, keys_proj=keys_proj),
-                        (context, weights)):
+        for a, b in zip(
+            module(query, values, lengths=lengths, keys_proj=keys_proj), (context, weights)
+        ):
             torch.testing.assert_close(a, b, rtol=0, atol=0)
         (context.sum() + weights.sum()).backward()
         for name, p in module.named_parameters():
@@ -47,8 +50,10 @@ def test_luong_module():
         torch.testing.assert_close(a, b)
     general = seq2seq_ext.LuongAttention(6, 4, method="general")
     keys4, values = torch.randn(3, 5, 4), torch.randn(3, 5, 2)
-    for a, b in zip(general(query, keys4, values, mask=mask),
-                    composed_luong(query, keys4, values, mask, general.W)):
+    for a, b in zip(
+        general(query, keys4, values, mask=mask),
+        composed_luong(query, keys4, values, mask, general.W),
+    ):
         torch.testing.assert_close(a, b)
     with pytest.raises(ValueError, match="dot attention needs query_size == key_size, got 6 and 4"):
         seq2seq_ext.LuongAttention(6, 4)
@@ -57,17 +62,23 @@ def test_luong_module():
 
 
 @pytest.mark.parametrize("backend", ["fused", "torch"])
-@pytest.mark.parametrize("make", [
-    lambda backend: seq2seq_ext.BahdanauAttention(6, 4, 5, backend=backend),
-    lambda backend: seq2seq_ext.LuongAttention(6, 4, method="general", backend=backend),
-], ids=["bahdanau", "luong-general"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda backend: seq2seq_ext.BahdanauAttention(6, 4, 5, backend=backend),
+        lambda backend: seq2seq_ext.LuongAttention(6, 4, method="general", backend=backend),
+    ],
+    ids=["bahdanau", "luong-general"],
+)
 def test_modules_take_several_queries_per_row(make, backend):
     """A (B, T, Q) query gives what T separate (B, Q) queries give; the torch
     backend (reference ops) gives the same as the fused one."""
     torch.manual_seed(0)
     module = make(backend).double()
-    query, values = torch.randn(3, 7, 6, dtype=torch.float64), torch.randn(3, 5, 4,
-                                                                          dtype=torch.float64)
+    query, values = (
+        torch.randn(3, 7, 6, dtype=torch.float64),
+        torch.randn(3, 5, 4, dtype=torch.float64),
+    )
     lengths = torch.tensor([5, 1, 3])
     context, weights = module(query, values, lengths=lengths)
     assert context.shape == (3, 7, 4) and weights.shape == (3, 7, 5)
@@ -97,7 +108,6 @@ def test_modules_compile_fullgraph():
     compiled = torch.compile(step, fullgraph=True, backend="aot_eager")
     for a, b in zip(compiled(query, values, mask, lengths), step(query, values, mask, lengths)):
         torch.testing.assert_close(a, b)
-
 
 
 FALLBACK_SCRIPT = """

@@ -2,22 +2,38 @@
 against reference.py and a plain composition of torch ops: values, gradients,
 gradcheck, opcheck, masks and lengths, edge cases, bad input, autocast, random
 property tests."""
+
 import math
 
 import pytest
 import torch
+from attention_args import (
+    ALL_DTYPES,
+    OPS,
+    Attn,
+    compare,
+    composed_softmax,
+    lengths_mask,
+    make,
+    random_lengths,
+)
+from conftest import (
+    DEVICES,
+    assert_close_scaled,
+    assert_ran_in_autocast_dtype,
+    assert_same_values_and_gradients,
+    grads_of,
+    requires_cuda,
+    tolerance,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import seq2seq_ext
-from attention_args import (ALL_DTYPES, OPS, Attn, compare, composed_softmax, lengths_mask, make,
-                            random_lengths)
-from conftest import (DEVICES, assert_close_scaled, assert_ran_in_autocast_dtype,
-                      assert_same_values_and_gradients, grads_of, requires_cuda, tolerance)
 from seq2seq_ext import functional, reference
 
-
 # ---------------------------------------------------------------- values and gradients
+
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
@@ -35,8 +51,9 @@ def test_matches_reference_at_real_size(op, dtype, device):
 def test_matches_composition_of_torch_ops(op, masked, dtype, device):
     """torch.softmax gives NaN for an all-masked row, so every row keeps a position here.
     Half types: the composition runs on float32 copies (as the kernels accumulate)."""
-    args = make(op, B=16, S=12, A=64, D=48, dtype=dtype, device=device, masked=masked,
-                empty_row=False)
+    args = make(
+        op, B=16, S=12, A=64, D=48, dtype=dtype, device=device, masked=masked, empty_row=False
+    )
     compare(args, "torch", tolerance(dtype, device), "composition")
 
 
@@ -58,7 +75,9 @@ def test_gradcheck_masked_softmax():
     mask = torch.rand(3, 4, 5) > 0.4
     mask[1, 2] = False
     for dim in (-1, 0, 1):
-        assert torch.autograd.gradcheck(lambda s: functional.masked_softmax(s, mask, dim), (scores,))
+        assert torch.autograd.gradcheck(
+            lambda s: functional.masked_softmax(s, mask, dim), (scores,)
+        )
 
 
 def test_only_some_arguments_need_gradients():
@@ -85,6 +104,7 @@ def test_only_one_output_used():
 
 # ---------------------------------------------------------------- opcheck
 
+
 def op_args(args):
     t = args.tensors
     if args.op == "bahdanau":
@@ -93,8 +113,11 @@ def op_args(args):
 
 
 def forward_op(op):
-    return torch.ops.seq2seq_ext.bahdanau_attention if op == "bahdanau" \
+    return (
+        torch.ops.seq2seq_ext.bahdanau_attention
+        if op == "bahdanau"
         else torch.ops.seq2seq_ext.luong_attention
+    )
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -112,8 +135,9 @@ def test_opcheck_masked_softmax(device):
     torch.library.opcheck(torch.ops.seq2seq_ext.masked_softmax.default, (scores, mask))
     torch.library.opcheck(torch.ops.seq2seq_ext.masked_softmax.default, (scores, None))
     weights = torch.ops.seq2seq_ext.masked_softmax(scores.detach(), mask)
-    torch.library.opcheck(torch.ops.seq2seq_ext.masked_softmax_backward.default,
-                          (torch.randn_like(weights), weights))
+    torch.library.opcheck(
+        torch.ops.seq2seq_ext.masked_softmax_backward.default, (torch.randn_like(weights), weights)
+    )
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -130,8 +154,12 @@ def test_opcheck_backward_ops(op, device):
     else:
         backward = torch.ops.seq2seq_ext.luong_attention_backward.default
         inputs = (t["query"], t["keys"], t["values"], t.get("W"), weights)
-        masks = [[True, True, True, True], [True, False, False, False], [False, True, False, True],
-                 [False, False, True, False]]
+        masks = [
+            [True, True, True, True],
+            [True, False, False, False],
+            [False, True, False, True],
+            [False, False, True, False],
+        ]
     for output_mask in masks:
         torch.library.opcheck(backward, (*grads, *inputs, output_mask))
 
@@ -153,6 +181,7 @@ def test_backward_computes_only_the_asked_gradients():
 
 # ---------------------------------------------------------------- masks, lengths, edge cases
 
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
 @pytest.mark.parametrize("op", OPS)
@@ -163,10 +192,14 @@ def test_fully_masked_rows_give_zeros_and_zero_gradients(op, dtype, device):
     assert not context.isnan().any() and not weights.isnan().any()
     assert not context[1:].any() and not weights[1:].any()
     assert not weights[0, 1].item() and not weights[0, 3].item()
-    torch.testing.assert_close(weights[0].float().sum(), torch.tensor(1.0, device=device),
-                               rtol=0, atol=1e-2)
-    grads = grads_of((context, weights), args.differentiable(),
-                     (torch.randn_like(context), torch.randn_like(weights)))
+    torch.testing.assert_close(
+        weights[0].float().sum(), torch.tensor(1.0, device=device), rtol=0, atol=1e-2
+    )
+    grads = grads_of(
+        (context, weights),
+        args.differentiable(),
+        (torch.randn_like(context), torch.randn_like(weights)),
+    )
     for g, t in zip(grads, args.differentiable()):
         assert g is not None and not g.isnan().any()
         if t.dim() == 3:  # keys and values of the masked rows and positions get nothing
@@ -175,13 +208,17 @@ def test_fully_masked_rows_give_zeros_and_zero_gradients(op, dtype, device):
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_masked_softmax_all_masked_row_and_large_scores(device):
-    scores = torch.tensor([[1e4, -1e4, 3e4], [5.0, 6.0, 7.0], [88.0, 89.0, 1e38]], device=device,
-                          requires_grad=True)
-    mask = torch.tensor([[True, True, True], [False, False, False], [True, True, False]],
-                        device=device)
+    scores = torch.tensor(
+        [[1e4, -1e4, 3e4], [5.0, 6.0, 7.0], [88.0, 89.0, 1e38]], device=device, requires_grad=True
+    )
+    mask = torch.tensor(
+        [[True, True, True], [False, False, False], [True, True, False]], device=device
+    )
     weights = functional.masked_softmax(scores, mask)
-    expected = torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, 0.0],
-                             [1 / (1 + math.e), math.e / (1 + math.e), 0.0]], device=device)
+    expected = torch.tensor(
+        [[0.0, 0.0, 1.0], [0.0, 0.0, 0.0], [1 / (1 + math.e), math.e / (1 + math.e), 0.0]],
+        device=device,
+    )
     torch.testing.assert_close(weights, expected)
     weights.backward(torch.randn_like(weights))
     assert not scores.grad.isnan().any() and not scores.grad[1].any()
@@ -193,17 +230,27 @@ def test_masked_softmax_matches_torch_softmax(dtype, device):
     scores = (torch.randn(6, 5, 33, dtype=torch.float64) * 10).to(dtype=dtype, device=device)
     for dim in (-1, 0, 1):
         expected = torch.softmax(scores.double(), dim).to(dtype)
-        assert_close_scaled(functional.masked_softmax(scores, None, dim), expected,
-                            tolerance(dtype, device), f"dim {dim}")
+        assert_close_scaled(
+            functional.masked_softmax(scores, None, dim),
+            expected,
+            tolerance(dtype, device),
+            f"dim {dim}",
+        )
     mask = torch.rand(6, 5, 33, device=device) > 0.3
     mask[..., 0] = True
-    assert_close_scaled(functional.masked_softmax(scores, mask),
-                        composed_softmax(scores.double(), mask).to(dtype), tolerance(dtype, device),
-                        "masked")
+    assert_close_scaled(
+        functional.masked_softmax(scores, mask),
+        composed_softmax(scores.double(), mask).to(dtype),
+        tolerance(dtype, device),
+        "masked",
+    )
     row_mask = mask[:, :1, :]  # broadcast over the middle dimension
-    assert_close_scaled(functional.masked_softmax(scores, row_mask),
-                        reference.masked_softmax(scores, row_mask), tolerance(dtype, device),
-                        "broadcast mask")
+    assert_close_scaled(
+        functional.masked_softmax(scores, row_mask),
+        reference.masked_softmax(scores, row_mask),
+        tolerance(dtype, device),
+        "broadcast mask",
+    )
 
 
 @pytest.mark.parametrize("op", OPS)
@@ -228,23 +275,35 @@ def test_lengths_give_the_mask(op, device):
     for a, b in zip(with_lengths, with_mask):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     scores = torch.randn(5, 6, device=device)
-    torch.testing.assert_close(functional.masked_softmax(scores, lengths=lengths),
-                               functional.masked_softmax(scores, args.mask), rtol=0, atol=0)
+    torch.testing.assert_close(
+        functional.masked_softmax(scores, lengths=lengths),
+        functional.masked_softmax(scores, args.mask),
+        rtol=0,
+        atol=0,
+    )
 
 
 def test_bad_lengths_give_clear_errors():
     args = make("bahdanau", B=3, S=4)
     t = args.tensors
-    call = lambda **kw: functional.bahdanau_attention(t["query_proj"], t["keys_proj"],  # noqa: E731
-                                                      t["values"], t["v"], **kw)
+    call = lambda **kw: functional.bahdanau_attention(
+        t["query_proj"],
+        t["keys_proj"],
+        t["values"],
+        t["v"],
+        **kw,
+    )
     with pytest.raises(ValueError, match=r"expected lengths in \[0, 4\].*from 0 to 5"):
         call(lengths=torch.tensor([0, 5, 2]))
     with pytest.raises(ValueError, match=r"expected lengths in \[0, 4\].*from -1 to 2"):
         call(lengths=torch.tensor([-1, 1, 2]))
     with pytest.raises(ValueError, match=r"expected lengths of dtype int64.*torch.int32"):
         call(lengths=torch.tensor([1, 1, 2], dtype=torch.int32))
-    with pytest.raises(ValueError, match=r"expected lengths of dtype int64 and shape \[3\], got "
-                                         r"torch.int64 of shape \[2\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected lengths of dtype int64 and shape \[3\], got "
+        r"torch.int64 of shape \[2\]",
+    ):
         call(lengths=torch.tensor([1, 2]))
     with pytest.raises(ValueError, match="mask or lengths, not both"):
         call(lengths=torch.tensor([1, 1, 2]), mask=args.mask)
@@ -268,8 +327,11 @@ def test_empty_batch_and_empty_source(op, device):
         context, weights = args.call("fused")
         assert context.shape == (B, 5) and weights.shape == (B, S)
         assert not context.any()
-        grads = grads_of((context, weights), args.differentiable(),
-                         (torch.ones_like(context), torch.ones_like(weights)))
+        grads = grads_of(
+            (context, weights),
+            args.differentiable(),
+            (torch.ones_like(context), torch.ones_like(weights)),
+        )
         for g, t in zip(grads, args.differentiable()):
             assert g.shape == t.shape and not g.any()
 
@@ -292,56 +354,104 @@ def test_non_contiguous_inputs(op, device):
 
     strided_args = args.with_tensors(strided)
     strided_args.mask = args.mask.t().contiguous().t()
-    assert_same_values_and_gradients(strided_args.call("fused"), args.call("fused"),
-                                     strided_args.differentiable(), args.differentiable())
+    assert_same_values_and_gradients(
+        strided_args.call("fused"),
+        args.call("fused"),
+        strided_args.differentiable(),
+        args.differentiable(),
+    )
 
 
 # ---------------------------------------------------------------- bad input
 
+
 def bahdanau_bad_variants():
     """(description, {argument: replacement}, regex). Good shapes: B=4, S=7, A=6, D=5."""
-    r = lambda *shape: torch.randn(*shape, dtype=torch.float64)  # noqa: E731
+    r = lambda *shape: torch.randn(*shape, dtype=torch.float64)
     return [
-        ("3-D query_proj", dict(query_proj=r(1, 4, 6)),
-         r"expected query_proj of shape \(batch, attn_size\), got a 3-D tensor of shape \[1, 4, 6\]"),
-        ("2-D keys_proj", dict(keys_proj=r(4, 6)),
-         r"expected keys_proj of shape \(batch, src_len, attn_size\), got a 2-D tensor"),
-        ("keys_proj attn size", dict(keys_proj=r(4, 7, 5)),
-         r"expected keys_proj of shape \[4, 7, 6\], got \[4, 7, 5\]"),
-        ("keys_proj batch", dict(keys_proj=r(3, 7, 6)),
-         r"expected keys_proj of shape \[4, 7, 6\], got \[3, 7, 6\]"),
-        ("values source length", dict(values=r(4, 6, 5)),
-         r"expected values of shape \[4, 7, 5\], got \[4, 6, 5\]"),
+        (
+            "3-D query_proj",
+            dict(query_proj=r(1, 4, 6)),
+            r"expected query_proj of shape \(batch, attn_size\), got a 3-D tensor of shape \[1, 4, 6\]",
+        ),
+        (
+            "2-D keys_proj",
+            dict(keys_proj=r(4, 6)),
+            r"expected keys_proj of shape \(batch, src_len, attn_size\), got a 2-D tensor",
+        ),
+        (
+            "keys_proj attn size",
+            dict(keys_proj=r(4, 7, 5)),
+            r"expected keys_proj of shape \[4, 7, 6\], got \[4, 7, 5\]",
+        ),
+        (
+            "keys_proj batch",
+            dict(keys_proj=r(3, 7, 6)),
+            r"expected keys_proj of shape \[4, 7, 6\], got \[3, 7, 6\]",
+        ),
+        (
+            "values source length",
+            dict(values=r(4, 6, 5)),
+            r"expected values of shape \[4, 7, 5\], got \[4, 6, 5\]",
+        ),
         ("v size", dict(v=r(5)), r"expected v of shape \[6\], got \[5\]"),
         ("v rank", dict(v=r(6, 1)), r"expected v of shape \(attn_size\), got a 2-D tensor"),
-        ("dtype mix", dict(values=r(4, 7, 5).float()),
-         r"expected values to have dtype Double like query_proj, got Float"),
-        ("integer query", dict(query_proj=torch.ones(4, 6, dtype=torch.long)),
-         r"expected a floating-point query_proj, got Long"),
-        ("mask shape", dict(mask=torch.ones(4, 6, dtype=torch.bool)),
-         r"expected mask of shape \[4, 7\], got \[4, 6\]"),
+        (
+            "dtype mix",
+            dict(values=r(4, 7, 5).float()),
+            r"expected values to have dtype Double like query_proj, got Float",
+        ),
+        (
+            "integer query",
+            dict(query_proj=torch.ones(4, 6, dtype=torch.long)),
+            r"expected a floating-point query_proj, got Long",
+        ),
+        (
+            "mask shape",
+            dict(mask=torch.ones(4, 6, dtype=torch.bool)),
+            r"expected mask of shape \[4, 7\], got \[4, 6\]",
+        ),
         ("mask dtype", dict(mask=torch.ones(4, 7)), r"expected mask of dtype Bool.*got Float"),
     ]
 
 
 def luong_bad_variants():
-    r = lambda *shape: torch.randn(*shape, dtype=torch.float64)  # noqa: E731
+    r = lambda *shape: torch.randn(*shape, dtype=torch.float64)
     return [
         ("3-D query", dict(query=r(1, 4, 6)), r"expected query of shape \(batch, query_size\)"),
-        ("dot with other key size", dict(keys=r(4, 7, 5)),
-         r"dot attention \(W = None\) needs key_size == query_size: expected keys of shape "
-         r"\[4, 7, 6\], got \[4, 7, 5\]"),
+        (
+            "dot with other key size",
+            dict(keys=r(4, 7, 5)),
+            r"dot attention \(W = None\) needs key_size == query_size: expected keys of shape "
+            r"\[4, 7, 6\], got \[4, 7, 5\]",
+        ),
         ("W shape", dict(W=r(5, 6)), r"expected W of shape \[6, 6\], got \[5, 6\]"),
-        ("values batch", dict(values=r(3, 7, 5)), r"expected values of shape \[4, 7, 5\], got \[3, 7, 5\]"),
-        ("dtype mix", dict(keys=r(4, 7, 6).half()), r"expected keys to have dtype Double like query, got Half"),
-        ("mask shape", dict(mask=torch.ones(7, 4, dtype=torch.bool)),
-         r"expected mask of shape \[4, 7\], got \[7, 4\]"),
-        ("mask dtype", dict(mask=torch.ones(4, 7, dtype=torch.uint8)), r"expected mask of dtype Bool"),
+        (
+            "values batch",
+            dict(values=r(3, 7, 5)),
+            r"expected values of shape \[4, 7, 5\], got \[3, 7, 5\]",
+        ),
+        (
+            "dtype mix",
+            dict(keys=r(4, 7, 6).half()),
+            r"expected keys to have dtype Double like query, got Half",
+        ),
+        (
+            "mask shape",
+            dict(mask=torch.ones(7, 4, dtype=torch.bool)),
+            r"expected mask of shape \[4, 7\], got \[7, 4\]",
+        ),
+        (
+            "mask dtype",
+            dict(mask=torch.ones(4, 7, dtype=torch.uint8)),
+            r"expected mask of dtype Bool",
+        ),
     ]
 
 
-@pytest.mark.parametrize("op,variants", [("bahdanau", bahdanau_bad_variants()),
-                                         ("luong_dot", luong_bad_variants())])
+@pytest.mark.parametrize(
+    "op,variants", [("bahdanau", bahdanau_bad_variants()), ("luong_dot", luong_bad_variants())]
+)
 def test_bad_input_gives_clear_error_and_changes_nothing(op, variants):
     for description, replace, message in variants:
         args = make(op, B=4, S=7, A=6, D=5, requires_grad=False)
@@ -356,14 +466,19 @@ def test_bad_input_gives_clear_error_and_changes_nothing(op, variants):
 
 def test_masked_softmax_bad_input():
     scores = torch.randn(3, 4)
-    with pytest.raises(RuntimeError, match=r"masked_softmax: expected mask of shape \[3, 4\] "
-                                           r"\(or broadcastable to it\), got \[3, 5\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"masked_softmax: expected mask of shape \[3, 4\] "
+        r"\(or broadcastable to it\), got \[3, 5\]",
+    ):
         functional.masked_softmax(scores, torch.ones(3, 5, dtype=torch.bool))
     with pytest.raises(RuntimeError, match=r"expected mask of dtype Bool"):
         functional.masked_softmax(scores, torch.ones(3, 4))
     with pytest.raises(RuntimeError, match=r"expected a floating-point scores, got Long"):
         functional.masked_softmax(scores.long())
-    with pytest.raises(RuntimeError, match=r"expected grad_weights of shape \[3, 4\], got \[3, 3\]"):
+    with pytest.raises(
+        RuntimeError, match=r"expected grad_weights of shape \[3, 4\], got \[3, 3\]"
+    ):
         torch.ops.seq2seq_ext.masked_softmax_backward(scores[:, :3], scores)
 
 
@@ -371,7 +486,9 @@ def test_masked_softmax_bad_input():
 def test_device_mix_is_rejected():
     args = make("bahdanau", device="cuda")
     args.tensors["values"] = args.tensors["values"].detach().cpu()
-    with pytest.raises(RuntimeError, match=r"expected values on device cuda:0 like query_proj, got cpu"):
+    with pytest.raises(
+        RuntimeError, match=r"expected values on device cuda:0 like query_proj, got cpu"
+    ):
         args.call("fused")
     args = make("bahdanau", device="cuda")
     args.mask = args.mask.cpu()
@@ -394,15 +511,19 @@ def test_autocast_runs_in_the_autocast_dtype(op, device, autocast_dtype):
     assert_ran_in_autocast_dtype(outputs, expected, autocast_dtype, args.differentiable())
 
 
-
 # ---------------------------------------------------------------- property tests
+
 
 @st.composite
 def attention_cases(draw):
     op = draw(st.sampled_from(OPS))
     dtype = draw(st.sampled_from([torch.float64, torch.float32]))
-    shape = dict(B=draw(st.integers(0, 5)), S=draw(st.integers(1, 9)), A=draw(st.integers(1, 9)),
-                 D=draw(st.integers(1, 9)))
+    shape = dict(
+        B=draw(st.integers(0, 5)),
+        S=draw(st.integers(1, 9)),
+        A=draw(st.integers(1, 9)),
+        D=draw(st.integers(1, 9)),
+    )
     masked = draw(st.booleans())
     seed = draw(st.integers(0, 2**16))
     return op, dtype, shape, masked, seed
@@ -420,4 +541,3 @@ def test_backend_reports_the_attention_ops():
     info = seq2seq_ext.backend_info()
     for op in ("masked_softmax", "bahdanau_attention", "luong_attention"):
         assert info["ops"][op]["cpu"] == "kernel"
-

@@ -1,13 +1,13 @@
 """The build and the fallback: which kernels are compiled, and that the package
 runs the reference when the compiled library is missing."""
+
 import os
 
 import torch
+from conftest import run_with_reference_fallback
 
 import seq2seq_ext
 from seq2seq_ext._ops import OPS
-
-from conftest import run_with_reference_fallback
 
 
 def test_cpu_kernels_are_compiled():

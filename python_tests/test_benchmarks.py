@@ -1,6 +1,7 @@
 """The benchmark tools, run as a user runs them (python -m from the checkout):
 the runner on a tiny configuration, compare.py on synthetic results, and the
 README renderer."""
+
 import json
 import os
 import subprocess
@@ -9,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import requires_cuda
+
 from seq2seq_ext.flops import count_flops
 from seq2seq_ext.models import Seq2SeqConfig
 
@@ -19,15 +20,30 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def run_module(module, *args, **environment):
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env={**os.environ, **environment},
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def run_tiny(device, only, out, **environment):
     """A quick run of the cases matching ``only`` (with these environment
     variables set); returns its results dict."""
-    result = run_module("benchmarks.run", "--device", device, "--quick", "--only", only, "--out", str(out),
-                        **environment)
+    result = run_module(
+        "benchmarks.run",
+        "--device",
+        device,
+        "--quick",
+        "--only",
+        only,
+        "--out",
+        str(out),
+        **environment,
+    )
     assert result.returncode == 0, result.stderr
     (json_file,) = out.glob("*-quick-partial.json")
     return json.loads(json_file.read_text())
@@ -47,14 +63,19 @@ def test_quick_cpu_run_writes_json_markdown_and_charts(tmp_path):
     assert set(rows) == {"fused", "torch.nn"}
     fused = rows["fused"]
     assert fused["median_ms"] > 0 and fused["n"] == 20
-    assert fused["speedup_over"]["torch.nn"] == pytest.approx(rows["torch.nn"]["median_ms"] / fused["median_ms"])
+    assert fused["speedup_over"]["torch.nn"] == pytest.approx(
+        rows["torch.nn"]["median_ms"] / fused["median_ms"]
+    )
     # One LSTM step, B=64, I=H=256: the gate products (64 x 256) @ (256 x 1024), twice.
     assert fused["flops"] == 2 * (2 * 64 * 256 * 1024)
     for row in rows.values():
         assert row["gflops"] == pytest.approx(row["flops"] / row["median_ms"] / 1e6)
         assert row["fraction_of_ceiling"] == pytest.approx(
-            max(row["gflops"] / peak_gflops, row["gbps"] / bandwidth))
-        assert row["bound"] == ("compute" if row["gflops"] / peak_gflops > row["gbps"] / bandwidth else "memory")
+            max(row["gflops"] / peak_gflops, row["gbps"] / bandwidth)
+        )
+        assert row["bound"] == (
+            "compute" if row["gflops"] / peak_gflops > row["gbps"] / bandwidth else "memory"
+        )
         assert row["peak_memory_mib"] > 0  # the forward allocates its outputs at least
 
     stem = next(tmp_path.glob("*-quick-partial.json")).with_suffix("")
@@ -68,18 +89,28 @@ def test_quick_cpu_run_writes_json_markdown_and_charts(tmp_path):
 def test_quick_cpu_models_cases_report_flops_throughput_and_peak_memory(tmp_path):
     # With Dynamo disabled the torch.compile(fused) peer runs eagerly: CI is
     # spared a minute of compiling, and the rows are made as in a real run.
-    data = run_tiny("cpu", r"models: (decoder step fwd GRU|training step|greedy decode .* V=34)", tmp_path,
-                    TORCHDYNAMO_DISABLE="1")
+    data = run_tiny(
+        "cpu",
+        r"models: (decoder step fwd GRU|training step|greedy decode .* V=34)",
+        tmp_path,
+        TORCHDYNAMO_DISABLE="1",
+    )
     rows = {(row["label"], row["impl"]): row for row in data["rows"]}
-    assert set(rows) == {(label, impl) for label in ("decoder step", "training step", "greedy decode")
-                         for impl in ("fused", "torch.nn", "torch.compile(fused)")}
+    assert set(rows) == {
+        (label, impl)
+        for label in ("decoder step", "training step", "greedy decode")
+        for impl in ("fused", "torch.nn", "torch.compile(fused)")
+    }
     assert all("median_ms" in row for row in rows.values())
 
     # The reverse-words model; one decoder step costs a pass of one step less the
     # encoder and the keys' projection, which a pass of no steps has too.
     step = rows["decoder step", "fused"]
     config = Seq2SeqConfig(40, 40, embedding_size=128, hidden_size=256, cell="gru")
-    assert step["flops"] == count_flops(config, 12, 1, 64)["total"] - count_flops(config, 12, 0, 64)["total"]
+    assert (
+        step["flops"]
+        == count_flops(config, 12, 1, 64)["total"] - count_flops(config, 12, 0, 64)["total"]
+    )
 
     training = rows["training step", "fused"]
     assert training["throughput_unit"] == "tokens/s" and 64 * 4 <= training["items"] <= 64 * 11
@@ -121,7 +152,9 @@ def broken():
 
 print(json.dumps(measure_interleaved({"fused": lambda: None, "broken": broken}, "cpu", warmup=1, repeats=3)))
 """
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     stats = json.loads(result.stdout.splitlines()[-1])
     assert stats["fused"]["n"] == 3
@@ -130,30 +163,57 @@ print(json.dumps(measure_interleaved({"fused": lambda: None, "broken": broken}, 
 
 def results_file(path, rows, device="AMD EPYC", threads=2):
     """A results JSON with what compare.py reads; rows are (label, impl, p20, median, p80)."""
-    path.write_text(json.dumps(dict(
-        device=dict(name=device), threads=threads, torch="2.14.1",
-        rows=[dict(suite="cells", label=label, mode="fwd", shape="B=1", dtype="float32", impl=impl,
-                   p20_ms=p20, median_ms=median, p80_ms=p80) for label, impl, p20, median, p80 in rows])))
+    path.write_text(
+        json.dumps(
+            dict(
+                device=dict(name=device),
+                threads=threads,
+                torch="2.14.1",
+                rows=[
+                    dict(
+                        suite="cells",
+                        label=label,
+                        mode="fwd",
+                        shape="B=1",
+                        dtype="float32",
+                        impl=impl,
+                        p20_ms=p20,
+                        median_ms=median,
+                        p80_ms=p80,
+                    )
+                    for label, impl, p20, median, p80 in rows
+                ],
+            )
+        )
+    )
     return str(path)
 
 
 def test_compare_flags_a_regression_beyond_threshold_and_noise(tmp_path):
-    old = results_file(tmp_path / "old.json", [
-        ("slower", "fused", 9.5, 10, 10.5),
-        ("noisy", "fused", 8, 10, 12),
-        ("slightly slower", "fused", 9.9, 10, 10.1),
-        ("faster", "fused", 9.5, 10, 10.5),
-    ])
-    new = results_file(tmp_path / "new.json", [
-        ("slower", "fused", 12.5, 13, 13.5),         # +30%, intervals apart: a regression
-        ("noisy", "fused", 9, 11.5, 14),             # +15%, but the intervals overlap: noise
-        ("slightly slower", "fused", 10.4, 10.5, 10.6),  # intervals apart, but +5% < 10%
-        ("faster", "fused", 6.5, 7, 7.5),
-        ("new case", "fused", 1, 1, 1),              # not in OLD: not compared
-    ])
+    old = results_file(
+        tmp_path / "old.json",
+        [
+            ("slower", "fused", 9.5, 10, 10.5),
+            ("noisy", "fused", 8, 10, 12),
+            ("slightly slower", "fused", 9.9, 10, 10.1),
+            ("faster", "fused", 9.5, 10, 10.5),
+        ],
+    )
+    new = results_file(
+        tmp_path / "new.json",
+        [
+            ("slower", "fused", 12.5, 13, 13.5),  # +30%, intervals apart: a regression
+            ("noisy", "fused", 9, 11.5, 14),  # +15%, but the intervals overlap: noise
+            ("slightly slower", "fused", 10.4, 10.5, 10.6),  # intervals apart, but +5% < 10%
+            ("faster", "fused", 6.5, 7, 7.5),
+            ("new case", "fused", 1, 1, 1),  # not in OLD: not compared
+        ],
+    )
     result = run_module("benchmarks.compare", old, new)
     assert result.returncode == 1, result.stderr
-    lines = {line.split()[1]: line for line in result.stdout.splitlines() if line.startswith("cells:")}
+    lines = {
+        line.split()[1]: line for line in result.stdout.splitlines() if line.startswith("cells:")
+    }
     assert set(lines) == {"slower", "noisy", "slightly", "faster"}
     assert lines["slower"].endswith("1.30  REGRESSION")
     assert lines["faster"].endswith("improved")
@@ -166,15 +226,21 @@ def test_compare_flags_a_regression_beyond_threshold_and_noise(tmp_path):
 
 
 def test_compare_passes_noise_flags_a_failure_and_warns_of_another_machine(tmp_path):
-    old = results_file(tmp_path / "old.json", [("step", "fused", 9, 10, 11), ("step", "peer", 9, 10, 11)])
-    noise = results_file(tmp_path / "noise.json", [("step", "fused", 9.5, 10.5, 11.5), ("step", "peer", 9, 10, 11)])
+    old = results_file(
+        tmp_path / "old.json", [("step", "fused", 9, 10, 11), ("step", "peer", 9, 10, 11)]
+    )
+    noise = results_file(
+        tmp_path / "noise.json", [("step", "fused", 9.5, 10.5, 11.5), ("step", "peer", 9, 10, 11)]
+    )
     result = run_module("benchmarks.compare", old, noise)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 regression(s) among 2 rows" in result.stdout
 
     failed = tmp_path / "failed.json"
     data = json.loads(Path(noise).read_text())
-    data["rows"][1] = {key: data["rows"][1][key] for key in ("suite", "label", "mode", "shape", "dtype", "impl")}
+    data["rows"][1] = {
+        key: data["rows"][1][key] for key in ("suite", "label", "mode", "shape", "dtype", "impl")
+    }
     data["rows"][1]["error"] = "RuntimeError: boom"
     data.update(device=dict(name="Another CPU"), threads=8)
     failed.write_text(json.dumps(data))
@@ -195,7 +261,9 @@ def test_readme_section_comes_from_full_and_partial_results_not_quick(tmp_path):
     (results / "cpu-x-2t-partial.md").write_text("# Benchmarks on X, only some cases\n")
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- benchmarks:start -->\nold\n<!-- benchmarks:end -->\nrest\n")
-    result = run_module("benchmarks.render_readme", "--readme", str(readme), "--results", str(results))
+    result = run_module(
+        "benchmarks.render_readme", "--readme", str(readme), "--results", str(results)
+    )
     assert result.returncode == 0, result.stderr
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text

@@ -1,7 +1,7 @@
 """FusedLSTMCell / FusedGRUCell / FusedRNNCell as drop-ins for torch.nn's cells."""
+
 import pytest
 import torch
-
 from conftest import CELLS, DEVICES, assert_close_scaled, tolerance
 
 # One module per class (the tanh and relu ops share FusedRNNCell).
@@ -19,7 +19,7 @@ def pair(cell, *args, seed=0, **kwargs):
 
 
 def states(cell, batch_shape, hidden, **kw):
-    make = lambda: torch.randn(*batch_shape, hidden, **kw)  # noqa: E731
+    make = lambda: torch.randn(*batch_shape, hidden, **kw)
     return (make(), make()) if cell.has_cell_state else make()
 
 
@@ -97,14 +97,18 @@ def test_rank_errors_match_torch(cell):
     for x in (torch.randn(2, 2, 4), torch.randn(())):
         with pytest.raises(ValueError) as expected:
             theirs(x)
-        with pytest.raises(ValueError, match=str(expected.value).replace("(", r"\(").replace(")", r"\)")):
+        with pytest.raises(
+            ValueError, match=str(expected.value).replace("(", r"\(").replace(")", r"\)")
+        ):
             ours(x)
     x = torch.randn(2, 4)
     bad_h = torch.randn(1, 2, 3)
     bad_hx = (bad_h, bad_h) if cell.has_cell_state else bad_h
     with pytest.raises(ValueError) as expected:
         theirs(x, bad_hx)
-    with pytest.raises(ValueError, match=str(expected.value).replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(
+        ValueError, match=str(expected.value).replace("[", r"\[").replace("]", r"\]")
+    ):
         ours(x, bad_hx)
 
 
@@ -139,7 +143,9 @@ def test_compiles_as_one_graph(cell, device):
         out = as_tuple(module(x, hx))
         return sum(o.tanh().sum() for o in out)
 
-    compiled = torch.compile(step, fullgraph=True, backend="aot_eager" if device == "cpu" else "inductor")
+    compiled = torch.compile(
+        step, fullgraph=True, backend="aot_eager" if device == "cpu" else "inductor"
+    )
     expected = step(theirs, x, hx)
     got = compiled(ours, x, hx)
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)

@@ -1,13 +1,23 @@
 """The fused cell ops against torch._VF and reference.py: values, gradients,
 gradcheck, opcheck, bad input, edge cases, autocast, random property tests."""
+
 import pytest
 import torch
+from conftest import (
+    CELLS,
+    CUDA,
+    DEVICES,
+    HALF_TYPES,
+    assert_close_scaled,
+    assert_ran_in_autocast_dtype,
+    assert_same_values_and_gradients,
+    grads_of,
+    make_args,
+    requires_cuda,
+    tolerance,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from conftest import (CELLS, CUDA, DEVICES, HALF_TYPES, assert_close_scaled,
-                      assert_ran_in_autocast_dtype, assert_same_values_and_gradients, grads_of,
-                      make_args, requires_cuda, tolerance)
 
 ALL_DTYPES = [torch.float64, torch.float32, torch.bfloat16, torch.float16]
 
@@ -26,7 +36,9 @@ def compare_with(cell, args, expected_fn, tol, what):
         disagree = (ours[0] > 0) != (theirs[0] > 0)
         assert disagree.sum().item() <= 1e-3 * disagree.numel(), "relu signs differ too often"
         grad_out[0] = grad_out[0].masked_fill(disagree, 0)
-    for a, b, t in zip(grads_of(ours, inputs, grad_out), grads_of(theirs, inputs, grad_out), inputs):
+    for a, b, t in zip(
+        grads_of(ours, inputs, grad_out), grads_of(theirs, inputs, grad_out), inputs
+    ):
         assert_close_scaled(a, b, tol, f"{what} grad of a {tuple(t.shape)} argument")
 
 
@@ -34,8 +46,9 @@ def compare_with(cell, args, expected_fn, tol, what):
 @pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
 @pytest.mark.parametrize("cell", CELLS, ids=str)
 def test_matches_torch_and_reference_at_real_size(cell, dtype, device):
-    args = make_args(cell, batch=64, input_size=256, hidden=256, dtype=dtype, device=device,
-                     requires_grad=True)
+    args = make_args(
+        cell, batch=64, input_size=256, hidden=256, dtype=dtype, device=device, requires_grad=True
+    )
     tol = tolerance(dtype, device)
     compare_with(cell, args, cell.ref, tol, "reference")
     if dtype not in HALF_TYPES:  # torch._VF rounds half types differently (no float32 gates)
@@ -46,8 +59,9 @@ def test_matches_torch_and_reference_at_real_size(cell, dtype, device):
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("cell", CELLS, ids=str)
 def test_gradcheck_float64(cell, bias, device):
-    args = make_args(cell, batch=3, input_size=4, hidden=5, device=device, bias=bias,
-                     requires_grad=True)
+    args = make_args(
+        cell, batch=3, input_size=4, hidden=5, device=device, bias=bias, requires_grad=True
+    )
     present = [t is not None for t in args.tensors()]
 
     def run(*tensors):
@@ -63,8 +77,9 @@ def test_gradcheck_float64(cell, bias, device):
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("cell", CELLS, ids=str)
 def test_opcheck(cell, bias, device):
-    args = make_args(cell, batch=3, input_size=4, hidden=5, device=device, bias=bias,
-                     requires_grad=True)
+    args = make_args(
+        cell, batch=3, input_size=4, hidden=5, device=device, bias=bias, requires_grad=True
+    )
     op = getattr(torch.ops.seq2seq_ext, cell.name).default
     op_args = args.tensors()
     if not cell.has_cell_state:
@@ -78,8 +93,18 @@ def backward_op_args(cell, args, output_mask):
     outputs = getattr(torch.ops.seq2seq_ext, cell.name)(*[t for t in a.tensors() if t is not None])
     if cell.name == "lstm_cell":
         hy, cy, workspace = outputs
-        return (torch.randn_like(hy), torch.randn_like(cy), a.input, a.h, a.c, cy, workspace,
-                a.w_ih, a.w_hh, output_mask)
+        return (
+            torch.randn_like(hy),
+            torch.randn_like(cy),
+            a.input,
+            a.h,
+            a.c,
+            cy,
+            workspace,
+            a.w_ih,
+            a.w_hh,
+            output_mask,
+        )
     if cell.name == "gru_cell":
         hy, workspace = outputs
         return (torch.randn_like(hy), a.input, a.h, workspace, a.w_ih, a.w_hh, output_mask)
@@ -108,8 +133,12 @@ def test_backward_computes_only_the_asked_gradients(cell):
         torch.manual_seed(0)  # the same random grad_hy (and grad_cy) as above
         grads = backward(*backward_op_args(cell, args, mask))
         wanted = {"input": mask[0], "hx": mask[1], "w": mask[2], "b": mask[2], "cx": True}
-        names = ["input", "hx"] + (["cx"] if cell.has_cell_state else []) + ["w", "w"] + \
-            ["b"] * (len(full) - (5 if cell.has_cell_state else 4))
+        names = (
+            ["input", "hx"]
+            + (["cx"] if cell.has_cell_state else [])
+            + ["w", "w"]
+            + ["b"] * (len(full) - (5 if cell.has_cell_state else 4))
+        )
         for name, got, expected in zip(names, grads, full):
             if wanted[name]:
                 torch.testing.assert_close(got, expected, rtol=0, atol=0)
@@ -146,8 +175,7 @@ def test_empty_batch(cell, device):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("cell", CELLS, ids=str)
 def test_non_contiguous_inputs(cell, device):
-    contiguous = make_args(cell, batch=6, input_size=5, hidden=4, device=device,
-                           requires_grad=True)
+    contiguous = make_args(cell, batch=6, input_size=5, hidden=4, device=device, requires_grad=True)
 
     def strided(t):
         """The same values in a non-contiguous layout (every other column of a wider tensor,
@@ -164,8 +192,12 @@ def test_non_contiguous_inputs(cell, device):
         return view.requires_grad_()
 
     strided_args = type(contiguous)(*[strided(t) for t in contiguous.tensors()])
-    assert_same_values_and_gradients(strided_args.call(cell.fused), contiguous.call(cell.fused),
-                                     strided_args.differentiable(), contiguous.differentiable())
+    assert_same_values_and_gradients(
+        strided_args.call(cell.fused),
+        contiguous.call(cell.fused),
+        strided_args.differentiable(),
+        contiguous.differentiable(),
+    )
 
 
 @pytest.mark.parametrize("cell", CELLS, ids=str)
@@ -175,10 +207,12 @@ def test_only_some_outputs_used(cell):
     outputs = args.call(cell.fused)
     expected = args.call(cell.vf)
     for k in range(len(outputs)):
-        ours = torch.autograd.grad(outputs[k].sum(), args.differentiable(), retain_graph=True,
-                                   allow_unused=True)
-        theirs = torch.autograd.grad(expected[k].sum(), args.differentiable(), retain_graph=True,
-                                     allow_unused=True)
+        ours = torch.autograd.grad(
+            outputs[k].sum(), args.differentiable(), retain_graph=True, allow_unused=True
+        )
+        theirs = torch.autograd.grad(
+            expected[k].sum(), args.differentiable(), retain_graph=True, allow_unused=True
+        )
         for a, b in zip(ours, theirs):
             a = torch.zeros_like(b) if a is None and b is not None else a
             b = torch.zeros_like(a) if b is None and a is not None else b
@@ -188,28 +222,56 @@ def test_only_some_outputs_used(cell):
 
 # ---------------------------------------------------------------- bad input
 
+
 def bad_variants(cell):
     """(description, mutate(args) -> args, regex the error must match)."""
     G = cell.gates
     return [
-        ("3-D input", lambda a: a.__class__(a.input.unsqueeze(0), *a.tensors()[1:]),
-         r"expected input of shape \(batch, input_size\), got a 3-D tensor"),
-        ("wrong input size", lambda a: a.__class__(a.input[:, :6], *a.tensors()[1:]),
-         r"expected input of shape \[5, 7\], got \[5, 6\]"),
-        ("wrong hidden size in h", lambda a: a.__class__(a.input, a.h[:, :5], *a.tensors()[2:]),
-         r"expected hx of shape \[5, 6\], got \[5, 5\]"),
-        ("batch mismatch", lambda a: a.__class__(a.input, a.h[:4], *a.tensors()[2:]),
-         r"expected hx of shape \[5, 6\], got \[4, 6\]"),
-        ("w_hh not (G*H, H)", lambda a: a.__class__(*a.tensors()[:4], a.w_hh[:, :5], *a.tensors()[5:]),
-         rf"expected w_hh of shape \({G} \* hidden_size, hidden_size\), got \[{G * 6}, 5\]"),
-        ("w_ih rows", lambda a: a.__class__(*a.tensors()[:3], a.w_ih[1:], *a.tensors()[4:]),
-         rf"expected w_ih of shape \[{G * 6}, 7\], got \[{G * 6 - 1}, 7\]"),
-        ("bias shape", lambda a: a.__class__(*a.tensors()[:5], a.b_ih[1:], a.b_hh),
-         rf"expected b_ih of shape \[{G * 6}\], got \[{G * 6 - 1}\]"),
-        ("dtype mix", lambda a: a.__class__(a.input, a.h.float(), *a.tensors()[2:]),
-         r"expected hx to have dtype Double like input, got Float"),
-        ("integer input", lambda a: a.__class__(a.input.long(), *a.tensors()[1:]),
-         r"expected a floating-point input, got Long"),
+        (
+            "3-D input",
+            lambda a: a.__class__(a.input.unsqueeze(0), *a.tensors()[1:]),
+            r"expected input of shape \(batch, input_size\), got a 3-D tensor",
+        ),
+        (
+            "wrong input size",
+            lambda a: a.__class__(a.input[:, :6], *a.tensors()[1:]),
+            r"expected input of shape \[5, 7\], got \[5, 6\]",
+        ),
+        (
+            "wrong hidden size in h",
+            lambda a: a.__class__(a.input, a.h[:, :5], *a.tensors()[2:]),
+            r"expected hx of shape \[5, 6\], got \[5, 5\]",
+        ),
+        (
+            "batch mismatch",
+            lambda a: a.__class__(a.input, a.h[:4], *a.tensors()[2:]),
+            r"expected hx of shape \[5, 6\], got \[4, 6\]",
+        ),
+        (
+            "w_hh not (G*H, H)",
+            lambda a: a.__class__(*a.tensors()[:4], a.w_hh[:, :5], *a.tensors()[5:]),
+            rf"expected w_hh of shape \({G} \* hidden_size, hidden_size\), got \[{G * 6}, 5\]",
+        ),
+        (
+            "w_ih rows",
+            lambda a: a.__class__(*a.tensors()[:3], a.w_ih[1:], *a.tensors()[4:]),
+            rf"expected w_ih of shape \[{G * 6}, 7\], got \[{G * 6 - 1}, 7\]",
+        ),
+        (
+            "bias shape",
+            lambda a: a.__class__(*a.tensors()[:5], a.b_ih[1:], a.b_hh),
+            rf"expected b_ih of shape \[{G * 6}\], got \[{G * 6 - 1}\]",
+        ),
+        (
+            "dtype mix",
+            lambda a: a.__class__(a.input, a.h.float(), *a.tensors()[2:]),
+            r"expected hx to have dtype Double like input, got Float",
+        ),
+        (
+            "integer input",
+            lambda a: a.__class__(a.input.long(), *a.tensors()[1:]),
+            r"expected a floating-point input, got Long",
+        ),
     ]
 
 
@@ -239,38 +301,54 @@ def test_backward_op_rejects_mismatched_saved_tensors():
     a = make_args(cell)
     hy, cy, workspace = torch.ops.seq2seq_ext.lstm_cell(*[t for t in a.tensors()])
     with pytest.raises(RuntimeError, match=r"expected workspace of shape \[5, 24\], got \[5, 23\]"):
-        torch.ops.seq2seq_ext.lstm_cell_backward(hy, cy, a.input, a.h, a.c, cy,
-                                                 workspace[:, 1:], a.w_ih, a.w_hh,
-                                                 [True, True, True])
+        torch.ops.seq2seq_ext.lstm_cell_backward(
+            hy, cy, a.input, a.h, a.c, cy, workspace[:, 1:], a.w_ih, a.w_hh, [True, True, True]
+        )
 
 
 # ---------------------------------------------------------------- autocast
 
-AUTOCAST = [("cpu", torch.bfloat16), pytest.param("cuda", torch.float16, marks=requires_cuda),
-            pytest.param("cuda", torch.bfloat16, marks=requires_cuda)]
+AUTOCAST = [
+    ("cpu", torch.bfloat16),
+    pytest.param("cuda", torch.float16, marks=requires_cuda),
+    pytest.param("cuda", torch.bfloat16, marks=requires_cuda),
+]
 
 
 @pytest.mark.parametrize("device,autocast_dtype", AUTOCAST)
 @pytest.mark.parametrize("cell", CELLS, ids=str)
 def test_autocast_runs_in_the_autocast_dtype(cell, device, autocast_dtype):
-    args = make_args(cell, batch=8, input_size=16, hidden=16, dtype=torch.float32, device=device,
-                     requires_grad=True)
+    args = make_args(
+        cell,
+        batch=8,
+        input_size=16,
+        hidden=16,
+        dtype=torch.float32,
+        device=device,
+        requires_grad=True,
+    )
     with torch.autocast(device, dtype=autocast_dtype):
         outputs = args.call(cell.fused)
-    half_args = type(args)(*[t.to(autocast_dtype) if t is not None else None
-                             for t in args.tensors()])
-    assert_ran_in_autocast_dtype(outputs, half_args.call(cell.ref), autocast_dtype,
-                                 args.differentiable())
+    half_args = type(args)(
+        *[t.to(autocast_dtype) if t is not None else None for t in args.tensors()]
+    )
+    assert_ran_in_autocast_dtype(
+        outputs, half_args.call(cell.ref), autocast_dtype, args.differentiable()
+    )
 
 
 # ---------------------------------------------------------------- property tests
+
 
 @st.composite
 def cell_cases(draw):
     cell = draw(st.sampled_from(CELLS))
     dtype = draw(st.sampled_from([torch.float64, torch.float32]))
-    shape = dict(batch=draw(st.integers(0, 6)), input_size=draw(st.integers(1, 9)),
-                 hidden=draw(st.integers(1, 9)))
+    shape = dict(
+        batch=draw(st.integers(0, 6)),
+        input_size=draw(st.integers(1, 9)),
+        hidden=draw(st.integers(1, 9)),
+    )
     bias = draw(st.booleans())
     transposed = draw(st.lists(st.booleans(), min_size=7, max_size=7))
     seed = draw(st.integers(0, 2**16))

@@ -1,15 +1,31 @@
 """seq2seq_ext.data: vocab, tokenizers, TSV pairs, task generators, splits,
 collate, the bucketing sampler and make_loader."""
+
 import json
 
 import pytest
 import torch
 
-from seq2seq_ext.data import (ENG_FRA_SAMPLE, EOS_INDEX, PAD_INDEX, SOS_INDEX, UNK_INDEX,
-                              BucketBatchSampler, Seq2SeqDataset, Vocab, addition_pairs,
-                              arithmetic_pairs, char_tokenize, collate, detokenize, make_loader,
-                              read_tsv_pairs, reverse_words_pairs, train_valid_test_split,
-                              word_tokenize)
+from seq2seq_ext.data import (
+    ENG_FRA_SAMPLE,
+    EOS_INDEX,
+    PAD_INDEX,
+    SOS_INDEX,
+    UNK_INDEX,
+    BucketBatchSampler,
+    Seq2SeqDataset,
+    Vocab,
+    addition_pairs,
+    arithmetic_pairs,
+    char_tokenize,
+    collate,
+    detokenize,
+    make_loader,
+    read_tsv_pairs,
+    reverse_words_pairs,
+    train_valid_test_split,
+    word_tokenize,
+)
 
 # ---------------------------------------------------------------- vocab
 
@@ -46,8 +62,12 @@ def test_decode_stops_at_eos_and_keeps_specials_when_asked():
     vocab = Vocab.build([["a", "b"]])
     a, b = vocab.stoi["a"], vocab.stoi["b"]
     assert vocab.decode([a, EOS_INDEX, b]) == ["a"]
-    assert vocab.decode([SOS_INDEX, a, EOS_INDEX, PAD_INDEX], strip_special=False) == \
-        ["<sos>", "a", "<eos>", "<pad>"]
+    assert vocab.decode([SOS_INDEX, a, EOS_INDEX, PAD_INDEX], strip_special=False) == [
+        "<sos>",
+        "a",
+        "<eos>",
+        "<pad>",
+    ]
     with pytest.raises(ValueError, match="outside"):
         vocab.decode([len(vocab)])
 
@@ -72,13 +92,16 @@ def test_vocab_save_load(tmp_path):
     assert loaded.itos == vocab.itos and loaded.stoi == vocab.stoi
 
 
-@pytest.mark.parametrize("content, message", [
-    ("not json at all", "not a vocab file"),
-    (json.dumps(["<pad>", "<sos>"]), "is not a vocab"),
-    (json.dumps({"format": "other", "tokens": []}), "is not a vocab"),
-    (json.dumps({"format": "seq2seq_ext.vocab", "version": 99, "tokens": []}), "version"),
-    (json.dumps({"format": "seq2seq_ext.vocab", "version": 1, "tokens": ["a"]}), "tokens"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("not json at all", "not a vocab file"),
+        (json.dumps(["<pad>", "<sos>"]), "is not a vocab"),
+        (json.dumps({"format": "other", "tokens": []}), "is not a vocab"),
+        (json.dumps({"format": "seq2seq_ext.vocab", "version": 99, "tokens": []}), "version"),
+        (json.dumps({"format": "seq2seq_ext.vocab", "version": 1, "tokens": ["a"]}), "tokens"),
+    ],
+)
 def test_vocab_load_bad_file(tmp_path, content, message):
     path = tmp_path / "bad.json"
     path.write_text(content, encoding="utf-8")
@@ -88,11 +111,18 @@ def test_vocab_load_bad_file(tmp_path, content, message):
 
 # ---------------------------------------------------------------- tokenize
 
+
 def test_word_tokenize():
     assert word_tokenize("Hello, world!", lowercase=True) == ["hello", ",", "world", "!"]
     assert word_tokenize("Hello, world!") == ["Hello", ",", "world", "!"]
-    assert word_tokenize("  J'aime l'été (beaucoup).  ") == \
-        ["J'aime", "l'été", "(", "beaucoup", ")", "."]
+    assert word_tokenize("  J'aime l'été (beaucoup).  ") == [
+        "J'aime",
+        "l'été",
+        "(",
+        "beaucoup",
+        ")",
+        ".",
+    ]
     assert word_tokenize("") == []
 
 
@@ -110,6 +140,7 @@ def test_detokenize():
 
 # ---------------------------------------------------------------- TSV pairs
 
+
 def write(tmp_path, text):
     path = tmp_path / "pairs.tsv"
     path.write_text(text, encoding="utf-8")
@@ -117,13 +148,16 @@ def write(tmp_path, text):
 
 
 def test_read_tsv_pairs_extra_columns_and_bad_lines(tmp_path):
-    path = write(tmp_path, "Go.\tVa !\tCC-BY 2.0 (France) Attribution: tatoeba.org\n"
-                           "\n"
-                           "   \n"
-                           "no tab here\n"
-                           "\tonly target\n"
-                           "only source\t  \n"
-                           " Hi. \t Salut. \r\n")
+    path = write(
+        tmp_path,
+        "Go.\tVa !\tCC-BY 2.0 (France) Attribution: tatoeba.org\n"
+        "\n"
+        "   \n"
+        "no tab here\n"
+        "\tonly target\n"
+        "only source\t  \n"
+        " Hi. \t Salut. \r\n",
+    )
     pairs, skipped = read_tsv_pairs(path)
     assert pairs == [("Go.", "Va !"), ("Hi.", "Salut.")]
     assert skipped == 3
@@ -151,6 +185,7 @@ def test_shipped_sample():
 
 
 # ---------------------------------------------------------------- tasks
+
 
 def test_addition_pairs():
     pairs = addition_pairs(200, digits=3, seed=1)
@@ -227,6 +262,7 @@ def test_split_sizes():
 
 # ---------------------------------------------------------------- collate
 
+
 def test_collate_shapes_padding_mask_lengths():
     batch = collate([([5, 6, EOS_INDEX], [7]), ([5, EOS_INDEX], [7, 8, 9])])
     assert batch.src.tolist() == [[5, 6, 2], [5, 2, 0]]
@@ -249,6 +285,7 @@ def test_collate_other_pad_index():
 
 
 # ---------------------------------------------------------------- sampler
+
 
 def epoch_batches(sampler, epoch):
     sampler.set_epoch(epoch)
@@ -289,9 +326,11 @@ def test_sampler_drop_last():
 
 @pytest.mark.parametrize("num_replicas", [2, 3])
 def test_sampler_shards_disjoint_across_ranks(num_replicas):
-    lengths = [i % 13 for i in range(240)]   # 30 batches of 8: divisible by 2 and 3
-    shards = [list(BucketBatchSampler(lengths, 8, seed=7, num_replicas=num_replicas, rank=r))
-              for r in range(num_replicas)]
+    lengths = [i % 13 for i in range(240)]  # 30 batches of 8: divisible by 2 and 3
+    shards = [
+        list(BucketBatchSampler(lengths, 8, seed=7, num_replicas=num_replicas, rank=r))
+        for r in range(num_replicas)
+    ]
     indices = [{i for b in shard for i in b} for shard in shards]
     assert sum(len(s) for s in indices) == 240 and set.union(*indices) == set(range(240))
     assert len({len(shard) for shard in shards}) == 1
@@ -301,12 +340,17 @@ def test_sampler_shards_disjoint_across_ranks(num_replicas):
 def test_sampler_shards_equal_length(drop_last):
     """31 batches on 4 ranks: each rank gets 8 (3 batches repeated) or 7 (3 dropped)."""
     lengths = list(range(31 * 4))
-    shards = [list(BucketBatchSampler(lengths, 4, seed=0, drop_last=drop_last, num_replicas=4,
-                                      rank=r)) for r in range(4)]
+    shards = [
+        list(BucketBatchSampler(lengths, 4, seed=0, drop_last=drop_last, num_replicas=4, rank=r))
+        for r in range(4)
+    ]
     expected = 7 if drop_last else 8
     for rank, shard in enumerate(shards):
-        assert len(shard) == expected == len(BucketBatchSampler(
-            lengths, 4, drop_last=drop_last, num_replicas=4, rank=rank))
+        assert (
+            len(shard)
+            == expected
+            == len(BucketBatchSampler(lengths, 4, drop_last=drop_last, num_replicas=4, rank=rank))
+        )
     seen = {i for shard in shards for b in shard for i in b}
     assert len(seen) == (28 * 4 if drop_last else 31 * 4)
 
@@ -320,21 +364,26 @@ def test_sampler_bad_arguments():
 
 # ---------------------------------------------------------------- dataset and loader
 
+
 def vocabs(pairs):
     return Vocab.build(s for s, _ in pairs), Vocab.build(t for _, t in pairs)
 
 
 def test_dataset_too_long_and_empty_source():
-    pairs = [(["a", "b"], ["x"]), ([], ["y"]), (["a", "b", "c", "d"], ["x"]),
-             (["a"], ["x", "y", "z", "w"])]
+    pairs = [
+        (["a", "b"], ["x"]),
+        ([], ["y"]),
+        (["a", "b", "c", "d"], ["x"]),
+        (["a"], ["x", "y", "z", "w"]),
+    ]
     src_vocab, tgt_vocab = vocabs(pairs)
     dropped = Seq2SeqDataset.from_pairs(pairs, src_vocab, tgt_vocab, max_len=3)
     assert len(dropped) == 1 and dropped.skipped_empty == 1 and dropped.skipped_too_long == 2
-    cut = Seq2SeqDataset.from_pairs(pairs, src_vocab, tgt_vocab, max_len=3,
-                                    on_too_long="truncate")
+    cut = Seq2SeqDataset.from_pairs(pairs, src_vocab, tgt_vocab, max_len=3, on_too_long="truncate")
     assert len(cut) == 3 and cut.truncated == 2 and cut.skipped_empty == 1
-    assert cut[1][0] == src_vocab.encode(["a", "b", "c"]) and cut[2][1] == \
-        tgt_vocab.encode(["x", "y", "z"], add_eos=False)
+    assert cut[1][0] == src_vocab.encode(["a", "b", "c"]) and cut[2][1] == tgt_vocab.encode(
+        ["x", "y", "z"], add_eos=False
+    )
     with pytest.raises(ValueError, match="pair 2 is longer than max_len=3"):
         Seq2SeqDataset.from_pairs(pairs, src_vocab, tgt_vocab, max_len=3, on_too_long="error")
     with pytest.raises(ValueError, match="on_too_long"):
@@ -343,8 +392,10 @@ def test_dataset_too_long_and_empty_source():
 
 
 def test_make_loader_on_the_sample():
-    pairs = [(word_tokenize(e, lowercase=True), word_tokenize(f, lowercase=True))
-             for e, f in read_tsv_pairs(ENG_FRA_SAMPLE).pairs]
+    pairs = [
+        (word_tokenize(e, lowercase=True), word_tokenize(f, lowercase=True))
+        for e, f in read_tsv_pairs(ENG_FRA_SAMPLE).pairs
+    ]
     src_vocab, tgt_vocab = vocabs(pairs)
     loader = make_loader(pairs, src_vocab, tgt_vocab, batch_size=32, seed=0)
     loader.batch_sampler.set_epoch(1)

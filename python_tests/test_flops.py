@@ -1,27 +1,41 @@
 """seq2seq_ext.flops: the textbook closed forms of an Elman seq2seq, hand-checked LSTM / GRU /
 multi-layer / bidirectional / attention cases, and the parameter count
 against a built model."""
+
 import pytest
 import torch
+from conftest import REPO, result_of, run_python
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from conftest import REPO, result_of, run_python
 from seq2seq_ext import models, reference
-from seq2seq_ext.flops import (COMPONENTS, count_flops, count_parameters, rnn_parameters,
-                               rnn_step_flops)
+from seq2seq_ext.flops import (
+    COMPONENTS,
+    count_flops,
+    count_parameters,
+    rnn_parameters,
+    rnn_step_flops,
+)
 from seq2seq_ext.models import Seq2SeqConfig
 
 
 def config(**overrides):
     """A small config; every size distinct so that a swapped size shows."""
-    values = dict(src_vocab_size=5, tgt_vocab_size=5, embedding_size=3, hidden_size=2,
-                  num_layers=1, cell="rnn_tanh", attention="none")
+    values = dict(
+        src_vocab_size=5,
+        tgt_vocab_size=5,
+        embedding_size=3,
+        hidden_size=2,
+        num_layers=1,
+        cell="rnn_tanh",
+        attention="none",
+    )
     values.update(overrides)
     return Seq2SeqConfig(**values)
 
 
 # ------------------------------------------------------------------ the closed forms
+
 
 @pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu"])
 @pytest.mark.parametrize("m, k, V, T", [(3, 2, 5, 4), (256, 512, 10000, 20), (1, 1, 1, 1)])
@@ -61,15 +75,33 @@ def test_torch_layers_have_the_counted_parameters():
 # ------------------------------------------------------- hand-checked cases
 # E = 3, H = 2, V = 5, src_len 4, tgt_len 3 unless said otherwise.
 
+
 def test_lstm_by_hand():
     c = config(cell="lstm")
     # G*H = 8 rows: weight_ih 8*3, weight_hh 8*2, two biases 8 each
-    assert count_parameters(c) == dict(embedding_src=15, encoder=56, bridge=0, embedding_tgt=15,
-                                       decoder=56, attention=0, combine=0, output=15, total=157)
+    assert count_parameters(c) == dict(
+        embedding_src=15,
+        encoder=56,
+        bridge=0,
+        embedding_tgt=15,
+        decoder=56,
+        attention=0,
+        combine=0,
+        output=15,
+        total=157,
+    )
     # one step: gates 2*8*(3+2) = 80, elementwise 9 per unit * 2 = 18 -> 98
     assert count_flops(c, src_len=4, tgt_len=3) == dict(
-        embedding_src=0, encoder=4 * 98, bridge=0, embedding_tgt=0, decoder=3 * 98, attention=0,
-        combine=0, output=3 * 2 * 2 * 5, total=392 + 294 + 60)
+        embedding_src=0,
+        encoder=4 * 98,
+        bridge=0,
+        embedding_tgt=0,
+        decoder=3 * 98,
+        attention=0,
+        combine=0,
+        output=3 * 2 * 2 * 5,
+        total=392 + 294 + 60,
+    )
 
 
 def test_gru_by_hand():
@@ -162,16 +194,26 @@ def test_every_component_is_reported_and_summed():
         assert counts["total"] == sum(counts[name] for name in COMPONENTS)
 
 
-@pytest.mark.parametrize("cell, fn", [("lstm", reference.lstm_cell), ("gru", reference.gru_cell),
-                                      ("rnn_tanh", reference.rnn_tanh_cell)])
+@pytest.mark.parametrize(
+    "cell, fn",
+    [
+        ("lstm", reference.lstm_cell),
+        ("gru", reference.gru_cell),
+        ("rnn_tanh", reference.rnn_tanh_cell),
+    ],
+)
 def test_cell_matmul_flops_agree_with_torch_flop_counter(cell, fn):
     """torch.utils.flop_counter counts 2 per multiply-add of each matrix product
     and nothing else: our matmul part of one step."""
     gates, batch, inputs, hidden = {"lstm": 4, "gru": 3, "rnn_tanh": 1}[cell], 3, 5, 7
     x, h = torch.randn(batch, inputs), torch.randn(batch, hidden)
     hx = (h, torch.randn(batch, hidden)) if cell == "lstm" else h
-    weights = (torch.randn(gates * hidden, inputs), torch.randn(gates * hidden, hidden),
-               torch.randn(gates * hidden), torch.randn(gates * hidden))
+    weights = (
+        torch.randn(gates * hidden, inputs),
+        torch.randn(gates * hidden, hidden),
+        torch.randn(gates * hidden),
+        torch.randn(gates * hidden),
+    )
     with FlopCounterMode(display=False) as counter:
         fn(x, hx, *weights)
     assert counter.get_total_flops() == batch * rnn_step_flops(cell, inputs, hidden).matmul
@@ -200,26 +242,41 @@ def model_grid():
                 if attention == "luong-dot" and bidirectional:
                     continue  # K = 2H != H: the config refuses it
                 for layers in (1, 2):
-                    for feeding in ((False, True) if attention != "none" else (False,)):
+                    for feeding in (False, True) if attention != "none" else (False,):
                         yield Seq2SeqConfig(
-                            src_vocab_size=11, tgt_vocab_size=13, embedding_size=5,
-                            hidden_size=6, num_layers=layers, cell=cell,
-                            bidirectional=bidirectional, attention=attention,
-                            attn_size=7 if layers == 2 else None, input_feeding=feeding)
+                            src_vocab_size=11,
+                            tgt_vocab_size=13,
+                            embedding_size=5,
+                            hidden_size=6,
+                            num_layers=layers,
+                            cell=cell,
+                            bidirectional=bidirectional,
+                            attention=attention,
+                            attn_size=7 if layers == 2 else None,
+                            input_feeding=feeding,
+                        )
 
 
 # which component each parameter of the model belongs to, by name
-COMPONENT_OF_PREFIX = {"encoder.embedding.": "embedding_src", "encoder.rnn.": "encoder",
-                       "encoder.bridge_": "bridge", "decoder.embedding.": "embedding_tgt",
-                       "decoder.rnn.": "decoder", "decoder.attention.": "attention",
-                       "decoder.combine.": "combine", "decoder.output.": "output"}
+COMPONENT_OF_PREFIX = {
+    "encoder.embedding.": "embedding_src",
+    "encoder.rnn.": "encoder",
+    "encoder.bridge_": "bridge",
+    "decoder.embedding.": "embedding_tgt",
+    "decoder.rnn.": "decoder",
+    "decoder.attention.": "attention",
+    "decoder.combine.": "combine",
+    "decoder.output.": "output",
+}
 
 
 def test_parameter_count_equals_the_built_model():
     for c in model_grid():
         model = build_model(c)
         counts = count_parameters(model)
-        assert counts["total"] == counts["model_total"] == sum(p.numel() for p in model.parameters()), c
+        assert (
+            counts["total"] == counts["model_total"] == sum(p.numel() for p in model.parameters())
+        ), c
 
 
 def test_parameter_count_per_component_equals_the_built_model():
@@ -235,12 +292,17 @@ def test_parameter_count_per_component_equals_the_built_model():
 
 # ------------------------------------------------------------------ the CLI
 
+
 def test_example_quick_ends_with_result_json(tmp_path):
-    metrics = result_of(run_python(REPO / "examples" / "count_flops.py", "--quick", "--out",
-                                   tmp_path).stdout)
+    metrics = result_of(
+        run_python(REPO / "examples" / "count_flops.py", "--quick", "--out", tmp_path).stdout
+    )
     m, k, V, T = 256, 512, 10000, 20  # the defaults: a plain Elman RNN, the closed forms' case
-    assert metrics["flops_total"] == metrics["closed_form_flops"] == \
-        T * (4*m*k + 4*k*k + 2*k + 2*k*V)
+    assert (
+        metrics["flops_total"]
+        == metrics["closed_form_flops"]
+        == T * (4 * m * k + 4 * k * k + 2 * k + 2 * k * V)
+    )
     assert metrics["params_total"] == metrics["closed_form_params"] + V * m + 2 * k
     assert metrics["params_total"] == metrics["model_params"]
     assert metrics["closed_form_match"] is True
@@ -248,12 +310,36 @@ def test_example_quick_ends_with_result_json(tmp_path):
 
 
 def test_example_outside_the_closed_forms_case_checks_no_closed_form():
-    metrics = result_of(run_python(
-        REPO / "examples" / "count_flops.py", "--cell", "lstm", "--attention", "bahdanau",
-        "--bidirectional", "--layers", "2", "--hidden", "16", "--embedding", "8", "--vocab", "20",
-        "--len", "5").stdout)
+    metrics = result_of(
+        run_python(
+            REPO / "examples" / "count_flops.py",
+            "--cell",
+            "lstm",
+            "--attention",
+            "bahdanau",
+            "--bidirectional",
+            "--layers",
+            "2",
+            "--hidden",
+            "16",
+            "--embedding",
+            "8",
+            "--vocab",
+            "20",
+            "--len",
+            "5",
+        ).stdout
+    )
     assert "closed_form_flops" not in metrics
-    c = Seq2SeqConfig(src_vocab_size=20, tgt_vocab_size=20, embedding_size=8, hidden_size=16,
-                      num_layers=2, cell="lstm", bidirectional=True, attention="bahdanau")
+    c = Seq2SeqConfig(
+        src_vocab_size=20,
+        tgt_vocab_size=20,
+        embedding_size=8,
+        hidden_size=16,
+        num_layers=2,
+        cell="lstm",
+        bidirectional=True,
+        attention="bahdanau",
+    )
     assert metrics["flops_total"] == count_flops(c, 5, 5)["total"]
     assert metrics["params_total"] == count_parameters(c)["total"]

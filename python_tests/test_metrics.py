@@ -1,4 +1,5 @@
 """seq2seq_ext.metrics: hand-worked cases, and BLEU / chrF against sacrebleu."""
+
 import math
 import random
 
@@ -13,7 +14,7 @@ from seq2seq_ext.metrics import chrf, corpus_bleu, exact_match, token_accuracy
 
 def test_token_accuracy_ignores_padding():
     target = torch.tensor([[5, 6, 7, 0], [5, 8, 0, 0]])
-    pred = torch.tensor([[5, 6, 1, 7], [9, 8, 3, 0]])   # right at 3 of the 5 real positions
+    pred = torch.tensor([[5, 6, 1, 7], [9, 8, 3, 0]])  # right at 3 of the 5 real positions
     assert token_accuracy(pred, target) == pytest.approx(3 / 5)
     logits = torch.nn.functional.one_hot(pred, 10).float()
     assert token_accuracy(logits, target) == pytest.approx(3 / 5)
@@ -21,8 +22,10 @@ def test_token_accuracy_ignores_padding():
 
 
 def test_token_accuracy_edge_cases():
-    assert token_accuracy(torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 3,
-                          dtype=torch.long)) == 0.0
+    assert (
+        token_accuracy(torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 3, dtype=torch.long))
+        == 0.0
+    )
     with pytest.raises(ValueError, match="do not match"):
         token_accuracy(torch.zeros(2, 3), torch.zeros(2, 4))
 
@@ -35,6 +38,7 @@ def test_exact_match():
 
 
 # ---------------------------------------------------------------- BLEU
+
 
 def test_bleu_perfect_and_no_overlap():
     sentence = "the cat sat on the mat".split()
@@ -88,10 +92,11 @@ def test_bleu_is_corpus_level():
 
 # ---------------------------------------------------------------- chrF
 
+
 def test_chrf_hand_worked():
     assert chrf(["the cat"], ["the cat"]) == pytest.approx(100)
     assert chrf(["abc"], ["xyz"]) == 0.0
-    assert chrf(["a b"], ["ab"]) == pytest.approx(100)            # spaces are ignored
+    assert chrf(["a b"], ["ab"]) == pytest.approx(100)  # spaces are ignored
     assert chrf([["the", "cat"]], ["the cat"]) == pytest.approx(100)  # token lists too
     # "ab" against "abc", char_order=2, beta=2: 1-grams P = 2/2, R = 2/3;
     # 2-grams P = 1/1 ("ab"), R = 1/2. Means: P = 1, R = 7/12.
@@ -101,12 +106,14 @@ def test_chrf_hand_worked():
 
 # ---------------------------------------------------------------- against sacrebleu
 
+
 def corpus(num_sentences=20, seed=0):
     """Tokenized French sentences of the shipped sample as references, and
     hypotheses made from them by dropping, swapping or replacing words."""
     rng = random.Random(seed)
-    references = [word_tokenize(french) for _, french in
-                  read_tsv_pairs(ENG_FRA_SAMPLE).pairs[:num_sentences]]
+    references = [
+        word_tokenize(french) for _, french in read_tsv_pairs(ENG_FRA_SAMPLE).pairs[:num_sentences]
+    ]
     words = sorted({w for sentence in references for w in sentence})
     hypotheses = []
     for reference in references:
@@ -132,23 +139,32 @@ def corpus(num_sentences=20, seed=0):
 def test_bleu_matches_sacrebleu(seed, smooth):
     sacrebleu = pytest.importorskip("sacrebleu")
     hypotheses, references = corpus(seed=seed)
-    expected = sacrebleu.corpus_bleu([" ".join(h) for h in hypotheses],
-                                     [[" ".join(r) for r in references]], tokenize="none",
-                                     smooth_method="exp" if smooth else "none").score
+    expected = sacrebleu.corpus_bleu(
+        [" ".join(h) for h in hypotheses],
+        [[" ".join(r) for r in references]],
+        tokenize="none",
+        smooth_method="exp" if smooth else "none",
+    ).score
     assert 0 < expected < 100
     assert corpus_bleu(hypotheses, references, smooth=smooth) == pytest.approx(expected, abs=0.01)
 
 
 def test_bleu_matches_sacrebleu_when_smoothing_matters():
     sacrebleu = pytest.importorskip("sacrebleu")
-    hypotheses, references = [["a", "b", "x", "c", "d"], ["e", "f"]], [["a", "b", "y", "c", "d"],
-                                                                       ["e", "g", "h"]]
+    hypotheses, references = (
+        [["a", "b", "x", "c", "d"], ["e", "f"]],
+        [["a", "b", "y", "c", "d"], ["e", "g", "h"]],
+    )
     for smooth, method in ((False, "none"), (True, "exp")):
-        expected = sacrebleu.corpus_bleu([" ".join(h) for h in hypotheses],
-                                         [[" ".join(r) for r in references]], tokenize="none",
-                                         smooth_method=method).score
-        assert corpus_bleu(hypotheses, references, smooth=smooth) == pytest.approx(expected,
-                                                                                   abs=0.01)
+        expected = sacrebleu.corpus_bleu(
+            [" ".join(h) for h in hypotheses],
+            [[" ".join(r) for r in references]],
+            tokenize="none",
+            smooth_method=method,
+        ).score
+        assert corpus_bleu(hypotheses, references, smooth=smooth) == pytest.approx(
+            expected, abs=0.01
+        )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -161,6 +177,9 @@ def test_chrf_matches_sacrebleu(seed):
     assert chrf(hyp_text, ref_text) == pytest.approx(expected, abs=0.01)
     assert chrf(hypotheses, references) == pytest.approx(expected, abs=0.01)
     for char_order, beta in ((4, 1), (2, 3)):
-        expected = sacrebleu.metrics.CHRF(char_order=char_order, beta=beta).corpus_score(
-            hyp_text, [ref_text]).score
+        expected = (
+            sacrebleu.metrics.CHRF(char_order=char_order, beta=beta)
+            .corpus_score(hyp_text, [ref_text])
+            .score
+        )
         assert chrf(hyp_text, ref_text, char_order, beta) == pytest.approx(expected, abs=0.01)

@@ -1,6 +1,7 @@
 """Seq2Seq models: the teacher-forced pass equals step-by-step decoding, the
 fused and torch backends agree, beam search with one beam is greedy decoding
 and with enough beams is exhaustive search, and bad inputs get clear errors."""
+
 import itertools
 
 import pytest
@@ -19,12 +20,27 @@ CONFIGS = [  # (cell, attention, bidirectional, input_feeding)
 ]
 
 
-def make_model(cell="gru", attention="bahdanau", bidirectional=False, input_feeding=False,
-               backend="fused", num_layers=2, seed=0, **kwargs):
+def make_model(
+    cell="gru",
+    attention="bahdanau",
+    bidirectional=False,
+    input_feeding=False,
+    backend="fused",
+    num_layers=2,
+    seed=0,
+    **kwargs,
+):
     torch.manual_seed(seed)
-    fields = dict(embedding_size=8, hidden_size=6, num_layers=num_layers, cell=cell,
-                  attention=attention, bidirectional=bidirectional,
-                  input_feeding=input_feeding, backend=backend)
+    fields = dict(
+        embedding_size=8,
+        hidden_size=6,
+        num_layers=num_layers,
+        cell=cell,
+        attention=attention,
+        bidirectional=bidirectional,
+        input_feeding=input_feeding,
+        backend=backend,
+    )
     config = Seq2SeqConfig(SRC_VOCAB, TGT_VOCAB, **{**fields, **kwargs})
     return Seq2Seq(config).double()
 
@@ -89,8 +105,10 @@ def test_padding_does_not_change_a_sentence():
     src, lengths, tgt = make_batch(batch=4, src_len=7)
     batched = model(src, lengths, tgt)
     for row in range(4):
-        alone = model(src[row:row + 1, :lengths[row]], lengths[row:row + 1], tgt[row:row + 1])
-        torch.testing.assert_close(batched[row:row + 1], alone, rtol=1e-10, atol=1e-12)
+        alone = model(
+            src[row : row + 1, : lengths[row]], lengths[row : row + 1], tgt[row : row + 1]
+        )
+        torch.testing.assert_close(batched[row : row + 1], alone, rtol=1e-10, atol=1e-12)
 
 
 def test_no_teacher_forcing_feeds_back_the_predictions():
@@ -143,9 +161,10 @@ def test_wide_beam_search_is_exhaustive_search():
                 penalty = ((5 + length) / 6) ** alpha
                 candidates[seq] = sequence_log_prob(model, src, lengths, list(seq)) / penalty
         best = max(candidates, key=candidates.get)
-        found = model.beam_search(src, lengths, beam_size=5 ** max_len, max_len=max_len,
-                                  length_penalty=alpha)
-        assert found.tokens[0, :found.lengths[0]].tolist() == list(best)
+        found = model.beam_search(
+            src, lengths, beam_size=5**max_len, max_len=max_len, length_penalty=alpha
+        )
+        assert found.tokens[0, : found.lengths[0]].tolist() == list(best)
         assert found.scores[0].item() == pytest.approx(candidates[best], rel=1e-9)
 
 
@@ -176,14 +195,17 @@ def test_state_dict_matches_torch_layers():
     assert "decoder.rnn.bias_ih_l0" in keys
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(cell="transformer"), "cell must be one of"),
-    (dict(attention="luong-dot", bidirectional=True), "luong-dot attention needs"),
-    (dict(attention="none", input_feeding=True), "input_feeding needs attention"),
-    (dict(dropout=1.0), "dropout must be in"),
-    (dict(hidden_size=0), "hidden_size must be >= 1"),
-    (dict(backend="tf"), "backend must be one of"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(cell="transformer"), "cell must be one of"),
+        (dict(attention="luong-dot", bidirectional=True), "luong-dot attention needs"),
+        (dict(attention="none", input_feeding=True), "input_feeding needs attention"),
+        (dict(dropout=1.0), "dropout must be in"),
+        (dict(hidden_size=0), "hidden_size must be >= 1"),
+        (dict(backend="tf"), "backend must be one of"),
+    ],
+)
 def test_bad_configs(change, message):
     with pytest.raises(ValueError, match=message):
         make_model(**change)

@@ -1,18 +1,18 @@
 """The layer ops and FusedLSTM / FusedGRU / FusedRNN against torch.nn.LSTM / GRU
 / RNN: every combination of the constructor's options, padded and packed input,
 values and every gradient, gradcheck, opcheck, compile, bad input, dropout."""
+
 import itertools
 
 import pytest
 import torch
+from conftest import DEVICES, HALF_TYPES, assert_close_scaled, requires_cuda, tolerance
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import seq2seq_ext
 from seq2seq_ext import functional, reference
 from seq2seq_ext.cell_types import CELL_TYPES
-from seq2seq_ext.nn.rnn import reversed_order
-
-from conftest import DEVICES, HALF_TYPES, assert_close_scaled, requires_cuda, tolerance
+from seq2seq_ext.nn.packed import reversed_order
 
 # By cell name: (torch.nn module, fused module, constructor arguments).
 MODULES = {
@@ -44,8 +44,9 @@ def initial_state(mode, module, batch, dtype, device):
     h = torch.randn(layers, batch, real, dtype=dtype, device=device, requires_grad=True)
     if mode != "lstm":
         return h
-    return h, torch.randn(layers, batch, module.hidden_size, dtype=dtype, device=device,
-                          requires_grad=True)
+    return h, torch.randn(
+        layers, batch, module.hidden_size, dtype=dtype, device=device, requires_grad=True
+    )
 
 
 def run_both(mode, theirs, ours, make_input, hx):
@@ -60,8 +61,11 @@ def run_both(mode, theirs, ours, make_input, hx):
         states = as_list(hidden)
         torch.manual_seed(1)
         loss = sum((t * torch.randn_like(t)).sum() for t in [out_data, *states])
-        leaves = [leaf] + [s for s in as_list(hx) if s is not None and s.requires_grad] + \
-            list(module.parameters())
+        leaves = (
+            [leaf]
+            + [s for s in as_list(hx) if s is not None and s.requires_grad]
+            + list(module.parameters())
+        )
         grads = torch.autograd.grad(loss, leaves)
         results.append(([out_data, *states], grads))
     return results
@@ -81,9 +85,14 @@ OPTIONS = list(itertools.product([1, 2, 3], [False, True], [False, True], [True,
 @pytest.mark.parametrize("mode", list(MODULES))
 @pytest.mark.parametrize("layers,bidirectional,batch_first,bias", OPTIONS)
 def test_every_option_matches_torch_float64(mode, layers, bidirectional, batch_first, bias):
-    for proj_size in ([0, 3] if mode == "lstm" else [0]):
-        kwargs = dict(num_layers=layers, bidirectional=bidirectional, batch_first=batch_first,
-                      bias=bias, dtype=torch.float64)
+    for proj_size in [0, 3] if mode == "lstm" else [0]:
+        kwargs = dict(
+            num_layers=layers,
+            bidirectional=bidirectional,
+            batch_first=batch_first,
+            bias=bias,
+            dtype=torch.float64,
+        )
         if proj_size:
             kwargs["proj_size"] = proj_size
         theirs, ours = pair(mode, 5, 7, **kwargs)
@@ -96,26 +105,32 @@ def test_every_option_matches_torch_float64(mode, layers, bidirectional, batch_f
             return x, x
 
         for hx in (None, initial_state(mode, theirs, B, torch.float64, "cpu")):
-            check_close(run_both(mode, theirs, ours, padded, hx), 1e-10,
-                        f"{mode} padded proj={proj_size} hx={hx is not None}")
+            check_close(
+                run_both(mode, theirs, ours, padded, hx),
+                1e-10,
+                f"{mode} padded proj={proj_size} hx={hx is not None}",
+            )
 
         lengths = torch.tensor([3, 6, 1, 5])  # unsorted, with length 1 and the maximum
 
         def packed():
             x = base.clone().requires_grad_()
-            return pack_padded_sequence(x, lengths, batch_first=batch_first,
-                                        enforce_sorted=False), x
+            return pack_padded_sequence(
+                x, lengths, batch_first=batch_first, enforce_sorted=False
+            ), x
 
         hx = initial_state(mode, theirs, B, torch.float64, "cpu")
-        check_close(run_both(mode, theirs, ours, packed, hx), 1e-10,
-                    f"{mode} packed proj={proj_size}")
+        check_close(
+            run_both(mode, theirs, ours, packed, hx), 1e-10, f"{mode} packed proj={proj_size}"
+        )
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("mode", list(MODULES))
 def test_unbatched_input_matches_torch(mode, batch_first):
-    theirs, ours = pair(mode, 3, 4, num_layers=2, bidirectional=True, batch_first=batch_first,
-                        dtype=torch.float64)
+    theirs, ours = pair(
+        mode, 3, 4, num_layers=2, bidirectional=True, batch_first=batch_first, dtype=torch.float64
+    )
     x = torch.randn(5, 3, dtype=torch.float64)
     h = torch.randn(4, 4, dtype=torch.float64)
     for hx in (None, (h, torch.randn(4, 4, dtype=torch.float64)) if mode == "lstm" else h):
@@ -164,10 +179,17 @@ def test_layer_op_gradcheck(mode, device):
     G, I, H = CELL_TYPES[mode].gates, 3, 4
     batch_sizes = torch.tensor([3, 3, 2, 1])
     N = int(batch_sizes.sum())
-    make = lambda *shape: torch.randn(*shape, dtype=torch.float64, device=device,  # noqa: E731
-                                      requires_grad=True)
-    tensors = [make(N, I), make(3, H)] + ([make(3, H)] if mode == "lstm" else []) + \
-        [make(G * H, I), make(G * H, H), make(G * H), make(G * H)]
+    make = lambda *shape: torch.randn(
+        *shape,
+        dtype=torch.float64,
+        device=device,
+        requires_grad=True,
+    )
+    tensors = (
+        [make(N, I), make(3, H)]
+        + ([make(3, H)] if mode == "lstm" else [])
+        + [make(G * H, I), make(G * H, H), make(G * H), make(G * H)]
+    )
     op = getattr(functional, f"{mode}_layer")
     assert torch.autograd.gradcheck(lambda x, *rest: op(x, batch_sizes, *rest), tensors)
 
@@ -175,11 +197,20 @@ def test_layer_op_gradcheck(mode, device):
 def test_lstm_projection_gradcheck():
     H, P = 4, 2
     batch_sizes = torch.tensor([2, 2, 1])
-    make = lambda *shape: torch.randn(*shape, dtype=torch.float64, requires_grad=True)  # noqa: E731
-    tensors = [make(5, 3), make(2, P), make(2, H), make(4 * H, 3), make(4 * H, P), make(4 * H),
-               make(4 * H), make(P, H)]
+    make = lambda *shape: torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    tensors = [
+        make(5, 3),
+        make(2, P),
+        make(2, H),
+        make(4 * H, 3),
+        make(4 * H, P),
+        make(4 * H),
+        make(4 * H),
+        make(P, H),
+    ]
     assert torch.autograd.gradcheck(
-        lambda x, *rest: functional.lstm_layer(x, batch_sizes, *rest), tensors)
+        lambda x, *rest: functional.lstm_layer(x, batch_sizes, *rest), tensors
+    )
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -188,27 +219,42 @@ def test_opcheck_layer_ops(mode, device):
     G, I, H = CELL_TYPES[mode].gates, 3, 4
     batch_sizes = torch.tensor([3, 2, 2, 1])
     N = int(batch_sizes.sum())
-    make = lambda *shape: torch.randn(*shape, device=device, requires_grad=True)  # noqa: E731
-    args = [make(N, I), batch_sizes, make(3, H)] + ([make(3, H)] if mode == "lstm" else []) + \
-        [make(G * H, I), make(G * H, H), make(G * H), make(G * H)]
+    make = lambda *shape: torch.randn(*shape, device=device, requires_grad=True)
+    args = (
+        [make(N, I), batch_sizes, make(3, H)]
+        + ([make(3, H)] if mode == "lstm" else [])
+        + [make(G * H, I), make(G * H, H), make(G * H), make(G * H)]
+    )
     op = getattr(torch.ops.seq2seq_ext, f"{mode}_layer").default
     torch.library.opcheck(op, tuple(args))
     if mode == "lstm":  # with the projection
-        args = [make(N, I), batch_sizes, make(3, 2), make(3, H), make(4 * H, I), make(4 * H, 2),
-                None, None, make(2, H)]
+        args = [
+            make(N, I),
+            batch_sizes,
+            make(3, 2),
+            make(3, H),
+            make(4 * H, I),
+            make(4 * H, 2),
+            None,
+            None,
+            make(2, H),
+        ]
         torch.library.opcheck(op, tuple(args))
 
 
 def test_reversed_order_reverses_each_sequence():
     lengths = [4, 2, 2, 1]
     batch_sizes = torch.tensor([4, 3, 1, 1])  # steps of lengths 4, 2, 2, 1 sorted
-    padded = torch.arange(4 * 4).view(4, 4)   # (T, B): element t*B + b
+    padded = torch.arange(4 * 4).view(4, 4)  # (T, B): element t*B + b
     packed = pack_padded_sequence(padded.unsqueeze(-1), torch.tensor(lengths)).data.squeeze(-1)
-    assert torch.equal(pack_padded_sequence(padded.unsqueeze(-1), torch.tensor(lengths)).batch_sizes,
-                       torch.tensor([4, 3, 1, 1]))
+    assert torch.equal(
+        pack_padded_sequence(padded.unsqueeze(-1), torch.tensor(lengths)).batch_sizes,
+        torch.tensor([4, 3, 1, 1]),
+    )
     order = reversed_order(batch_sizes)
-    unpacked, _ = pad_packed_sequence(torch.nn.utils.rnn.PackedSequence(
-        packed[order].unsqueeze(-1), batch_sizes))
+    unpacked, _ = pad_packed_sequence(
+        torch.nn.utils.rnn.PackedSequence(packed[order].unsqueeze(-1), batch_sizes)
+    )
     for b, length in enumerate(lengths):
         assert torch.equal(unpacked[:length, b, 0], padded[:length, b].flip(0))
     assert torch.equal(order[order], torch.arange(len(order)))
@@ -224,10 +270,12 @@ def test_empty_and_length_zero_edges():
     batch_sizes = torch.tensor([2, 1])
     out, h_n, c_n = functional.lstm_layer(torch.randn(3, 3), batch_sizes, h0, c0, w_ih, w_hh)
     assert torch.equal(h_n[2], h0[2]) and torch.equal(c_n[2], c0[2])
-    expected = reference.lstm_layer(torch.randn(0, 3), torch.tensor([], dtype=torch.long),
-                                    h0, c0, w_ih, w_hh)
-    ours_empty = functional.lstm_layer(torch.randn(0, 3), torch.tensor([], dtype=torch.long),
-                                       h0, c0, w_ih, w_hh)
+    expected = reference.lstm_layer(
+        torch.randn(0, 3), torch.tensor([], dtype=torch.long), h0, c0, w_ih, w_hh
+    )
+    ours_empty = functional.lstm_layer(
+        torch.randn(0, 3), torch.tensor([], dtype=torch.long), h0, c0, w_ih, w_hh
+    )
     for a, b in zip(ours_empty, expected):
         assert torch.equal(a, b)
 
@@ -281,23 +329,35 @@ def test_bad_input_errors_match_torch(mode):
 @pytest.mark.parametrize("mode", list(MODULES))
 def test_constructor_matches_torch(mode):
     theirs, ours = pair(mode, 3, 4, 2, bias=False, batch_first=True, bidirectional=True)
-    for attribute in ("input_size", "hidden_size", "num_layers", "bias", "batch_first",
-                      "dropout", "bidirectional", "proj_size"):
+    for attribute in (
+        "input_size",
+        "hidden_size",
+        "num_layers",
+        "bias",
+        "batch_first",
+        "dropout",
+        "bidirectional",
+        "proj_size",
+    ):
         assert getattr(ours, attribute) == getattr(theirs, attribute)
     assert repr(ours).replace("Fused", "") == repr(theirs)
-    assert [[p.shape for p in layer] for layer in ours.all_weights] == \
-        [[p.shape for p in layer] for layer in theirs.all_weights]
+    assert [[p.shape for p in layer] for layer in ours.all_weights] == [
+        [p.shape for p in layer] for layer in theirs.all_weights
+    ]
     assert [p.shape for p in ours._flat_weights] == [p.shape for p in theirs._flat_weights]
     ours.flatten_parameters()
-    back = MODULES[mode][0](3, 4, 2, bias=False, batch_first=True, bidirectional=True,
-                            **MODULES[mode][2])
+    back = MODULES[mode][0](
+        3, 4, 2, bias=False, batch_first=True, bidirectional=True, **MODULES[mode][2]
+    )
     back.load_state_dict(ours.state_dict())
     for bad in (dict(dropout=2.0), dict(hidden_size=0)):
         kwargs = dict(input_size=3, hidden_size=4, **MODULES[mode][2])
         kwargs.update(bad)
         with pytest.raises(ValueError) as expected:
             MODULES[mode][0](**kwargs)
-        with pytest.raises(ValueError, match=str(expected.value).replace("[", r"\[").replace("]", r"\]")):
+        with pytest.raises(
+            ValueError, match=str(expected.value).replace("[", r"\[").replace("]", r"\]")
+        ):
             MODULES[mode][1](**kwargs)
 
 
@@ -312,7 +372,9 @@ def test_from_torch_and_to_torch(mode):
     back = fused.to_torch()
     assert type(back) is torch_class and not fused.training and repr(back) == repr(original)
     x = torch.randn(2, 7, 4, dtype=torch.float64)
-    for a, b in zip([original(x)[0], *as_list(original(x)[1])], [fused(x)[0], *as_list(fused(x)[1])]):
+    for a, b in zip(
+        [original(x)[0], *as_list(original(x)[1])], [fused(x)[0], *as_list(fused(x)[1])]
+    ):
         torch.testing.assert_close(a, b)
     assert all(torch.equal(a, b) for a, b in zip(back.parameters(), original.parameters()))
     with pytest.raises(TypeError, match="expects a"):

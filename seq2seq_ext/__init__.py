@@ -4,16 +4,35 @@ wrapped as drop-in ``torch.nn`` modules, and encoder-decoder models on them.
 Submodules: ``models`` (Seq2Seq, search), ``data`` (vocabularies, tasks,
 batches), ``train`` (Trainer), ``metrics``, ``flops``, ``plots``, ``cli``
 (``python -m seq2seq_ext``)."""
+
 from . import functional, reference
 from ._ops import backend_info
 from .models import Seq2Seq, Seq2SeqConfig
-from .nn import (BahdanauAttention, FusedGRU, FusedGRUCell, FusedLSTM, FusedLSTMCell, FusedRNN,
-                 FusedRNNCell, LuongAttention)
+from .nn import (
+    BahdanauAttention,
+    FusedGRU,
+    FusedGRUCell,
+    FusedLSTM,
+    FusedLSTMCell,
+    FusedRNN,
+    FusedRNNCell,
+    LuongAttention,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "FusedLSTM", "FusedGRU", "FusedRNN", "FusedLSTMCell", "FusedGRUCell", "FusedRNNCell",
-    "BahdanauAttention", "LuongAttention", "Seq2Seq", "Seq2SeqConfig",
-    "backend_info", "functional", "reference",
+    "FusedLSTM",
+    "FusedGRU",
+    "FusedRNN",
+    "FusedLSTMCell",
+    "FusedGRUCell",
+    "FusedRNNCell",
+    "BahdanauAttention",
+    "LuongAttention",
+    "Seq2Seq",
+    "Seq2SeqConfig",
+    "backend_info",
+    "functional",
+    "reference",
 ]

@@ -5,6 +5,7 @@ how many gate blocks their weights have, and what torch.nn calls them.
 ``lstm_cell`` / ``lstm_layer``, FLOP counts); ``torch_mode`` is torch.nn's
 ``RNNBase.mode``, which the layer modules keep as their ``mode`` attribute.
 """
+
 from dataclasses import dataclass
 from typing import Optional
 
@@ -12,9 +13,9 @@ from typing import Optional
 @dataclass(frozen=True)
 class CellType:
     name: str
-    gates: int                   # G: weight_ih is (G*H, I), weight_hh (G*H, H)
-    states: int                  # state tensors: 2 for the LSTM's (h, c), else 1 (h)
-    torch_mode: str              # torch.nn.RNNBase.mode
+    gates: int  # G: weight_ih is (G*H, I), weight_hh (G*H, H)
+    states: int  # state tensors: 2 for the LSTM's (h, c), else 1 (h)
+    torch_mode: str  # torch.nn.RNNBase.mode
     nonlinearity: Optional[str]  # the Elman RNN's, as torch.nn.RNN takes it
 
 

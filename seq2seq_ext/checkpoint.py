@@ -2,6 +2,7 @@
 the optimizer, the RNG states and the training history). Written to a temporary
 file and renamed, so an interrupted write never leaves a truncated file in place
 of the previous one."""
+
 import os
 import random
 import tempfile
@@ -37,11 +38,13 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # torch raises several types for damaged files
-        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or not written "
-                              f"by torch.save): {error}") from error
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (truncated or not written by torch.save): {error}"
+        ) from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a seq2seq_ext checkpoint (expected format "
-                              f"{FORMAT!r})")
+        raise CheckpointError(
+            f"{path} is not a seq2seq_ext checkpoint (expected format {FORMAT!r})"
+        )
     return payload
 
 

@@ -10,6 +10,7 @@ Tasks: ``reverse_words``, ``arithmetic``, ``addition`` (generated) and ``tsv``
 the package). The examples/ scripts run the same functions. Under torchrun,
 ``train`` uses DistributedDataParallel (gloo on CPU, NCCL on GPUs).
 """
+
 import argparse
 import json
 import sys
@@ -29,10 +30,18 @@ from .translator import Translator, vocab_state
 # ------------------------------------------------------------------ data
 def data_options(args) -> dict:
     tokenizer = args.tokenizer or ("word" if args.task in ("reverse_words", "tsv") else "char")
-    return {"task": args.task, "examples": args.examples, "seed": args.seed,
-            "min_len": args.min_len, "max_len": args.max_len, "words": args.words,
-            "digits": args.digits, "data": args.data, "max_pairs": args.max_pairs,
-            "tokenizer": tokenizer}
+    return {
+        "task": args.task,
+        "examples": args.examples,
+        "seed": args.seed,
+        "min_len": args.min_len,
+        "max_len": args.max_len,
+        "words": args.words,
+        "digits": args.digits,
+        "data": args.data,
+        "max_pairs": args.max_pairs,
+        "tokenizer": tokenizer,
+    }
 
 
 # ------------------------------------------------------------------ commands
@@ -46,48 +55,94 @@ def train(args) -> dict:
     src_vocab = datasets.Vocab.build(source for source, _ in train_pairs)
     tgt_vocab = datasets.Vocab.build(target for _, target in train_pairs)
     torch.manual_seed(args.seed)
-    model = Seq2Seq(Seq2SeqConfig(
-        len(src_vocab), len(tgt_vocab), embedding_size=args.embedding, hidden_size=args.hidden,
-        num_layers=args.layers, cell=args.cell, bidirectional=args.bidirectional,
-        dropout=args.dropout, attention=args.attention, input_feeding=args.input_feeding,
-        backend=args.backend))
-    loader_options = dict(src_vocab=src_vocab, tgt_vocab=tgt_vocab, batch_size=args.batch_size,
-                          seed=args.seed, max_len=args.max_tokens)
-    train_loader = datasets.make_loader(train_pairs, shuffle=True, num_replicas=world,
-                                        rank=rank, **loader_options)
+    model = Seq2Seq(
+        Seq2SeqConfig(
+            len(src_vocab),
+            len(tgt_vocab),
+            embedding_size=args.embedding,
+            hidden_size=args.hidden,
+            num_layers=args.layers,
+            cell=args.cell,
+            bidirectional=args.bidirectional,
+            dropout=args.dropout,
+            attention=args.attention,
+            input_feeding=args.input_feeding,
+            backend=args.backend,
+        )
+    )
+    loader_options = dict(
+        src_vocab=src_vocab,
+        tgt_vocab=tgt_vocab,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        max_len=args.max_tokens,
+    )
+    train_loader = datasets.make_loader(
+        train_pairs, shuffle=True, num_replicas=world, rank=rank, **loader_options
+    )
     valid_loader = datasets.make_loader(valid_pairs, shuffle=False, **loader_options)
     extra = {**vocab_state(src_vocab, tgt_vocab, data["tokenizer"], True), "data": data}
     tf_start, tf_end = (args.teacher_forcing * 2)[:2]
-    trainer = Trainer(model, train_loader, valid_loader, TrainConfig(
-        epochs=args.epochs, lr=args.lr, lr_schedule=args.lr_schedule, clip=args.clip,
-        teacher_forcing_start=tf_start, teacher_forcing_end=tf_end, amp=args.amp, seed=args.seed,
-        progress=not args.no_progress), args.out, device=device, extra_state=extra)
+    trainer = Trainer(
+        model,
+        train_loader,
+        valid_loader,
+        TrainConfig(
+            epochs=args.epochs,
+            lr=args.lr,
+            lr_schedule=args.lr_schedule,
+            clip=args.clip,
+            teacher_forcing_start=tf_start,
+            teacher_forcing_end=tf_end,
+            amp=args.amp,
+            seed=args.seed,
+            progress=not args.no_progress,
+        ),
+        args.out,
+        device=device,
+        extra_state=extra,
+    )
     history = trainer.fit(resume=not args.restart)
     if rank != 0:
         distributed.stop()
         return {}
-    translator = Translator.from_checkpoint(Path(args.out) / "best.pt", device=device,
-                                            beam_size=args.beam, max_len=args.decode_len)
+    translator = Translator.from_checkpoint(
+        Path(args.out) / "best.pt", device=device, beam_size=args.beam, max_len=args.decode_len
+    )
     evaluation = translator.evaluate(test_pairs)
     best = min(history, key=lambda record: record["valid_loss"])
-    result = {"task": args.task, "test_examples": len(test_pairs), **evaluation["scores"],
-              "valid_loss": best["valid_loss"],
-              "valid_token_accuracy": best["valid_token_accuracy"],
-              "epochs": len(history), "best_epoch": best["epoch"],
-              "train_tokens_per_s": sum(r["tokens_per_s"] for r in history) / len(history)}
+    result = {
+        "task": args.task,
+        "test_examples": len(test_pairs),
+        **evaluation["scores"],
+        "valid_loss": best["valid_loss"],
+        "valid_token_accuracy": best["valid_token_accuracy"],
+        "epochs": len(history),
+        "best_epoch": best["epoch"],
+        "train_tokens_per_s": sum(r["tokens_per_s"] for r in history) / len(history),
+    }
     (Path(args.out) / "result.json").write_text(json.dumps(result, indent=1))
     distributed.stop()
-    return {**result, "translations": evaluation["translations"], "test_pairs": test_pairs,
-            "translator": translator}
+    return {
+        **result,
+        "translations": evaluation["translations"],
+        "test_pairs": test_pairs,
+        "translator": translator,
+    }
 
 
 def evaluate(args) -> dict:
     """The test-split metrics of a checkpoint (the split is re-generated from the
     task options stored in it; --data evaluates on another TSV file instead)."""
     model, extra = load_model(args.checkpoint, device=args.device)
-    translator = Translator.from_loaded(model, extra, args.checkpoint, beam_size=args.beam,
-                                        max_len=args.decode_len,
-                                        length_penalty=args.length_penalty)
+    translator = Translator.from_loaded(
+        model,
+        extra,
+        args.checkpoint,
+        beam_size=args.beam,
+        max_len=args.decode_len,
+        length_penalty=args.length_penalty,
+    )
     data = dict(extra["data"])
     if args.data:
         data.update(task="tsv", data=args.data, max_pairs=None)
@@ -95,13 +150,18 @@ def evaluate(args) -> dict:
     else:
         test_pairs = task_splits(data)[2]
     evaluation = translator.evaluate(test_pairs)
-    return {"checkpoint": str(args.checkpoint), "examples": len(test_pairs),
-            "beam": args.beam, **evaluation["scores"]}
+    return {
+        "checkpoint": str(args.checkpoint),
+        "examples": len(test_pairs),
+        "beam": args.beam,
+        **evaluation["scores"],
+    }
 
 
 def translate(args) -> dict:
-    translator = Translator.from_checkpoint(args.checkpoint, device=args.device,
-                                            beam_size=args.beam, max_len=args.decode_len)
+    translator = Translator.from_checkpoint(
+        args.checkpoint, device=args.device, beam_size=args.beam, max_len=args.decode_len
+    )
     texts = args.text or (line.rstrip("\n") for line in sys.stdin)
     count = 0
     for text in texts:
@@ -114,6 +174,7 @@ def sweep(args) -> dict:
     """Train once per value of one option; a markdown table and a plot of the
     validation curves in args.out."""
     from .plots import plot_sweep
+
     rows, histories = [], {}
     for value in args.values:
         run = argparse.Namespace(**vars(args))
@@ -121,9 +182,21 @@ def sweep(args) -> dict:
         run.out = str(Path(args.out) / f"{args.param}={value}")
         result = train(run)
         histories[value] = json.loads((Path(run.out) / "history.json").read_text())
-        rows.append({args.param: value, **{k: result[k] for k in
-                                           ("valid_loss", "valid_token_accuracy", "exact_match",
-                                            "bleu", "best_epoch")}})
+        rows.append(
+            {
+                args.param: value,
+                **{
+                    k: result[k]
+                    for k in (
+                        "valid_loss",
+                        "valid_token_accuracy",
+                        "exact_match",
+                        "bleu",
+                        "best_epoch",
+                    )
+                },
+            }
+        )
     table = [f"| {' | '.join(rows[0])} |", "|" + "---|" * len(rows[0])]
     table += ["| " + " | ".join(_format(v) for v in row.values()) + " |" for row in rows]
     (Path(args.out) / "sweep.md").write_text("\n".join(table) + "\n")
@@ -134,8 +207,9 @@ def sweep(args) -> dict:
 
 def metrics_of(result: dict) -> dict:
     """A command's result without the objects train() returns for the examples."""
-    return {k: v for k, v in result.items()
-            if k not in ("translations", "test_pairs", "translator")}
+    return {
+        k: v for k, v in result.items() if k not in ("translations", "test_pairs", "translator")
+    }
 
 
 def _format(value) -> str:
@@ -148,8 +222,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     task.add_argument("--task", choices=TASKS, default="reverse_words")
     task.add_argument("--data", help="a TSV file of source<TAB>target pairs (task tsv)")
     task.add_argument("--max-pairs", type=int, help="read at most this many pairs (task tsv)")
-    task.add_argument("--tokenizer", choices=tuple(TOKENIZERS),
-                      help="default: word for reverse_words and tsv, char otherwise")
+    task.add_argument(
+        "--tokenizer",
+        choices=tuple(TOKENIZERS),
+        help="default: word for reverse_words and tsv, char otherwise",
+    )
     task.add_argument("--examples", type=int, default=20000, help="generated pairs")
     task.add_argument("--min-len", type=int, default=3, help="words per sentence (reverse_words)")
     task.add_argument("--max-len", type=int, default=10, help="words per sentence (reverse_words)")
@@ -172,12 +249,19 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     training.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="cosine")
     training.add_argument("--batch-size", type=int, default=64)
     training.add_argument("--clip", type=float, default=1.0)
-    training.add_argument("--teacher-forcing", type=float, nargs="+", default=[1.0],
-                          metavar="RATIO", help="one ratio, or the first and last epoch's")
+    training.add_argument(
+        "--teacher-forcing",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        metavar="RATIO",
+        help="one ratio, or the first and last epoch's",
+    )
     training.add_argument("--amp", choices=("bf16", "fp16"))
     training.add_argument("--seed", type=int, default=0)
-    training.add_argument("--restart", action="store_true",
-                          help="ignore OUT/last.pt instead of resuming from it")
+    training.add_argument(
+        "--restart", action="store_true", help="ignore OUT/last.pt instead of resuming from it"
+    )
     training.add_argument("--no-progress", action="store_true")
     add_common_arguments(parser, out_default="runs/train")
 
@@ -191,8 +275,11 @@ def add_common_arguments(parser: argparse.ArgumentParser, out_default=None) -> N
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m seq2seq_ext", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m seq2seq_ext",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     add_train_arguments(commands.add_parser("train", help="train on a task"))
     evaluation = commands.add_parser("evaluate", help="test-split metrics of a checkpoint")

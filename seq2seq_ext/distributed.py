@@ -1,5 +1,6 @@
 """Running under torchrun: join the process group, and know which process
 this is. DistributedDataParallel itself is PyTorch's (see train.Trainer)."""
+
 import os
 
 import torch

@@ -33,13 +33,22 @@ an elementwise op's backward is counted as 1x its forward (its derivative reuses
 the saved output: tanh' = 1 - y^2, sigmoid' = y (1 - y)). ``backward=True``
 gives forward + backward, the FLOPs of one training step without the optimizer.
 """
+
 from dataclasses import dataclass
 
 from .cell_types import CELL_TYPES
 from .models.config import Seq2SeqConfig
 
-COMPONENTS = ("embedding_src", "encoder", "bridge", "embedding_tgt", "decoder", "attention",
-              "combine", "output")
+COMPONENTS = (
+    "embedding_src",
+    "encoder",
+    "bridge",
+    "embedding_tgt",
+    "decoder",
+    "attention",
+    "combine",
+    "output",
+)
 
 # Elementwise FLOPs per hidden unit per step, after the gate pre-activations:
 #   Elman: h' = tanh(pre) (or relu)                                      -> 1
@@ -58,6 +67,7 @@ SOFTMAX_PER_SCORE = 3  # exp, add to the sum, divide by the sum
 class Flops:
     """FLOPs of one part of the model, kept by kind because the backward
     convention treats the two kinds differently."""
+
     matmul: int = 0
     elementwise: int = 0
 
@@ -83,6 +93,7 @@ def linear(in_features: int, out_features: int) -> Flops:
 
 # ---------------------------------------------------------------- parameters
 
+
 def rnn_layer_parameters(cell: str, input_size: int, hidden_size: int) -> int:
     """One direction of one layer, torch.nn layout: weight_ih (G*H, I),
     weight_hh (G*H, H), bias_ih and bias_hh (G*H each). Two bias vectors where
@@ -91,8 +102,9 @@ def rnn_layer_parameters(cell: str, input_size: int, hidden_size: int) -> int:
     return gates * input_size + gates * hidden_size + 2 * gates
 
 
-def rnn_parameters(cell: str, input_size: int, hidden_size: int, num_layers: int,
-                   num_directions: int = 1) -> int:
+def rnn_parameters(
+    cell: str, input_size: int, hidden_size: int, num_layers: int, num_directions: int = 1
+) -> int:
     """A stacked (bi)directional RNN; layers above the first read D*H features."""
     total = 0
     for layer in range(num_layers):
@@ -109,9 +121,12 @@ def config_parameters(config: Seq2SeqConfig) -> dict:
     if D == 2:  # Linear(2H, H) for h, and one for c with the LSTM; shared by the layers
         bridges = 2 if config.cell == "lstm" else 1
         bridge = bridges * (2 * H * H + H)
-    attention = {"bahdanau": H * A + K * A + A,  # W_q, W_k, v
-                 "luong-general": H * K,         # W
-                 "luong-dot": 0, "none": 0}[config.attention]
+    attention = {
+        "bahdanau": H * A + K * A + A,  # W_q, W_k, v
+        "luong-general": H * K,  # W
+        "luong-dot": 0,
+        "none": 0,
+    }[config.attention]
     combine = 0 if config.attention == "none" else (H + K) * H + H
     counts = {
         "embedding_src": config.src_vocab_size * E,
@@ -142,16 +157,20 @@ def count_parameters(config_or_model) -> dict:
 
 # --------------------------------------------------------------------- FLOPs
 
+
 def rnn_step_flops(cell: str, input_size: int, hidden_size: int) -> Flops:
     """One step of one cell: the gate pre-activations W_ih x + W_hh h + b
     (G*H outputs from I + H inputs), then the cell's elementwise work."""
     gates = CELL_TYPES[cell].gates * hidden_size
-    return Flops(matmul=2 * gates * (input_size + hidden_size),
-                 elementwise=CELL_ELEMENTWISE[cell] * hidden_size)
+    return Flops(
+        matmul=2 * gates * (input_size + hidden_size),
+        elementwise=CELL_ELEMENTWISE[cell] * hidden_size,
+    )
 
 
-def rnn_step_flops_all_layers(cell: str, input_size: int, hidden_size: int, num_layers: int,
-                              num_directions: int = 1) -> Flops:
+def rnn_step_flops_all_layers(
+    cell: str, input_size: int, hidden_size: int, num_layers: int, num_directions: int = 1
+) -> Flops:
     """One time step through every layer and direction."""
     total = Flops()
     for layer in range(num_layers):
@@ -196,16 +215,17 @@ def component_flops(config: Seq2SeqConfig, src_len: int, tgt_len: int) -> dict:
         "encoder": src_len * rnn_step_flops_all_layers(config.cell, E, H, L, D),
         "bridge": bridge,
         "embedding_tgt": Flops(),
-        "decoder": tgt_len * rnn_step_flops_all_layers(config.cell, config.decoder_input_size,
-                                                       H, L),
+        "decoder": tgt_len
+        * rnn_step_flops_all_layers(config.cell, config.decoder_input_size, H, L),
         "attention": attention_flops(config, src_len, tgt_len),
         "combine": combine,
         "output": tgt_len * linear(H, config.tgt_vocab_size),
     }
 
 
-def count_flops(config_or_model, src_len: int, tgt_len: int, batch: int = 1,
-                backward: bool = False) -> dict:
+def count_flops(
+    config_or_model, src_len: int, tgt_len: int, batch: int = 1, backward: bool = False
+) -> dict:
     """FLOPs per component (``COMPONENTS`` and ``total``) of running a batch of
     ``batch`` sources of ``src_len`` tokens through the encoder and the decoder
     for ``tgt_len`` steps (teacher forcing): forward only, or forward + backward
@@ -215,8 +235,10 @@ def count_flops(config_or_model, src_len: int, tgt_len: int, batch: int = 1,
     if not isinstance(config, Seq2SeqConfig):
         config = getattr(config_or_model, "config", None)
         if not isinstance(config, Seq2SeqConfig):
-            raise TypeError("count_flops needs a Seq2SeqConfig or a model with a .config, got "
-                            f"{type(config_or_model).__name__}")
+            raise TypeError(
+                "count_flops needs a Seq2SeqConfig or a model with a .config, got "
+                f"{type(config_or_model).__name__}"
+            )
     for name, value in (("src_len", src_len), ("tgt_len", tgt_len), ("batch", batch)):
         if value < 0:
             raise ValueError(f"count_flops: {name} must be >= 0, got {value}")

@@ -7,6 +7,7 @@ attention functions take a bool ``mask`` (True = a real position) or int64
 Each runs the compiled kernel for the tensors' device when there is one, and
 ``reference`` otherwise (see ``seq2seq_ext.backend_info()``).
 """
+
 import torch
 
 from . import reference
@@ -54,12 +55,14 @@ def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
 # CPU, non-increasing (a padded (T, B, I) input is input.reshape(T * B, I) with
 # batch_sizes = [B] * T). Return the output (N, H) and the final states.
 
+
 def lstm_layer(input, batch_sizes, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
     """-> (output (N, P), h_n (B, P), c_n (B, H)); P = proj_size with w_hr, else H."""
     if not _use_kernel("lstm_layer", input):
         return reference.lstm_layer(input, batch_sizes, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
     output, h_n, c_n, *_ = torch.ops.seq2seq_ext.lstm_layer(
-        input, batch_sizes, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
+        input, batch_sizes, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr
+    )
     return output, h_n, c_n
 
 
@@ -83,23 +86,33 @@ def rnn_relu_layer(input, batch_sizes, h0, w_ih, w_hh, b_ih=None, b_hh=None):
     if not _use_kernel("rnn_relu_layer", input):
         return reference.rnn_relu_layer(input, batch_sizes, h0, w_ih, w_hh, b_ih, b_hh)
     return torch.ops.seq2seq_ext.rnn_relu_layer(input, batch_sizes, h0, w_ih, w_hh, b_ih, b_hh)
+
+
 # ---------------------------------------------------------------- attention
+
 
 def check_lengths(lengths, max_len, batch=None, min_length=0, name="lengths", hint=""):
     """Raises ValueError unless `lengths` is int64 of shape (batch,) (any batch
     if None) with values in [min_length, max_len]. `hint` is said after the
     range, e.g. " (the source length)". The values are checked outside
     torch.compile only: there, the check would need them on the host."""
-    if lengths.dtype != torch.int64 or lengths.dim() != 1 or \
-            (batch is not None and lengths.shape[0] != batch):
+    if (
+        lengths.dtype != torch.int64
+        or lengths.dim() != 1
+        or (batch is not None and lengths.shape[0] != batch)
+    ):
         expected = f"[{batch}]" if batch is not None else "(batch,)"
-        raise ValueError(f"expected {name} of dtype int64 and shape {expected}, got "
-                         f"{lengths.dtype} of shape {list(lengths.shape)}")
+        raise ValueError(
+            f"expected {name} of dtype int64 and shape {expected}, got "
+            f"{lengths.dtype} of shape {list(lengths.shape)}"
+        )
     if not torch.compiler.is_compiling() and lengths.numel() > 0:
         low, high = int(lengths.min()), int(lengths.max())
         if low < min_length or high > max_len:
-            raise ValueError(f"expected {name} in [{min_length}, {max_len}]{hint}, got values "
-                             f"from {low} to {high}")
+            raise ValueError(
+                f"expected {name} in [{min_length}, {max_len}]{hint}, got values "
+                f"from {low} to {high}"
+            )
 
 
 def lengths_to_mask(lengths, max_len, batch=None):
@@ -126,8 +139,10 @@ def masked_softmax(scores, mask=None, dim=-1, lengths=None):
     gradient. `lengths` (int64 (B,)) instead of a mask: for scores (B, S), dim=-1."""
     if lengths is not None:
         if scores.dim() != 2 or dim not in (1, -1):
-            raise ValueError("lengths need scores of shape (batch, src_len) and dim=-1, got "
-                             f"scores of shape {list(scores.shape)} and dim={dim}")
+            raise ValueError(
+                "lengths need scores of shape (batch, src_len) and dim=-1, got "
+                f"scores of shape {list(scores.shape)} and dim={dim}"
+            )
         mask = resolve_mask(mask, lengths, *scores.shape)
     if not _use_kernel("masked_softmax", scores):
         return reference.masked_softmax(scores, mask, dim)
@@ -135,8 +150,10 @@ def masked_softmax(scores, mask=None, dim=-1, lengths=None):
         try:
             mask = mask.expand(scores.shape)
         except RuntimeError:
-            raise RuntimeError(f"masked_softmax: expected mask of shape {list(scores.shape)} "
-                               f"(or broadcastable to it), got {list(mask.shape)}") from None
+            raise RuntimeError(
+                f"masked_softmax: expected mask of shape {list(scores.shape)} "
+                f"(or broadcastable to it), got {list(mask.shape)}"
+            ) from None
     last = scores.dim() - 1
     scores = scores.movedim(dim, last)
     mask = mask.movedim(dim, last) if mask is not None else None

@@ -8,6 +8,7 @@ per hypothesis.
 Sequences are compared as given: cut predictions at ``<eos>`` and drop
 padding first (``Vocab.decode`` does both).
 """
+
 import math
 from collections import Counter
 from typing import Sequence, Union
@@ -34,8 +35,10 @@ def count_correct_tokens(logits_or_pred: Tensor, target: Tensor, pad_index: int 
     ``token_accuracy``, to sum over batches."""
     pred = logits_or_pred.argmax(-1) if logits_or_pred.dim() == target.dim() + 1 else logits_or_pred
     if pred.shape != target.shape:
-        raise ValueError(f"token_accuracy: predictions of shape {tuple(pred.shape)} do not match "
-                         f"the target's {tuple(target.shape)}")
+        raise ValueError(
+            f"token_accuracy: predictions of shape {tuple(pred.shape)} do not match "
+            f"the target's {tuple(target.shape)}"
+        )
     real = target != pad_index
     return int(((pred == target) & real).sum()), int(real.sum())
 
@@ -48,8 +51,9 @@ def exact_match(predictions: Sequence[Tokens], references: Sequence[Tokens]) -> 
     return sum(list(p) == list(r) for p, r in zip(predictions, references)) / len(predictions)
 
 
-def corpus_bleu(hypotheses: Sequence[Tokens], references: Sequence[Tokens], max_n: int = 4,
-                smooth: bool = False) -> float:
+def corpus_bleu(
+    hypotheses: Sequence[Tokens], references: Sequence[Tokens], max_n: int = 4, smooth: bool = False
+) -> float:
     """Corpus BLEU (Papineni et al., 2002) of token lists, one reference each.
 
     For each n in 1..max_n, the clipped n-gram matches (a hypothesis n-gram
@@ -81,14 +85,18 @@ def corpus_bleu(hypotheses: Sequence[Tokens], references: Sequence[Tokens], max_
             if not smooth:
                 return 0.0
             zeros += 1
-            match = 1 / 2 ** zeros
+            match = 1 / 2**zeros
         log_precisions.append(math.log(match / total))
     brevity_penalty = math.exp(1 - ref_length / hyp_length) if hyp_length < ref_length else 1.0
     return 100 * brevity_penalty * math.exp(sum(log_precisions) / max_n)
 
 
-def chrf(hypotheses: Sequence[Union[str, Tokens]], references: Sequence[Union[str, Tokens]],
-         char_order: int = 6, beta: float = 2) -> float:
+def chrf(
+    hypotheses: Sequence[Union[str, Tokens]],
+    references: Sequence[Union[str, Tokens]],
+    char_order: int = 6,
+    beta: float = 2,
+) -> float:
     """Corpus chrF (Popović, 2015) as sacrebleu computes it (word_order=0).
 
     Sentences are strings or token lists; spaces are removed either way. For
@@ -114,12 +122,12 @@ def chrf(hypotheses: Sequence[Union[str, Tokens]], references: Sequence[Union[st
     recall = sum(matches[n] / ref_counts[n] for n in orders) / len(orders)
     if precision + recall == 0:
         return 0.0
-    b2 = beta ** 2
+    b2 = beta**2
     return 100 * (1 + b2) * precision * recall / (b2 * precision + recall)
 
 
 def _ngrams(sequence: Sequence, n: int) -> Counter:
-    return Counter(tuple(sequence[i:i + n]) for i in range(len(sequence) - n + 1))
+    return Counter(tuple(sequence[i : i + n]) for i in range(len(sequence) - n + 1))
 
 
 def _without_spaces(sentence: Union[str, Tokens]) -> str:
@@ -129,5 +137,7 @@ def _without_spaces(sentence: Union[str, Tokens]) -> str:
 
 def _check_parallel(name: str, hypotheses: Sequence, references: Sequence) -> None:
     if len(hypotheses) != len(references):
-        raise ValueError(f"{name}: {len(hypotheses)} hypotheses but {len(references)} references "
-                         "(one reference per hypothesis)")
+        raise ValueError(
+            f"{name}: {len(hypotheses)} hypotheses but {len(references)} references "
+            "(one reference per hypothesis)"
+        )

@@ -1,12 +1,15 @@
 """Plots: learning curves, attention heatmaps and the RNN-vs-LSTM-by-length
 comparison. matplotlib (Agg backend, files only) is imported on first use."""
+
 from pathlib import Path
 
 
 def _pyplot():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -40,9 +43,10 @@ def plot_attention(weights, source_tokens: list, output_tokens: list, path, titl
     """A heatmap of one sentence's attention weights (len(output), len(source)):
     output tokens down the side, source tokens along the top."""
     plt = _pyplot()
-    weights = weights[:len(output_tokens), :len(source_tokens)]
-    figure, axes = plt.subplots(figsize=(max(5.0, 1 + 0.5 * len(source_tokens)),
-                                         max(3.0, 1 + 0.45 * len(output_tokens))))
+    weights = weights[: len(output_tokens), : len(source_tokens)]
+    figure, axes = plt.subplots(
+        figsize=(max(5.0, 1 + 0.5 * len(source_tokens)), max(3.0, 1 + 0.45 * len(output_tokens)))
+    )
     image = axes.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     axes.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right")
     axes.set_yticks(range(len(output_tokens)), output_tokens)
@@ -66,8 +70,11 @@ def plot_curves_by_length(curves: dict, path, title=None) -> Path:
     models = sorted({name for name, _ in curves})
     for (name, length), history in sorted(curves.items()):
         epochs = [record["epoch"] + 1 for record in history]
-        style = dict(color=colours[length], linestyle=styles[models.index(name) % len(styles)],
-                     label=f"{name}, length {length}")
+        style = dict(
+            color=colours[length],
+            linestyle=styles[models.index(name) % len(styles)],
+            label=f"{name}, length {length}",
+        )
         losses.plot(epochs, [r["train_loss"] for r in history], **style)
         accuracy.plot(epochs, [r["valid_accuracy"] for r in history], **style)
     losses.set(xlabel="epoch", ylabel="training loss", yscale="log")
@@ -87,7 +94,9 @@ def plot_sweep(histories: dict, param: str, path) -> Path:
     figure, (losses, accuracy) = plt.subplots(1, 2, figsize=(10, 4))
     for value, history in histories.items():
         epochs = [record["epoch"] + 1 for record in history]
-        losses.plot(epochs, [r["valid_loss"] for r in history], marker="o", label=f"{param}={value}")
+        losses.plot(
+            epochs, [r["valid_loss"] for r in history], marker="o", label=f"{param}={value}"
+        )
         accuracy.plot(epochs, [r["valid_token_accuracy"] for r in history], marker="o")
     losses.set(xlabel="epoch", ylabel="validation loss", yscale="log")
     accuracy.set(xlabel="epoch", ylabel="validation token accuracy", ylim=(0, 1.02))

@@ -5,6 +5,7 @@ Arguments and results of the cells match ``torch._VF.lstm_cell`` & co. Half
 types (float16, bfloat16) are computed in float32 and rounded once at the end,
 as the kernels accumulate in float32.
 """
+
 import functools
 
 import torch
@@ -24,14 +25,18 @@ def _map_tensors(fn, value):
 def computed_in_float32_for_half_types(op):
     """Runs `op` on float32 copies of half-type arguments (masks stay bool);
     casts results back."""
+
     @functools.wraps(op)
     def wrapper(input, *args, **kwargs):
         dtype = input.dtype
         if dtype not in _HALF_TYPES:
             return op(input, *args, **kwargs)
-        to_float = functools.partial(_map_tensors, lambda t: t.float() if t.is_floating_point() else t)
+        to_float = functools.partial(
+            _map_tensors, lambda t: t.float() if t.is_floating_point() else t
+        )
         result = op(to_float(input), *to_float(args), **{k: to_float(v) for k, v in kwargs.items()})
         return _map_tensors(lambda t: t.to(dtype), result)
+
     return wrapper
 
 
@@ -76,12 +81,13 @@ def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
 # sequences run at step s (batch_sizes non-increasing). Returns the output in the
 # same layout and each sequence's final state (its state after its last step).
 
+
 def _run_layer(step, input, batch_sizes, states):
     """Runs step(x, states) -> (output_rows, new_states) over the packed steps;
     states is a tuple of (B, ·) tensors, updated in their first rows each step."""
     outputs, offset = [], 0
     for rows in batch_sizes.tolist():
-        x = input[offset:offset + rows]
+        x = input[offset : offset + rows]
         offset += rows
         out, new = step(x, tuple(s[:rows] for s in states))
         outputs.append(out)
@@ -93,6 +99,7 @@ def _run_layer(step, input, batch_sizes, states):
 def lstm_layer(input, batch_sizes, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
     """LSTM over a packed batch -> (output (N, P), h_n (B, P), c_n (B, H)). With
     w_hr (proj_size P), h = (o * tanh(c)) W_hr^T."""
+
     def step(x, states):
         h, c = lstm_cell(x, states, w_ih, w_hh, b_ih, b_hh)
         if w_hr is not None:
@@ -111,6 +118,7 @@ def _single_state_layer(cell):
 
         output, (h_n,) = _run_layer(step, input, batch_sizes, (h0,))
         return output, h_n
+
     layer.__doc__ = f"{cell.__name__} over a packed batch -> (output (N, H), h_n (B, H))."
     return layer
 
@@ -120,6 +128,7 @@ rnn_tanh_layer = _single_state_layer(rnn_tanh_cell)
 rnn_relu_layer = _single_state_layer(rnn_relu_cell)
 # ---------------------------------------------------------------- attention
 # Masks are bool, True = a real (attendable) position.
+
 
 @computed_in_float32_for_half_types
 def masked_softmax(scores, mask=None, dim=-1):

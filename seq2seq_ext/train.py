@@ -9,6 +9,7 @@ A resumed run reproduces the uninterrupted one: the last checkpoint holds the
 model, the optimizer, the AMP scaler, the RNG states and the history, and the
 batch order of an epoch depends only on the sampler's seed and the epoch.
 """
+
 import csv
 import json
 import math
@@ -25,8 +26,13 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from . import distributed
-from .checkpoint import CheckpointError, load_checkpoint, rng_states, save_checkpoint, \
-    set_rng_states
+from .checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    rng_states,
+    save_checkpoint,
+    set_rng_states,
+)
 from .metrics import count_correct_tokens
 from .models import Seq2Seq, Seq2SeqConfig
 
@@ -39,8 +45,9 @@ def masked_cross_entropy(logits: Tensor, targets: Tensor, pad_index: int):
     logits (B, T, V), targets (B, T); half-type logits are summed in float32."""
     if logits.dtype in (torch.float16, torch.bfloat16):
         logits = logits.float()
-    loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(),
-                           ignore_index=pad_index, reduction="sum")
+    loss = F.cross_entropy(
+        logits.flatten(0, 1), targets.flatten(), ignore_index=pad_index, reduction="sum"
+    )
     return loss, int((targets != pad_index).sum())
 
 
@@ -48,14 +55,14 @@ def masked_cross_entropy(logits: Tensor, targets: Tensor, pad_index: int):
 class TrainConfig:
     epochs: int = 10
     lr: float = 1e-3
-    lr_schedule: str = "constant"         # or "cosine": anneal to lr * min_lr_ratio by the last epoch
+    lr_schedule: str = "constant"  # or "cosine": anneal to lr * min_lr_ratio by the last epoch
     min_lr_ratio: float = 0.05
-    clip: float = 1.0                     # max gradient norm; 0 = no clipping
-    teacher_forcing_start: float = 1.0    # ratio at the first epoch, then linearly
-    teacher_forcing_end: float = 1.0      # to this at the last one
-    amp: Optional[str] = None             # None, "bf16" or "fp16"
+    clip: float = 1.0  # max gradient norm; 0 = no clipping
+    teacher_forcing_start: float = 1.0  # ratio at the first epoch, then linearly
+    teacher_forcing_end: float = 1.0  # to this at the last one
+    amp: Optional[str] = None  # None, "bf16" or "fp16"
     seed: int = 0
-    progress: bool = True                 # a tqdm bar per epoch (rank 0)
+    progress: bool = True  # a tqdm bar per epoch (rank 0)
     stop_after_epoch: Optional[int] = None  # end the run early, as an interruption would
 
     def __post_init__(self):
@@ -76,8 +83,9 @@ class TrainConfig:
         if self.epochs <= 1:
             return self.teacher_forcing_start
         fraction = epoch / (self.epochs - 1)
-        return self.teacher_forcing_start + fraction * (self.teacher_forcing_end
-                                                        - self.teacher_forcing_start)
+        return self.teacher_forcing_start + fraction * (
+            self.teacher_forcing_end - self.teacher_forcing_start
+        )
 
 
 class Trainer:
@@ -87,16 +95,26 @@ class Trainer:
     Under torchrun (a process group initialised), the model is wrapped in
     DistributedDataParallel; only rank 0 writes files."""
 
-    def __init__(self, model: Seq2Seq, train_loader, valid_loader, config: TrainConfig,
-                 out_dir, device="cpu", extra_state: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        model: Seq2Seq,
+        train_loader,
+        valid_loader,
+        config: TrainConfig,
+        out_dir,
+        device="cpu",
+        extra_state: Optional[dict] = None,
+    ) -> None:
         self.model = model.to(device)
         self.config, self.device = config, torch.device(device)
         self.train_loader, self.valid_loader = train_loader, valid_loader
         self.out_dir = Path(out_dir)
-        self.extra_state = extra_state or {}   # saved with every checkpoint (e.g. vocabularies)
+        self.extra_state = extra_state or {}  # saved with every checkpoint (e.g. vocabularies)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=config.amp == "fp16")
-        self.network = (nn.parallel.DistributedDataParallel(model) if distributed.is_running() else model)
+        self.network = (
+            nn.parallel.DistributedDataParallel(model) if distributed.is_running() else model
+        )
         self.history: list = []
         self.best_valid_loss = float("inf")
         self.start_epoch = 0
@@ -127,14 +145,19 @@ class Trainer:
             group["lr"] = self.config.lr * self.config.lr_factor(epoch)
         loss_sum = torch.zeros((), dtype=torch.float64)
         tokens, started = 0, time.perf_counter()
-        batches = tqdm(self.train_loader, desc=f"epoch {epoch}", leave=False,
-                       disable=not self.config.progress or distributed.rank() != 0)
+        batches = tqdm(
+            self.train_loader,
+            desc=f"epoch {epoch}",
+            leave=False,
+            disable=not self.config.progress or distributed.rank() != 0,
+        )
         for batch in batches:
             batch = batch.to(self.device)
             with self._autocast():
                 logits = self.network(batch.src, batch.src_lengths, batch.tgt, ratio)
-                loss, count = masked_cross_entropy(logits, batch.tgt[:, 1:],
-                                                   self.model.config.pad_index)
+                loss, count = masked_cross_entropy(
+                    logits, batch.tgt[:, 1:], self.model.config.pad_index
+                )
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss / max(count, 1)).backward()
             if self.config.clip > 0:
@@ -147,9 +170,13 @@ class Trainer:
             batches.set_postfix(loss=f"{loss.item() / max(count, 1):.4f}")
         loss_sum, tokens = self._all_reduce(loss_sum, tokens)
         seconds = time.perf_counter() - started
-        return {"train_loss": loss_sum / max(tokens, 1), "teacher_forcing": ratio,
-                "lr": self.optimizer.param_groups[0]["lr"], "seconds": seconds,
-                "tokens_per_s": tokens / seconds}
+        return {
+            "train_loss": loss_sum / max(tokens, 1),
+            "teacher_forcing": ratio,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "seconds": seconds,
+            "tokens_per_s": tokens / seconds,
+        }
 
     @torch.no_grad()
     def evaluate(self, loader=None) -> dict:
@@ -165,8 +192,10 @@ class Trainer:
             correct += count_correct_tokens(logits, batch.tgt[:, 1:], pad)[0]
             loss_sum += loss.double().cpu()
             tokens += count
-        return {"valid_loss": float(loss_sum) / max(tokens, 1),
-                "valid_token_accuracy": correct / max(tokens, 1)}
+        return {
+            "valid_loss": float(loss_sum) / max(tokens, 1),
+            "valid_token_accuracy": correct / max(tokens, 1),
+        }
 
     def _autocast(self):
         if self.config.amp is None:
@@ -191,22 +220,32 @@ class Trainer:
         self._write_logs()
 
     def _model_payload(self, epoch: int) -> dict:
-        return {"model_config": self.model.config.to_dict(), "model": self.model.state_dict(),
-                "epoch": epoch, "extra": self.extra_state}
+        return {
+            "model_config": self.model.config.to_dict(),
+            "model": self.model.state_dict(),
+            "epoch": epoch,
+            "extra": self.extra_state,
+        }
 
     def _resume_payload(self, epoch: int) -> dict:
-        return {**self._model_payload(epoch), "optimizer": self.optimizer.state_dict(),
-                "scaler": self.scaler.state_dict(), "rng": rng_states(),
-                "train_config": asdict(self.config), "history": self.history,
-                "best_valid_loss": self.best_valid_loss}
+        return {
+            **self._model_payload(epoch),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": rng_states(),
+            "train_config": asdict(self.config),
+            "history": self.history,
+            "best_valid_loss": self.best_valid_loss,
+        }
 
     def resume(self, path) -> None:
         payload = load_checkpoint(path, map_location=self.device)
         if "optimizer" not in payload:
             raise CheckpointError(f"{path} holds a model only; resuming needs a last.pt")
         if payload["model_config"] != self.model.config.to_dict():
-            raise CheckpointError(f"{path} was written for another model configuration: "
-                                  f"{payload['model_config']}")
+            raise CheckpointError(
+                f"{path} was written for another model configuration: {payload['model_config']}"
+            )
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scaler.load_state_dict(payload["scaler"])
@@ -222,6 +261,7 @@ class Trainer:
             writer.writeheader()
             writer.writerows(self.history)
         from .plots import plot_learning_curves  # matplotlib is imported only to plot
+
         plot_learning_curves(self.history, self.out_dir / "learning_curves.png")
 
 

@@ -7,6 +7,7 @@ If ``_C`` cannot be loaded, the package still imports: it warns once and
 ``functional`` runs ``reference`` instead. ``SEQ2SEQ_EXT_FORCE_REFERENCE=1``
 does the same on purpose (for debugging and for the fallback's own tests).
 """
+
 import os
 import warnings
 
@@ -15,9 +16,19 @@ import torch
 from .registration import DEVICE_TYPES
 
 # The forward ops; each has a *_backward op next to it.
-OPS = ("lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell",
-       "lstm_layer", "gru_layer", "rnn_tanh_layer", "rnn_relu_layer",
-       "masked_softmax", "bahdanau_attention", "luong_attention")
+OPS = (
+    "lstm_cell",
+    "gru_cell",
+    "rnn_tanh_cell",
+    "rnn_relu_cell",
+    "lstm_layer",
+    "gru_layer",
+    "rnn_tanh_layer",
+    "rnn_relu_layer",
+    "masked_softmax",
+    "bahdanau_attention",
+    "luong_attention",
+)
 
 
 def _load_compiled():
@@ -29,9 +40,11 @@ def _load_compiled():
         reason = f"{type(error).__name__}: {error}"
         package = os.path.dirname(os.path.dirname(__file__))
         if os.path.exists(os.path.join(package, os.pardir, "setup.py")):
-            reason += (f"; this is the source checkout at {package}, which has no built library: "
-                       "build it in place with `pip install --no-build-isolation -e .`, or run "
-                       "from outside the checkout")
+            reason += (
+                f"; this is the source checkout at {package}, which has no built library: "
+                "build it in place with `pip install --no-build-isolation -e .`, or run "
+                "from outside the checkout"
+            )
         return None, reason
     return _C, None
 
@@ -69,7 +82,10 @@ def backend_info() -> dict:
         "cuda_kernels": all(KERNELS[(op, "cuda")] for op in OPS),
         "cuda_available": torch.cuda.is_available(),
         "ops": {
-            op: {device: "kernel" if KERNELS[(op, device)] else "reference" for device in DEVICE_TYPES}
+            op: {
+                device: "kernel" if KERNELS[(op, device)] else "reference"
+                for device in DEVICE_TYPES
+            }
             for op in OPS
         },
     }

@@ -1,9 +1,32 @@
 """The attention ops (masked softmax, fused Bahdanau, Luong): for each, its
 fake kernel, its autograd formula and autocast."""
+
 import torch
 
-from .registration import (grad_or_empty, new, only_needed, output_mask, register_autocast,
-                           zeros_if_none)
+from .registration import (
+    grad_or_empty,
+    new,
+    only_needed,
+    output_mask,
+    register_autocast,
+    zeros_if_none,
+)
+
+
+def _context_and_weights(like, values):
+    """Fake outputs of an attention op: context (B, D) and weights (B, S)."""
+    B, S, D = values.shape
+    return new(like, B, D), new(like, B, S)
+
+
+def _output_grads(grad_context, grad_weights, values, weights):
+    """The gradients of an attention op's two outputs, (B, D) and (B, S), zeros
+    for an output nobody used."""
+    B, _, D = values.shape
+    return zeros_if_none(grad_context, values, B, D), zeros_if_none(
+        grad_weights, weights, B, weights.shape[1]
+    )
+
 
 # ---------------------------------------------------------------- masked_softmax
 
@@ -22,8 +45,11 @@ def _masked_softmax_backward(ctx, grad_weights):
     return torch.ops.seq2seq_ext.masked_softmax_backward(grad_weights, weights), None
 
 
-torch.library.register_autograd("seq2seq_ext::masked_softmax", _masked_softmax_backward,
-                                setup_context=_masked_softmax_setup_context)
+torch.library.register_autograd(
+    "seq2seq_ext::masked_softmax",
+    _masked_softmax_backward,
+    setup_context=_masked_softmax_setup_context,
+)
 register_autocast("seq2seq_ext::masked_softmax")
 
 
@@ -40,8 +66,7 @@ SCORE_ARGUMENTS, VALUES = (0, 1, 3), (2,)
 
 @torch.library.register_fake("seq2seq_ext::bahdanau_attention")
 def _bahdanau_attention_fake(query_proj, keys_proj, values, v, mask=None):
-    B, S, D = values.shape
-    return new(query_proj, B, D), new(query_proj, B, S)
+    return _context_and_weights(query_proj, values)
 
 
 def _bahdanau_attention_setup_context(ctx, inputs, output):
@@ -53,25 +78,36 @@ def _bahdanau_attention_setup_context(ctx, inputs, output):
 def _bahdanau_attention_backward(ctx, grad_context, grad_weights):
     query_proj, keys_proj, values, v, weights = ctx.saved_tensors
     grads = torch.ops.seq2seq_ext.bahdanau_attention_backward(
-        zeros_if_none(grad_context, values, values.shape[0], values.shape[2]),
-        zeros_if_none(grad_weights, weights, *weights.shape),
-        query_proj, keys_proj, values, v, weights, output_mask(ctx, SCORE_ARGUMENTS, VALUES))
+        *_output_grads(grad_context, grad_weights, values, weights),
+        query_proj,
+        keys_proj,
+        values,
+        v,
+        weights,
+        output_mask(ctx, SCORE_ARGUMENTS, VALUES),
+    )
     return only_needed(ctx, (*grads, None))
 
 
-torch.library.register_autograd("seq2seq_ext::bahdanau_attention", _bahdanau_attention_backward,
-                                setup_context=_bahdanau_attention_setup_context)
+torch.library.register_autograd(
+    "seq2seq_ext::bahdanau_attention",
+    _bahdanau_attention_backward,
+    setup_context=_bahdanau_attention_setup_context,
+)
 register_autocast("seq2seq_ext::bahdanau_attention")
 
 
 @torch.library.register_fake("seq2seq_ext::bahdanau_attention_backward")
-def _bahdanau_attention_backward_fake(grad_context, grad_weights, query_proj, keys_proj, values,
-                                      v, weights, output_mask):
+def _bahdanau_attention_backward_fake(
+    grad_context, grad_weights, query_proj, keys_proj, values, v, weights, output_mask
+):
     want_scores, want_values = output_mask
-    return (grad_or_empty(want_scores, query_proj, query_proj.shape),
-            grad_or_empty(want_scores, keys_proj, keys_proj.shape),
-            grad_or_empty(want_values, values, values.shape),
-            grad_or_empty(want_scores, v, v.shape))
+    return (
+        grad_or_empty(want_scores, query_proj, query_proj.shape),
+        grad_or_empty(want_scores, keys_proj, keys_proj.shape),
+        grad_or_empty(want_values, values, values.shape),
+        grad_or_empty(want_scores, v, v.shape),
+    )
 
 
 # ---------------------------------------------------------------- luong_attention
@@ -82,8 +118,7 @@ QUERY, KEYS, W_ARGUMENT = (0,), (1,), (4,)
 
 @torch.library.register_fake("seq2seq_ext::luong_attention")
 def _luong_attention_fake(query, keys, values, mask=None, W=None):
-    B, S, D = values.shape
-    return new(query, B, D), new(query, B, S)
+    return _context_and_weights(query, values)
 
 
 def _luong_attention_setup_context(ctx, inputs, output):
@@ -94,22 +129,33 @@ def _luong_attention_setup_context(ctx, inputs, output):
 def _luong_attention_backward(ctx, grad_context, grad_weights):
     query, keys, values, W, weights = ctx.saved_tensors
     grad_query, grad_keys, grad_values, grad_W = torch.ops.seq2seq_ext.luong_attention_backward(
-        zeros_if_none(grad_context, values, values.shape[0], values.shape[2]),
-        zeros_if_none(grad_weights, weights, *weights.shape),
-        query, keys, values, W, weights, output_mask(ctx, QUERY, KEYS, VALUES, W_ARGUMENT))
+        *_output_grads(grad_context, grad_weights, values, weights),
+        query,
+        keys,
+        values,
+        W,
+        weights,
+        output_mask(ctx, QUERY, KEYS, VALUES, W_ARGUMENT),
+    )
     return only_needed(ctx, (grad_query, grad_keys, grad_values, None, grad_W))
 
 
-torch.library.register_autograd("seq2seq_ext::luong_attention", _luong_attention_backward,
-                                setup_context=_luong_attention_setup_context)
+torch.library.register_autograd(
+    "seq2seq_ext::luong_attention",
+    _luong_attention_backward,
+    setup_context=_luong_attention_setup_context,
+)
 register_autocast("seq2seq_ext::luong_attention")
 
 
 @torch.library.register_fake("seq2seq_ext::luong_attention_backward")
-def _luong_attention_backward_fake(grad_context, grad_weights, query, keys, values, W, weights,
-                                   output_mask):
+def _luong_attention_backward_fake(
+    grad_context, grad_weights, query, keys, values, W, weights, output_mask
+):
     want_query, want_keys, want_values, want_W = output_mask
-    return (grad_or_empty(want_query, query, query.shape),
-            grad_or_empty(want_keys, keys, keys.shape),
-            grad_or_empty(want_values, values, values.shape),
-            grad_or_empty(want_W and W is not None, query, W.shape if W is not None else ()))
+    return (
+        grad_or_empty(want_query, query, query.shape),
+        grad_or_empty(want_keys, keys, keys.shape),
+        grad_or_empty(want_values, values, values.shape),
+        grad_or_empty(want_W and W is not None, query, W.shape if W is not None else ()),
+    )

@@ -2,6 +2,7 @@
 kernel (output shapes, for torch.compile and meta tensors), its autograd
 formula (the op's backward kernel) and autocast. The schemas are in
 csrc/ops.cpp."""
+
 import torch
 
 from ..cell_types import GRU, LSTM
@@ -10,21 +11,25 @@ from .registration import grad_or_empty, new, only_needed, output_mask, register
 # The forward ops' argument positions, as output_mask groups them: the input,
 # the state hx, and the weights and biases (w_ih, w_hh, b_ih, b_hh).
 INPUT, HX = (0,), (1,)
-LSTM_WEIGHTS = range(3, 7)   # lstm_cell(input, hx, cx, w_ih, w_hh, b_ih, b_hh)
-WEIGHTS = range(2, 6)        # gru_cell / rnn_*_cell(input, hx, w_ih, w_hh, b_ih, b_hh)
+LSTM_WEIGHTS = range(3, 7)  # lstm_cell(input, hx, cx, w_ih, w_hh, b_ih, b_hh)
+WEIGHTS = range(2, 6)  # gru_cell / rnn_*_cell(input, hx, w_ih, w_hh, b_ih, b_hh)
 
 
 def _fake_cell_grads(output_mask, input, hx, w_ih, w_hh):
     """Fake gradients of a cell backward op: input, hx, w_ih, w_hh and the
     (one) bias, each empty where output_mask = (input, hx, weights) says no."""
     want_input, want_hx, want_weights = output_mask
-    return (grad_or_empty(want_input, input, input.shape), grad_or_empty(want_hx, hx, hx.shape),
-            grad_or_empty(want_weights, w_ih, w_ih.shape),
-            grad_or_empty(want_weights, w_hh, w_hh.shape),
-            grad_or_empty(want_weights, w_hh, w_hh.shape[:1]))
+    return (
+        grad_or_empty(want_input, input, input.shape),
+        grad_or_empty(want_hx, hx, hx.shape),
+        grad_or_empty(want_weights, w_ih, w_ih.shape),
+        grad_or_empty(want_weights, w_hh, w_hh.shape),
+        grad_or_empty(want_weights, w_hh, w_hh.shape[:1]),
+    )
 
 
 # ---------------------------------------------------------------- lstm_cell
+
 
 @torch.library.register_fake("seq2seq_ext::lstm_cell")
 def _lstm_cell_fake(input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -41,28 +46,43 @@ def _lstm_cell_setup_context(ctx, inputs, output):
 
 def _lstm_cell_backward(ctx, grad_hy, grad_cy, _grad_workspace):
     input, hx, cx, w_ih, w_hh, cy, workspace = ctx.saved_tensors
-    grad_input, grad_hx, grad_cx, grad_w_ih, grad_w_hh, grad_bias = \
+    grad_input, grad_hx, grad_cx, grad_w_ih, grad_w_hh, grad_bias = (
         torch.ops.seq2seq_ext.lstm_cell_backward(
-            grad_hy, grad_cy, input, hx, cx, cy, workspace, w_ih, w_hh,
-            output_mask(ctx, INPUT, HX, LSTM_WEIGHTS))
-    return only_needed(ctx, (grad_input, grad_hx, grad_cx, grad_w_ih, grad_w_hh, grad_bias,
-                             grad_bias))
+            grad_hy,
+            grad_cy,
+            input,
+            hx,
+            cx,
+            cy,
+            workspace,
+            w_ih,
+            w_hh,
+            output_mask(ctx, INPUT, HX, LSTM_WEIGHTS),
+        )
+    )
+    return only_needed(
+        ctx, (grad_input, grad_hx, grad_cx, grad_w_ih, grad_w_hh, grad_bias, grad_bias)
+    )
 
 
-torch.library.register_autograd("seq2seq_ext::lstm_cell", _lstm_cell_backward,
-                                setup_context=_lstm_cell_setup_context)
+torch.library.register_autograd(
+    "seq2seq_ext::lstm_cell", _lstm_cell_backward, setup_context=_lstm_cell_setup_context
+)
 register_autocast("seq2seq_ext::lstm_cell")
 
 
 @torch.library.register_fake("seq2seq_ext::lstm_cell_backward")
-def _lstm_cell_backward_fake(grad_hy, grad_cy, input, hx, cx, cy, workspace, w_ih, w_hh,
-                             output_mask):
+def _lstm_cell_backward_fake(
+    grad_hy, grad_cy, input, hx, cx, cy, workspace, w_ih, w_hh, output_mask
+):
     grad_input, grad_hx, grad_w_ih, grad_w_hh, grad_bias = _fake_cell_grads(
-        output_mask, input, hx, w_ih, w_hh)
+        output_mask, input, hx, w_ih, w_hh
+    )
     return grad_input, grad_hx, new(cx, *cx.shape), grad_w_ih, grad_w_hh, grad_bias
 
 
 # ---------------------------------------------------------------- gru_cell
+
 
 @torch.library.register_fake("seq2seq_ext::gru_cell")
 def _gru_cell_fake(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -81,12 +101,14 @@ def _gru_cell_setup_context(ctx, inputs, output):
 def _gru_cell_backward(ctx, grad_hy, _grad_workspace):
     input, hx, w_ih, w_hh, workspace = ctx.saved_tensors
     grads = torch.ops.seq2seq_ext.gru_cell_backward(
-        grad_hy, input, hx, workspace, w_ih, w_hh, output_mask(ctx, INPUT, HX, WEIGHTS))
+        grad_hy, input, hx, workspace, w_ih, w_hh, output_mask(ctx, INPUT, HX, WEIGHTS)
+    )
     return only_needed(ctx, grads)  # (input, hx, w_ih, w_hh, b_ih, b_hh)
 
 
-torch.library.register_autograd("seq2seq_ext::gru_cell", _gru_cell_backward,
-                                setup_context=_gru_cell_setup_context)
+torch.library.register_autograd(
+    "seq2seq_ext::gru_cell", _gru_cell_backward, setup_context=_gru_cell_setup_context
+)
 register_autocast("seq2seq_ext::gru_cell")
 
 
@@ -99,6 +121,7 @@ def _gru_cell_backward_fake(grad_hy, input, hx, workspace, w_ih, w_hh, output_ma
 # ---------------------------------------------------------------- rnn_tanh_cell, rnn_relu_cell
 # The two Elman cells differ only in their kernels: one fake, one setup_context,
 # one backward formula (around each cell's own backward op).
+
 
 def _rnn_cell_fake(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     return new(hx, input.shape[0], w_hh.shape[1])
@@ -113,7 +136,8 @@ def _rnn_cell_backward_through(backward_op):
     def backward(ctx, grad_hy):
         input, hx, w_ih, w_hh, hy = ctx.saved_tensors
         grad_input, grad_hx, grad_w_ih, grad_w_hh, grad_bias = backward_op(
-            grad_hy, input, hx, hy, w_ih, w_hh, output_mask(ctx, INPUT, HX, WEIGHTS))
+            grad_hy, input, hx, hy, w_ih, w_hh, output_mask(ctx, INPUT, HX, WEIGHTS)
+        )
         return only_needed(ctx, (grad_input, grad_hx, grad_w_ih, grad_w_hh, grad_bias, grad_bias))
 
     return backward
@@ -123,18 +147,14 @@ def _rnn_cell_backward_fake(grad_hy, input, hx, hy, w_ih, w_hh, output_mask):
     return _fake_cell_grads(output_mask, input, hx, w_ih, w_hh)
 
 
-torch.library.register_fake("seq2seq_ext::rnn_tanh_cell", _rnn_cell_fake)
-torch.library.register_autograd(
-    "seq2seq_ext::rnn_tanh_cell",
-    _rnn_cell_backward_through(torch.ops.seq2seq_ext.rnn_tanh_cell_backward),
-    setup_context=_rnn_cell_setup_context)
-register_autocast("seq2seq_ext::rnn_tanh_cell")
-torch.library.register_fake("seq2seq_ext::rnn_tanh_cell_backward", _rnn_cell_backward_fake)
+def _register_elman_cell(name, backward_op):
+    torch.library.register_fake(name, _rnn_cell_fake)
+    torch.library.register_autograd(
+        name, _rnn_cell_backward_through(backward_op), setup_context=_rnn_cell_setup_context
+    )
+    register_autocast(name)
+    torch.library.register_fake(backward_op.default, _rnn_cell_backward_fake)
 
-torch.library.register_fake("seq2seq_ext::rnn_relu_cell", _rnn_cell_fake)
-torch.library.register_autograd(
-    "seq2seq_ext::rnn_relu_cell",
-    _rnn_cell_backward_through(torch.ops.seq2seq_ext.rnn_relu_cell_backward),
-    setup_context=_rnn_cell_setup_context)
-register_autocast("seq2seq_ext::rnn_relu_cell")
-torch.library.register_fake("seq2seq_ext::rnn_relu_cell_backward", _rnn_cell_backward_fake)
+
+_register_elman_cell("seq2seq_ext::rnn_tanh_cell", torch.ops.seq2seq_ext.rnn_tanh_cell_backward)
+_register_elman_cell("seq2seq_ext::rnn_relu_cell", torch.ops.seq2seq_ext.rnn_relu_cell_backward)

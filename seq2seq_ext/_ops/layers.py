@@ -2,6 +2,7 @@
 step of a packed batch): for each, its fake kernel, its autograd formula and
 autocast. Output shapes depend on the shapes of the arguments (N rows, batch
 B), never on the values in batch_sizes, so the fakes need no data."""
+
 import torch
 
 from ..cell_types import GRU, LSTM
@@ -11,65 +12,112 @@ from .registration import grad_or_empty, new, only_needed, output_mask, register
 # nothing, weights and biases). The state gradients come with the time loop,
 # so no GEMM is asked for them.
 INPUT, NO_GEMM = (0,), ()
-LSTM_WEIGHTS = range(4, 9)   # lstm_layer(input, batch_sizes, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
-WEIGHTS = range(3, 7)        # gru_layer / rnn_*_layer(input, batch_sizes, h0, w_ih, w_hh, b_ih, b_hh)
+LSTM_WEIGHTS = range(4, 9)  # lstm_layer(input, batch_sizes, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
+WEIGHTS = range(3, 7)  # gru_layer / rnn_*_layer(input, batch_sizes, h0, w_ih, w_hh, b_ih, b_hh)
 
 
 def _fake_layer_grads(output_mask, input, h0, w_ih, w_hh):
     """Fake gradients of a layer backward op: input, h0, w_ih, w_hh and the
     (one) bias; input and weights empty where output_mask says no."""
     want_input, _, want_weights = output_mask
-    return (grad_or_empty(want_input, input, input.shape), new(h0, *h0.shape),
-            grad_or_empty(want_weights, w_ih, w_ih.shape),
-            grad_or_empty(want_weights, w_hh, w_hh.shape),
-            grad_or_empty(want_weights, w_hh, w_hh.shape[:1]))
+    return (
+        grad_or_empty(want_input, input, input.shape),
+        new(h0, *h0.shape),
+        grad_or_empty(want_weights, w_ih, w_ih.shape),
+        grad_or_empty(want_weights, w_hh, w_hh.shape),
+        grad_or_empty(want_weights, w_hh, w_hh.shape[:1]),
+    )
 
 
 # ---------------------------------------------------------------- lstm_layer
+
 
 @torch.library.register_fake("seq2seq_ext::lstm_layer")
 def _lstm_layer_fake(input, batch_sizes, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
     N, H = input.shape[0], c0.shape[1]
     unprojected_rows = N if w_hr is not None else 0
-    return (new(h0, N, h0.shape[1]), new(h0, *h0.shape), new(c0, *c0.shape), new(c0, N, H),
-            new(c0, N, LSTM.gates * H), new(c0, unprojected_rows, H))
+    return (
+        new(h0, N, h0.shape[1]),
+        new(h0, *h0.shape),
+        new(c0, *c0.shape),
+        new(c0, N, H),
+        new(c0, N, LSTM.gates * H),
+        new(c0, unprojected_rows, H),
+    )
 
 
 def _lstm_layer_setup_context(ctx, inputs, output):
     input, batch_sizes, h0, c0, w_ih, w_hh, _, _, w_hr = inputs
     out, _, _, cells, workspace, unprojected = output
-    ctx.save_for_backward(input, batch_sizes, h0, c0, w_ih, w_hh, w_hr, out, cells, workspace,
-                          unprojected)
+    ctx.save_for_backward(
+        input, batch_sizes, h0, c0, w_ih, w_hh, w_hr, out, cells, workspace, unprojected
+    )
     ctx.mark_non_differentiable(cells, workspace, unprojected)
 
 
 def _lstm_layer_backward(ctx, grad_output, grad_hy, grad_cy, *_saved_grads):
-    (input, batch_sizes, h0, c0, w_ih, w_hh, w_hr, out, cells, workspace,
-     unprojected) = ctx.saved_tensors
-    grad_input, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_w_hr = \
+    (input, batch_sizes, h0, c0, w_ih, w_hh, w_hr, out, cells, workspace, unprojected) = (
+        ctx.saved_tensors
+    )
+    grad_input, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_w_hr = (
         torch.ops.seq2seq_ext.lstm_layer_backward(
-            grad_output, grad_hy, grad_cy, input, batch_sizes, h0, c0, w_ih, w_hh, w_hr, out,
-            cells, workspace, unprojected, output_mask(ctx, INPUT, NO_GEMM, LSTM_WEIGHTS))
-    return only_needed(ctx, (grad_input, None, grad_h0, grad_c0, grad_w_ih, grad_w_hh,
-                             grad_bias, grad_bias, grad_w_hr))
+            grad_output,
+            grad_hy,
+            grad_cy,
+            input,
+            batch_sizes,
+            h0,
+            c0,
+            w_ih,
+            w_hh,
+            w_hr,
+            out,
+            cells,
+            workspace,
+            unprojected,
+            output_mask(ctx, INPUT, NO_GEMM, LSTM_WEIGHTS),
+        )
+    )
+    return only_needed(
+        ctx,
+        (grad_input, None, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_bias, grad_w_hr),
+    )
 
 
-torch.library.register_autograd("seq2seq_ext::lstm_layer", _lstm_layer_backward,
-                                setup_context=_lstm_layer_setup_context)
+torch.library.register_autograd(
+    "seq2seq_ext::lstm_layer", _lstm_layer_backward, setup_context=_lstm_layer_setup_context
+)
 register_autocast("seq2seq_ext::lstm_layer")
 
 
 @torch.library.register_fake("seq2seq_ext::lstm_layer_backward")
-def _lstm_layer_backward_fake(grad_output, grad_hy, grad_cy, input, batch_sizes, h0, c0, w_ih,
-                              w_hh, w_hr, output, cells, workspace, unprojected, output_mask):
+def _lstm_layer_backward_fake(
+    grad_output,
+    grad_hy,
+    grad_cy,
+    input,
+    batch_sizes,
+    h0,
+    c0,
+    w_ih,
+    w_hh,
+    w_hr,
+    output,
+    cells,
+    workspace,
+    unprojected,
+    output_mask,
+):
     grad_input, grad_h0, grad_w_ih, grad_w_hh, grad_bias = _fake_layer_grads(
-        output_mask, input, h0, w_ih, w_hh)
+        output_mask, input, h0, w_ih, w_hh
+    )
     want_w_hr = w_hr is not None and output_mask[2]
     grad_w_hr = grad_or_empty(want_w_hr, h0, w_hr.shape if w_hr is not None else ())
     return grad_input, grad_h0, new(c0, *c0.shape), grad_w_ih, grad_w_hh, grad_bias, grad_w_hr
 
 
 # ---------------------------------------------------------------- gru_layer
+
 
 @torch.library.register_fake("seq2seq_ext::gru_layer")
 def _gru_layer_fake(input, batch_sizes, h0, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -88,25 +136,37 @@ def _gru_layer_setup_context(ctx, inputs, output):
 def _gru_layer_backward(ctx, grad_output, grad_hy, _grad_workspace):
     input, batch_sizes, h0, w_ih, w_hh, out, workspace = ctx.saved_tensors
     grad_input, grad_h0, *weight_grads = torch.ops.seq2seq_ext.gru_layer_backward(
-        grad_output, grad_hy, input, batch_sizes, h0, w_ih, w_hh, out, workspace,
-        output_mask(ctx, INPUT, NO_GEMM, WEIGHTS))
+        grad_output,
+        grad_hy,
+        input,
+        batch_sizes,
+        h0,
+        w_ih,
+        w_hh,
+        out,
+        workspace,
+        output_mask(ctx, INPUT, NO_GEMM, WEIGHTS),
+    )
     return only_needed(ctx, (grad_input, None, grad_h0, *weight_grads))
 
 
-torch.library.register_autograd("seq2seq_ext::gru_layer", _gru_layer_backward,
-                                setup_context=_gru_layer_setup_context)
+torch.library.register_autograd(
+    "seq2seq_ext::gru_layer", _gru_layer_backward, setup_context=_gru_layer_setup_context
+)
 register_autocast("seq2seq_ext::gru_layer")
 
 
 @torch.library.register_fake("seq2seq_ext::gru_layer_backward")
-def _gru_layer_backward_fake(grad_output, grad_hy, input, batch_sizes, h0, w_ih, w_hh, output,
-                             workspace, output_mask):
+def _gru_layer_backward_fake(
+    grad_output, grad_hy, input, batch_sizes, h0, w_ih, w_hh, output, workspace, output_mask
+):
     grads = _fake_layer_grads(output_mask, input, h0, w_ih, w_hh)
     return (*grads, new(grads[-1], *grads[-1].shape))  # b_ih's and b_hh's differ
 
 
 # ---------------------------------------------------------------- rnn_tanh_layer, rnn_relu_layer
 # The two Elman layers differ only in their kernels (see cells.py).
+
 
 def _rnn_layer_fake(input, batch_sizes, h0, w_ih, w_hh, b_ih=None, b_hh=None):
     return new(h0, input.shape[0], h0.shape[1]), new(h0, *h0.shape)
@@ -121,31 +181,37 @@ def _rnn_layer_backward_through(backward_op):
     def backward(ctx, grad_output, grad_hy):
         input, batch_sizes, h0, w_ih, w_hh, out = ctx.saved_tensors
         grad_input, grad_h0, grad_w_ih, grad_w_hh, grad_bias = backward_op(
-            grad_output, grad_hy, input, batch_sizes, h0, w_ih, w_hh, out,
-            output_mask(ctx, INPUT, NO_GEMM, WEIGHTS))
-        return only_needed(ctx, (grad_input, None, grad_h0, grad_w_ih, grad_w_hh, grad_bias,
-                                 grad_bias))
+            grad_output,
+            grad_hy,
+            input,
+            batch_sizes,
+            h0,
+            w_ih,
+            w_hh,
+            out,
+            output_mask(ctx, INPUT, NO_GEMM, WEIGHTS),
+        )
+        return only_needed(
+            ctx, (grad_input, None, grad_h0, grad_w_ih, grad_w_hh, grad_bias, grad_bias)
+        )
 
     return backward
 
 
-def _rnn_layer_backward_fake(grad_output, grad_hy, input, batch_sizes, h0, w_ih, w_hh, output,
-                             output_mask):
+def _rnn_layer_backward_fake(
+    grad_output, grad_hy, input, batch_sizes, h0, w_ih, w_hh, output, output_mask
+):
     return _fake_layer_grads(output_mask, input, h0, w_ih, w_hh)
 
 
-torch.library.register_fake("seq2seq_ext::rnn_tanh_layer", _rnn_layer_fake)
-torch.library.register_autograd(
-    "seq2seq_ext::rnn_tanh_layer",
-    _rnn_layer_backward_through(torch.ops.seq2seq_ext.rnn_tanh_layer_backward),
-    setup_context=_rnn_layer_setup_context)
-register_autocast("seq2seq_ext::rnn_tanh_layer")
-torch.library.register_fake("seq2seq_ext::rnn_tanh_layer_backward", _rnn_layer_backward_fake)
+def _register_elman_layer(name, backward_op):
+    torch.library.register_fake(name, _rnn_layer_fake)
+    torch.library.register_autograd(
+        name, _rnn_layer_backward_through(backward_op), setup_context=_rnn_layer_setup_context
+    )
+    register_autocast(name)
+    torch.library.register_fake(backward_op.default, _rnn_layer_backward_fake)
 
-torch.library.register_fake("seq2seq_ext::rnn_relu_layer", _rnn_layer_fake)
-torch.library.register_autograd(
-    "seq2seq_ext::rnn_relu_layer",
-    _rnn_layer_backward_through(torch.ops.seq2seq_ext.rnn_relu_layer_backward),
-    setup_context=_rnn_layer_setup_context)
-register_autocast("seq2seq_ext::rnn_relu_layer")
-torch.library.register_fake("seq2seq_ext::rnn_relu_layer_backward", _rnn_layer_backward_fake)
+
+_register_elman_layer("seq2seq_ext::rnn_tanh_layer", torch.ops.seq2seq_ext.rnn_tanh_layer_backward)
+_register_elman_layer("seq2seq_ext::rnn_relu_layer", torch.ops.seq2seq_ext.rnn_relu_layer_backward)

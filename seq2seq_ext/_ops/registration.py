@@ -1,5 +1,6 @@
 """What every op's registration in this package uses: empty outputs for the
 fake kernels, the output_mask a backward op takes, and autocast."""
+
 import torch
 
 
@@ -57,8 +58,11 @@ def _register_autocast_on(op, op_name: str, device_type: str) -> None:
     excluded = torch._C.DispatchKeySet(key)
 
     def cast(value, dtype):
-        if isinstance(value, torch.Tensor) and value.is_floating_point() \
-                and value.device.type == device_type:
+        if (
+            isinstance(value, torch.Tensor)
+            and value.is_floating_point()
+            and value.device.type == device_type
+        ):
             return value.to(dtype)
         return value
 
@@ -68,5 +72,6 @@ def _register_autocast_on(op, op_name: str, device_type: str) -> None:
         with torch._C._ExcludeDispatchKeyGuard(excluded):
             return op(*(cast(arg, dtype) for arg in args))
 
-    _LIBRARY.impl(op_name, lambda _keyset, *args: run_in_autocast_dtype(*args), key_name,
-                  with_keyset=True)
+    _LIBRARY.impl(
+        op_name, lambda _keyset, *args: run_in_autocast_dtype(*args), key_name, with_keyset=True
+    )

@@ -8,6 +8,7 @@ function, a sampler that batches sentences of similar length, and
         for batch in loader:
             batch = batch.to(device)     # batch.src, batch.src_lengths, batch.tgt, ...
 """
+
 import logging
 import math
 from dataclasses import dataclass
@@ -31,15 +32,20 @@ class Batch:
     ``<eos>``); ``tgt`` is ``[<sos>, y..., <eos>, <pad>...]``, so a decoder
     reads ``tgt[:, :-1]`` and predicts ``tgt[:, 1:]``. Lengths count the
     non-pad positions; ``src_mask`` is True at real source tokens."""
-    src: Tensor          # (B, S) int64
+
+    src: Tensor  # (B, S) int64
     src_lengths: Tensor  # (B,) int64
-    tgt: Tensor          # (B, T) int64
+    tgt: Tensor  # (B, T) int64
     tgt_lengths: Tensor  # (B,) int64
-    src_mask: Tensor     # (B, S) bool
+    src_mask: Tensor  # (B, S) bool
 
     def to(self, device, non_blocking: bool = False) -> "Batch":
-        return Batch(*(t.to(device, non_blocking=non_blocking) for t in
-                       (self.src, self.src_lengths, self.tgt, self.tgt_lengths, self.src_mask)))
+        return Batch(
+            *(
+                t.to(device, non_blocking=non_blocking)
+                for t in (self.src, self.src_lengths, self.tgt, self.tgt_lengths, self.src_mask)
+            )
+        )
 
 
 def pad_sequences(sequences: list[list[int]], pad_index: int) -> tuple[Tensor, Tensor]:
@@ -47,7 +53,7 @@ def pad_sequences(sequences: list[list[int]], pad_index: int) -> tuple[Tensor, T
     width = max((len(s) for s in sequences), default=0)
     padded = torch.full((len(sequences), width), pad_index, dtype=torch.int64)
     for row, sequence in enumerate(sequences):
-        padded[row, :len(sequence)] = torch.tensor(sequence, dtype=torch.int64)
+        padded[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.int64)
     return padded, lengths
 
 
@@ -69,16 +75,26 @@ class Seq2SeqDataset(Dataset):
     ``skipped_empty``, ``skipped_too_long`` and ``truncated``.
     """
 
-    def __init__(self, examples: Sequence[tuple[list[int], list[int]]], skipped_empty: int = 0,
-                 skipped_too_long: int = 0, truncated: int = 0) -> None:
+    def __init__(
+        self,
+        examples: Sequence[tuple[list[int], list[int]]],
+        skipped_empty: int = 0,
+        skipped_too_long: int = 0,
+        truncated: int = 0,
+    ) -> None:
         self.examples = list(examples)
         self.skipped_empty, self.skipped_too_long = skipped_empty, skipped_too_long
         self.truncated = truncated
 
     @classmethod
-    def from_pairs(cls, pairs: Sequence[tuple[Sequence[str], Sequence[str]]], src_vocab: Vocab,
-                   tgt_vocab: Vocab, max_len: Optional[int] = None,
-                   on_too_long: str = "drop") -> "Seq2SeqDataset":
+    def from_pairs(
+        cls,
+        pairs: Sequence[tuple[Sequence[str], Sequence[str]]],
+        src_vocab: Vocab,
+        tgt_vocab: Vocab,
+        max_len: Optional[int] = None,
+        on_too_long: str = "drop",
+    ) -> "Seq2SeqDataset":
         """Encode ``(source_tokens, target_tokens)`` pairs: the source with a
         final ``<eos>``, the target without markers.
 
@@ -99,9 +115,11 @@ class Seq2SeqDataset(Dataset):
                 continue
             if max_len is not None and max(len(source), len(target)) > max_len:
                 if on_too_long == "error":
-                    raise ValueError(f"pair {index} is longer than max_len={max_len} tokens "
-                                     f"(source {len(source)}, target {len(target)}); pass "
-                                     f"on_too_long='drop' or 'truncate', or a larger max_len")
+                    raise ValueError(
+                        f"pair {index} is longer than max_len={max_len} tokens "
+                        f"(source {len(source)}, target {len(target)}); pass "
+                        f"on_too_long='drop' or 'truncate', or a larger max_len"
+                    )
                 if on_too_long == "drop":
                     skipped_too_long += 1
                     continue
@@ -109,8 +127,13 @@ class Seq2SeqDataset(Dataset):
                 truncated += 1
             examples.append((src_vocab.encode(source), tgt_vocab.encode(target, add_eos=False)))
         if skipped_empty or skipped_too_long or truncated:
-            logger.warning("Seq2SeqDataset: skipped %d pairs with an empty source and %d longer "
-                           "than max_len; truncated %d", skipped_empty, skipped_too_long, truncated)
+            logger.warning(
+                "Seq2SeqDataset: skipped %d pairs with an empty source and %d longer "
+                "than max_len; truncated %d",
+                skipped_empty,
+                skipped_too_long,
+                truncated,
+            )
         return cls(examples, skipped_empty, skipped_too_long, truncated)
 
     def __len__(self) -> int:
@@ -138,14 +161,23 @@ class BucketBatchSampler(Sampler[list[int]]):
     batches shorter than ``batch_size``.
     """
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True,
-                 seed: int = 0, drop_last: bool = False, num_replicas: int = 1, rank: int = 0,
-                 chunk_size: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+        num_replicas: int = 1,
+        rank: int = 0,
+        chunk_size: Optional[int] = None,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if not 0 <= rank < num_replicas:
-            raise ValueError(f"need 0 <= rank < num_replicas, got rank={rank}, "
-                             f"num_replicas={num_replicas}")
+            raise ValueError(
+                f"need 0 <= rank < num_replicas, got rank={rank}, num_replicas={num_replicas}"
+            )
         self.lengths = list(lengths)
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.seed = seed
@@ -163,8 +195,10 @@ class BucketBatchSampler(Sampler[list[int]]):
         order = torch.randperm(n, generator=generator).tolist() if self.shuffle else range(n)
         batches = []
         for start in range(0, n, self.chunk_size):
-            chunk = sorted(order[start:start + self.chunk_size], key=self.lengths.__getitem__)
-            batches += [chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+            chunk = sorted(order[start : start + self.chunk_size], key=self.lengths.__getitem__)
+            batches += [
+                chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)
+            ]
         if self.drop_last:
             batches = [b for b in batches if len(b) == self.batch_size]
         if self.shuffle:
@@ -189,21 +223,40 @@ class BucketBatchSampler(Sampler[list[int]]):
         batches = self._all_batches()
         total = len(self) * self.num_replicas
         if batches and total > len(batches):
-            batches += (batches * math.ceil(total / len(batches)))[:total - len(batches)]
-        return iter(batches[self.rank:total:self.num_replicas])
+            batches += (batches * math.ceil(total / len(batches)))[: total - len(batches)]
+        return iter(batches[self.rank : total : self.num_replicas])
 
 
-def make_loader(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], src_vocab: Vocab,
-                tgt_vocab: Vocab, batch_size: int, shuffle: bool = True, seed: int = 0,
-                max_len: Optional[int] = None, on_too_long: str = "drop",
-                drop_last: bool = False, num_replicas: int = 1, rank: int = 0,
-                num_workers: int = 0) -> DataLoader:
+def make_loader(
+    pairs: Sequence[tuple[Sequence[str], Sequence[str]]],
+    src_vocab: Vocab,
+    tgt_vocab: Vocab,
+    batch_size: int,
+    shuffle: bool = True,
+    seed: int = 0,
+    max_len: Optional[int] = None,
+    on_too_long: str = "drop",
+    drop_last: bool = False,
+    num_replicas: int = 1,
+    rank: int = 0,
+    num_workers: int = 0,
+) -> DataLoader:
     """A DataLoader of ``Batch``es over token pairs, bucketed by source length
     (see ``Seq2SeqDataset.from_pairs`` and ``BucketBatchSampler``). Call
     ``loader.batch_sampler.set_epoch(epoch)`` each epoch to reshuffle."""
     dataset = Seq2SeqDataset.from_pairs(pairs, src_vocab, tgt_vocab, max_len, on_too_long)
-    sampler = BucketBatchSampler([len(src) for src, _ in dataset.examples], batch_size,
-                                 shuffle=shuffle, seed=seed, drop_last=drop_last,
-                                 num_replicas=num_replicas, rank=rank)
-    return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers,
-                      collate_fn=partial(collate, pad_index=PAD_INDEX))
+    sampler = BucketBatchSampler(
+        [len(src) for src, _ in dataset.examples],
+        batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        drop_last=drop_last,
+        num_replicas=num_replicas,
+        rank=rank,
+    )
+    return DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        num_workers=num_workers,
+        collate_fn=partial(collate, pad_index=PAD_INDEX),
+    )

@@ -6,6 +6,7 @@ Column 1 is the source, column 2 the target; further columns (tatoeba's
 attribution) are ignored. ``ENG_FRA_SAMPLE`` is a small English-French file
 shipped with the package (see ``samples/make_eng_fra.py``).
 """
+
 from pathlib import Path
 from typing import NamedTuple, Optional
 
@@ -14,7 +15,7 @@ ENG_FRA_SAMPLE = Path(__file__).parent / "samples" / "eng-fra.tsv"
 
 class TsvPairs(NamedTuple):
     pairs: list[tuple[str, str]]  # (source, target), stripped
-    skipped: int                  # lines without a non-empty source and target
+    skipped: int  # lines without a non-empty source and target
 
 
 def read_tsv_pairs(path, max_pairs: Optional[int] = None, reverse: bool = False) -> TsvPairs:
@@ -40,6 +41,8 @@ def read_tsv_pairs(path, max_pairs: Optional[int] = None, reverse: bool = False)
             source, target = columns[0].strip(), columns[1].strip()
             pairs.append((target, source) if reverse else (source, target))
     if not pairs:
-        raise ValueError(f"{path}: no sentence pair found (expected lines of "
-                         f"source<TAB>target; {skipped} line(s) skipped)")
+        raise ValueError(
+            f"{path}: no sentence pair found (expected lines of "
+            f"source<TAB>target; {skipped} line(s) skipped)"
+        )
     return TsvPairs(pairs, skipped)

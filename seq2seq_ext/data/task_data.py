@@ -1,6 +1,7 @@
 """The sentence pairs of a task the command line names, generated or read
 from a TSV file, and split into train, valid and test the same way every time
 (a checkpoint stores the task's options, so its test split can be rebuilt)."""
+
 from .pairs import ENG_FRA_SAMPLE, read_tsv_pairs
 from .tasks import addition_pairs, arithmetic_pairs, reverse_words_pairs, train_valid_test_split
 from .tokenize import TOKENIZERS
@@ -15,8 +16,9 @@ def task_splits(options: dict):
     digits (generated tasks); data, max_pairs, tokenizer (tsv)."""
     task, count, seed = options["task"], options["examples"], options["seed"]
     if task == "reverse_words":
-        pairs = reverse_words_pairs(count, options["min_len"], options["max_len"],
-                                    words=options["words"], seed=seed)
+        pairs = reverse_words_pairs(
+            count, options["min_len"], options["max_len"], words=options["words"], seed=seed
+        )
     elif task == "arithmetic":
         pairs = arithmetic_pairs(count, digits=options["digits"], seed=seed)
     elif task == "addition":
@@ -24,8 +26,10 @@ def task_splits(options: dict):
     elif task == "tsv":
         tokenize = TOKENIZERS[options["tokenizer"]]
         path = options["data"] or ENG_FRA_SAMPLE
-        pairs = [(tokenize(source, lowercase=True), tokenize(target, lowercase=True))
-                 for source, target in read_tsv_pairs(path, options["max_pairs"]).pairs]
+        pairs = [
+            (tokenize(source, lowercase=True), tokenize(target, lowercase=True))
+            for source, target in read_tsv_pairs(path, options["max_pairs"]).pairs
+        ]
     else:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     return train_valid_test_split(pairs, SPLIT, seed=seed)

@@ -5,6 +5,7 @@ is deterministic: the same arguments and ``seed`` give the same pairs. The
 tokens have no start/end markers: ``Vocab.encode`` and ``collate`` add the
 vocabulary's ``<sos>``/``<eos>``.
 """
+
 import random
 from typing import Sequence, Union
 
@@ -12,8 +13,28 @@ import torch
 
 Pair = tuple[list[str], list[str]]
 
-DEFAULT_WORDS = ("the", "a", "cat", "dog", "bird", "fish", "sat", "ran", "saw", "ate",
-                 "big", "small", "red", "blue", "old", "on", "under", "near", "mat", "tree")
+DEFAULT_WORDS = (
+    "the",
+    "a",
+    "cat",
+    "dog",
+    "bird",
+    "fish",
+    "sat",
+    "ran",
+    "saw",
+    "ate",
+    "big",
+    "small",
+    "red",
+    "blue",
+    "old",
+    "on",
+    "under",
+    "near",
+    "mat",
+    "tree",
+)
 
 SIGNS = {1: "POSITIVE", -1: "NEGATIVE"}
 OPERATIONS = {"add": lambda a, b: a + b, "subtract": lambda a, b: a - b}
@@ -32,7 +53,7 @@ def addition_pairs(n: int, digits: int, seed: int = 0) -> list[Pair]:
     if digits < 1:
         raise ValueError(f"addition_pairs: digits must be >= 1, got {digits}")
     rng = random.Random(seed)
-    low, high = (0 if digits == 1 else 10 ** (digits - 1)), 10 ** digits - 1
+    low, high = (0 if digits == 1 else 10 ** (digits - 1)), 10**digits - 1
     pairs = []
     for _ in range(n):
         a, b = rng.randint(low, high), rng.randint(low, high)
@@ -62,9 +83,13 @@ def add_two_digits_examples(n: int, length: int, seed: int = 0):
     return tokens, tokens[rows, marker_at + 1] + tokens[:, -1]
 
 
-def reverse_words_pairs(n: int, min_words: int = 3, max_words: int = 10,
-                        words: Union[Sequence[str], int] = DEFAULT_WORDS,
-                        seed: int = 0) -> list[Pair]:
+def reverse_words_pairs(
+    n: int,
+    min_words: int = 3,
+    max_words: int = 10,
+    words: Union[Sequence[str], int] = DEFAULT_WORDS,
+    seed: int = 0,
+) -> list[Pair]:
     """Sentences of ``min_words`` to ``max_words`` words drawn uniformly from
     ``words``; the target is the same words in reverse order::
 
@@ -75,8 +100,10 @@ def reverse_words_pairs(n: int, min_words: int = 3, max_words: int = 10,
     if isinstance(words, int):
         words = [f"w{i}" for i in range(words)]
     if not 1 <= min_words <= max_words or not words:
-        raise ValueError(f"reverse_words_pairs: need 1 <= min_words <= max_words and a "
-                         f"non-empty word list, got {min_words}, {max_words}, {len(words)} words")
+        raise ValueError(
+            f"reverse_words_pairs: need 1 <= min_words <= max_words and a "
+            f"non-empty word list, got {min_words}, {max_words}, {len(words)} words"
+        )
     rng = random.Random(seed)
     pairs = []
     for _ in range(n):
@@ -85,8 +112,9 @@ def reverse_words_pairs(n: int, min_words: int = 3, max_words: int = 10,
     return pairs
 
 
-def arithmetic_pairs(n: int, digits: int = 2, operations: Sequence[str] = ("add", "subtract"),
-                     seed: int = 0) -> list[Pair]:
+def arithmetic_pairs(
+    n: int, digits: int = 2, operations: Sequence[str] = ("add", "subtract"), seed: int = 0
+) -> list[Pair]:
     """Signed arithmetic in the token format of the seed's transformer task,
     where ``BOS POSITIVE 04 add NEGATIVE 11 EOS`` gives ``BOS NEGATIVE 07 EOS``.
     Numbers are zero-padded to ``digits`` digits and split into one token per
@@ -102,10 +130,12 @@ def arithmetic_pairs(n: int, digits: int = 2, operations: Sequence[str] = ("add"
     """
     unknown = [op for op in operations if op not in OPERATIONS]
     if digits < 1 or not operations or unknown:
-        raise ValueError(f"arithmetic_pairs: need digits >= 1 and operations from "
-                         f"{list(OPERATIONS)}, got digits={digits}, operations={operations}")
+        raise ValueError(
+            f"arithmetic_pairs: need digits >= 1 and operations from "
+            f"{list(OPERATIONS)}, got digits={digits}, operations={operations}"
+        )
     rng = random.Random(seed)
-    limit = 10 ** digits
+    limit = 10**digits
 
     def number(value: int) -> list[str]:
         return [SIGNS[-1 if value < 0 else 1]] + list(f"{abs(value):0{digits}d}")
@@ -121,8 +151,9 @@ def arithmetic_pairs(n: int, digits: int = 2, operations: Sequence[str] = ("add"
     return pairs
 
 
-def train_valid_test_split(pairs: Sequence, fractions: Sequence[float] = (0.8, 0.1, 0.1),
-                           seed: int = 0) -> list[list]:
+def train_valid_test_split(
+    pairs: Sequence, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0
+) -> list[list]:
     """Shuffle ``pairs`` with ``seed`` and cut them into ``len(fractions)``
     splits (usually train, valid, test) of about those fractions.
 
@@ -131,8 +162,9 @@ def train_valid_test_split(pairs: Sequence, fractions: Sequence[float] = (0.8, 0
     ``len(pairs)`` for that reason.
     """
     if not fractions or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
-        raise ValueError(f"train_valid_test_split: fractions must be >= 0 and sum to 1, "
-                         f"got {list(fractions)}")
+        raise ValueError(
+            f"train_valid_test_split: fractions must be >= 0 and sum to 1, got {list(fractions)}"
+        )
     unique = {}
     for pair in pairs:
         unique.setdefault(tuple(map(tuple, pair)), pair)

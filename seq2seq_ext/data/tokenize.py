@@ -8,6 +8,7 @@ every other non-space character is a token of its own::
     word_tokenize("Hello, world!", lowercase=True)   # ["hello", ",", "world", "!"]
     detokenize(["hello", ",", "world", "!"])         # "hello, world!"
 """
+
 import re
 
 _WORD_OR_SYMBOL = re.compile(r"\w+(?:['’-]\w+)*|[^\w\s]")

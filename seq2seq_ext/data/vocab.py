@@ -7,6 +7,7 @@ tokens follow, most frequent first::
     vocab.encode(["hello", "moon"])          # [4, 3, 2]: hello, <unk>, <eos>
     vocab.decode([4, 5, 2, 0])               # ["hello", "world"]
 """
+
 import json
 from collections import Counter
 from typing import Iterable, Optional, Sequence
@@ -34,20 +35,25 @@ class Vocab:
             raise ValueError(f"Vocab: duplicate or special tokens given: {duplicates}")
 
     @classmethod
-    def build(cls, token_lists: Iterable[Sequence[str]], min_freq: int = 1,
-              max_size: Optional[int] = None) -> "Vocab":
+    def build(
+        cls, token_lists: Iterable[Sequence[str]], min_freq: int = 1, max_size: Optional[int] = None
+    ) -> "Vocab":
         """The tokens seen at least ``min_freq`` times, by frequency (descending)
         then alphabetically, so the same data always gives the same indices.
         ``max_size`` caps ``len(vocab)``, the four special tokens included."""
         if max_size is not None and max_size < len(SPECIAL_TOKENS):
-            raise ValueError(f"Vocab.build: max_size must be >= {len(SPECIAL_TOKENS)} "
-                             f"(the special tokens), got {max_size}")
-        counts = Counter(token for tokens in token_lists for token in tokens
-                         if token not in SPECIAL_TOKENS)
-        ranked = sorted((t for t, n in counts.items() if n >= min_freq),
-                        key=lambda t: (-counts[t], t))
+            raise ValueError(
+                f"Vocab.build: max_size must be >= {len(SPECIAL_TOKENS)} "
+                f"(the special tokens), got {max_size}"
+            )
+        counts = Counter(
+            token for tokens in token_lists for token in tokens if token not in SPECIAL_TOKENS
+        )
+        ranked = sorted(
+            (t for t, n in counts.items() if n >= min_freq), key=lambda t: (-counts[t], t)
+        )
         if max_size is not None:
-            ranked = ranked[:max_size - len(SPECIAL_TOKENS)]
+            ranked = ranked[: max_size - len(SPECIAL_TOKENS)]
         return cls(ranked)
 
     def __len__(self) -> int:
@@ -56,8 +62,9 @@ class Vocab:
     def __contains__(self, token: str) -> bool:
         return token in self.stoi
 
-    def encode(self, tokens: Sequence[str], add_sos: bool = False,
-               add_eos: bool = True) -> list[int]:
+    def encode(
+        self, tokens: Sequence[str], add_sos: bool = False, add_eos: bool = True
+    ) -> list[int]:
         """Indices of ``tokens``; unknown tokens become ``UNK_INDEX``."""
         ids = [self.stoi.get(token, UNK_INDEX) for token in tokens]
         return ([SOS_INDEX] if add_sos else []) + ids + ([EOS_INDEX] if add_eos else [])
@@ -88,16 +95,22 @@ class Vocab:
     def from_state(cls, state, source="vocab state") -> "Vocab":
         """The vocab ``to_state`` gave; ValueError naming ``source`` for anything else."""
         if not (isinstance(state, dict) and state.get("format") == FILE_FORMAT):
-            raise ValueError(f"{source} is not a vocab: no \"format\": \"{FILE_FORMAT}\" entry")
+            raise ValueError(f'{source} is not a vocab: no "format": "{FILE_FORMAT}" entry')
         if state.get("version") != FILE_VERSION:
-            raise ValueError(f"{source}: vocab version {state.get('version')!r} is not "
-                             f"supported (expected {FILE_VERSION})")
+            raise ValueError(
+                f"{source}: vocab version {state.get('version')!r} is not "
+                f"supported (expected {FILE_VERSION})"
+            )
         tokens = state.get("tokens")
-        if not (isinstance(tokens, list) and tuple(tokens[:len(SPECIAL_TOKENS)]) == SPECIAL_TOKENS
-                and all(isinstance(t, str) for t in tokens)):
-            raise ValueError(f"{source}: \"tokens\" must be a list of strings starting with "
-                             f"{list(SPECIAL_TOKENS)}")
-        return cls(tokens[len(SPECIAL_TOKENS):])
+        if not (
+            isinstance(tokens, list)
+            and tuple(tokens[: len(SPECIAL_TOKENS)]) == SPECIAL_TOKENS
+            and all(isinstance(t, str) for t in tokens)
+        ):
+            raise ValueError(
+                f'{source}: "tokens" must be a list of strings starting with {list(SPECIAL_TOKENS)}'
+            )
+        return cls(tokens[len(SPECIAL_TOKENS) :])
 
     def save(self, path) -> None:
         """Write the vocab as JSON (UTF-8)."""

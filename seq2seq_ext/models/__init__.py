@@ -1,4 +1,5 @@
 """Encoder-decoder models on the fused layers and attention."""
+
 from .config import Seq2SeqConfig
 from .decoder import AttentionDecoder, Memory
 from .encoder import Encoder

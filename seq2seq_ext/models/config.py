@@ -1,6 +1,7 @@
 """The hyper-parameters of a Seq2Seq model, in one place: the model is built
 from a config, a checkpoint stores it, and ``seq2seq_ext.flops`` counts
 parameters and FLOPs from it without building the model."""
+
 from dataclasses import asdict, dataclass, fields
 from typing import Optional
 
@@ -29,6 +30,7 @@ class Seq2SeqConfig:
       layers and the pure-PyTorch attention; see ``seq2seq_ext.nn.backends``),
       with identical parameters, so a state_dict moves between the two.
     """
+
     src_vocab_size: int
     tgt_vocab_size: int
     embedding_size: int = 128
@@ -38,7 +40,7 @@ class Seq2SeqConfig:
     bidirectional: bool = False
     dropout: float = 0.0
     attention: str = "bahdanau"
-    attn_size: Optional[int] = None      # bahdanau only; default hidden_size
+    attn_size: Optional[int] = None  # bahdanau only; default hidden_size
     input_feeding: bool = False
     pad_index: int = 0
     sos_index: int = 1
@@ -48,10 +50,16 @@ class Seq2SeqConfig:
     def __post_init__(self) -> None:
         for name, allowed in (("cell", CELLS), ("attention", ATTENTIONS), ("backend", BACKENDS)):
             if getattr(self, name) not in allowed:
-                raise ValueError(f"Seq2SeqConfig: {name} must be one of {allowed}, "
-                                 f"got {getattr(self, name)!r}")
-        for name in ("src_vocab_size", "tgt_vocab_size", "embedding_size", "hidden_size",
-                     "num_layers"):
+                raise ValueError(
+                    f"Seq2SeqConfig: {name} must be one of {allowed}, got {getattr(self, name)!r}"
+                )
+        for name in (
+            "src_vocab_size",
+            "tgt_vocab_size",
+            "embedding_size",
+            "hidden_size",
+            "num_layers",
+        ):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"Seq2SeqConfig: {name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
@@ -59,10 +67,12 @@ class Seq2SeqConfig:
         if self.input_feeding and self.attention == "none":
             raise ValueError("Seq2SeqConfig: input_feeding needs attention")
         if self.attention == "luong-dot" and self.encoder_output_size != self.hidden_size:
-            raise ValueError("Seq2SeqConfig: luong-dot attention needs the encoder's output size "
-                             f"({self.encoder_output_size}) to equal hidden_size "
-                             f"({self.hidden_size}); use luong-general or bahdanau with a "
-                             "bidirectional encoder")
+            raise ValueError(
+                "Seq2SeqConfig: luong-dot attention needs the encoder's output size "
+                f"({self.encoder_output_size}) to equal hidden_size "
+                f"({self.hidden_size}); use luong-general or bahdanau with a "
+                "bidirectional encoder"
+            )
         if self.attn_size is None:
             self.attn_size = self.hidden_size
 

@@ -2,6 +2,7 @@
 outputs, and the output layer. It runs either a whole teacher-forced target at
 once (one layer op over all steps, then attention for all steps in one call) or
 one step at a time (input feeding, scheduled sampling, decoding)."""
+
 from typing import NamedTuple, Optional
 
 import torch
@@ -13,8 +14,9 @@ from .layers import make_attention, make_rnn
 
 class Memory(NamedTuple):
     """What the decoder attends to, computed once per source batch."""
-    values: Tensor               # (B, S, K) encoder outputs
-    mask: Tensor                 # (B, S) bool, True = a real source token
+
+    values: Tensor  # (B, S, K) encoder outputs
+    mask: Tensor  # (B, S) bool, True = a real source token
     keys_proj: Optional[Tensor]  # (B, S, A) W_k values, Bahdanau only
 
     def index_select(self, index: Tensor) -> "Memory":
@@ -32,20 +34,25 @@ class AttentionDecoder(nn.Module):
     def __init__(self, config: Seq2SeqConfig) -> None:
         super().__init__()
         self.config = config
-        self.embedding = nn.Embedding(config.tgt_vocab_size, config.embedding_size,
-                                      padding_idx=config.pad_index)
+        self.embedding = nn.Embedding(
+            config.tgt_vocab_size, config.embedding_size, padding_idx=config.pad_index
+        )
         self.dropout = nn.Dropout(config.dropout)
         self.rnn = make_rnn(config, config.decoder_input_size, bidirectional=False)
         self.attention = make_attention(config)
         if self.attention is not None:
-            self.combine = nn.Linear(config.hidden_size + config.encoder_output_size,
-                                     config.hidden_size)
+            self.combine = nn.Linear(
+                config.hidden_size + config.encoder_output_size, config.hidden_size
+            )
         self.output = nn.Linear(config.hidden_size, config.tgt_vocab_size)
 
     def memory(self, encoder_outputs: Tensor, mask: Tensor) -> Memory:
         """Projects the keys once for the whole decode (Bahdanau)."""
-        keys_proj = (self.attention.project_keys(encoder_outputs)
-                     if self.config.attention == "bahdanau" else None)
+        keys_proj = (
+            self.attention.project_keys(encoder_outputs)
+            if self.config.attention == "bahdanau"
+            else None
+        )
         return Memory(encoder_outputs, mask, keys_proj)
 
     def forward(self, tgt_in: Tensor, state, memory: Memory):
@@ -68,8 +75,7 @@ class AttentionDecoder(nn.Module):
             inputs = torch.cat([inputs, feed], dim=1)
         hidden, state = self.rnn(inputs.unsqueeze(1), state)
         outputs, weights = self._attend(hidden, memory)
-        outputs, weights = outputs.squeeze(1), (weights.squeeze(1) if weights is not None
-                                                else None)
+        outputs, weights = outputs.squeeze(1), (weights.squeeze(1) if weights is not None else None)
         return self.output(self.dropout(outputs)), state, weights, outputs
 
     def _attend(self, hidden: Tensor, memory: Memory):
@@ -77,8 +83,9 @@ class AttentionDecoder(nn.Module):
         if self.attention is None:
             return hidden, None
         if self.config.attention == "bahdanau":
-            context, weights = self.attention(hidden, memory.values, mask=memory.mask,
-                                              keys_proj=memory.keys_proj)
+            context, weights = self.attention(
+                hidden, memory.values, mask=memory.mask, keys_proj=memory.keys_proj
+            )
         else:
             context, weights = self.attention(hidden, memory.values, mask=memory.mask)
         outputs = torch.tanh(self.combine(torch.cat([hidden, context], dim=2)))

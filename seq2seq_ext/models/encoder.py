@@ -1,5 +1,6 @@
 """The encoder: embedding, dropout, a (bidirectional) recurrent stack over the
 packed source, and a bridge from its final states to the decoder's."""
+
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -21,8 +22,9 @@ class Encoder(nn.Module):
     def __init__(self, config: Seq2SeqConfig) -> None:
         super().__init__()
         self.config = config
-        self.embedding = nn.Embedding(config.src_vocab_size, config.embedding_size,
-                                      padding_idx=config.pad_index)
+        self.embedding = nn.Embedding(
+            config.src_vocab_size, config.embedding_size, padding_idx=config.pad_index
+        )
         self.dropout = nn.Dropout(config.dropout)
         self.rnn = make_rnn(config, config.embedding_size, config.bidirectional)
         if config.bidirectional:
@@ -32,17 +34,26 @@ class Encoder(nn.Module):
 
     def forward(self, src: Tensor, src_lengths: Tensor):
         if src.dim() != 2 or src.dtype != torch.int64:
-            raise ValueError(f"expected src of dtype int64 and shape (batch, src_len), got "
-                             f"{src.dtype} of shape {list(src.shape)}")
+            raise ValueError(
+                f"expected src of dtype int64 and shape (batch, src_len), got "
+                f"{src.dtype} of shape {list(src.shape)}"
+            )
         batch, src_len = src.shape
         # A sentence has at least its EOS token; an empty one cannot be encoded.
-        check_lengths(src_lengths, src_len, batch, min_length=1, name="src_lengths",
-                      hint=" (a sentence has at least its EOS token)")
+        check_lengths(
+            src_lengths,
+            src_len,
+            batch,
+            min_length=1,
+            name="src_lengths",
+            hint=" (a sentence has at least its EOS token)",
+        )
         embedded = self.dropout(self.embedding(src))
         if batch == 0:  # nothing to pack: empty outputs and states
             return self._empty(embedded)
-        packed = pack_padded_sequence(embedded, src_lengths.cpu(), batch_first=True,
-                                      enforce_sorted=False)
+        packed = pack_padded_sequence(
+            embedded, src_lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
         packed_outputs, state = self.rnn(packed)
         outputs, _ = pad_packed_sequence(packed_outputs, batch_first=True, total_length=src_len)
         if self.config.cell == "lstm":
@@ -61,7 +72,10 @@ class Encoder(nn.Module):
         if not self.config.bidirectional:
             return state
         layers, batch, hidden = self.config.num_layers, state.shape[1], self.config.hidden_size
-        both = state.view(layers, 2, batch, hidden).permute(0, 2, 1, 3).reshape(layers, batch,
-                                                                               2 * hidden)
+        both = (
+            state.view(layers, 2, batch, hidden)
+            .permute(0, 2, 1, 3)
+            .reshape(layers, batch, 2 * hidden)
+        )
         bridged = getattr(self, bridge)(both)
         return activation(bridged) if activation is not None else bridged

@@ -1,6 +1,7 @@
 """The recurrent layer and attention a model uses, for either backend: this
 package's fused modules, or torch.nn's layers with the pure-PyTorch attention.
 Both have the same parameters, so a state_dict moves between backends."""
+
 from torch import nn
 
 from ..cell_types import CELL_TYPES
@@ -15,8 +16,12 @@ _RNN_CLASSES = {
 
 def make_rnn(config: Seq2SeqConfig, input_size: int, bidirectional: bool) -> nn.Module:
     """A batch_first LSTM/GRU/RNN of config.num_layers layers of config.hidden_size."""
-    kwargs = dict(num_layers=config.num_layers, batch_first=True, bidirectional=bidirectional,
-                  dropout=config.dropout if config.num_layers > 1 else 0.0)
+    kwargs = dict(
+        num_layers=config.num_layers,
+        batch_first=True,
+        bidirectional=bidirectional,
+        dropout=config.dropout if config.num_layers > 1 else 0.0,
+    )
     nonlinearity = CELL_TYPES[config.cell].nonlinearity
     if nonlinearity is not None:  # the Elman RNNs
         kwargs["nonlinearity"] = nonlinearity
@@ -31,5 +36,5 @@ def make_attention(config: Seq2SeqConfig):
         return BahdanauAttention(query_size, key_size, config.attn_size, backend=config.backend)
     if config.attention == "none":
         return None
-    method = config.attention[len("luong-"):]
+    method = config.attention[len("luong-") :]
     return LuongAttention(query_size, key_size, method=method, backend=config.backend)

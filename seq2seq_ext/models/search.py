@@ -1,4 +1,5 @@
 """Greedy and beam-search decoding of a Seq2Seq model, batched."""
+
 from typing import NamedTuple, Optional
 
 import torch
@@ -6,11 +7,11 @@ from torch import Tensor
 
 
 class Decoded(NamedTuple):
-    tokens: Tensor               # (B, L) int64: output tokens up to EOS, then PAD
-    scores: Tensor               # (B,) the ranking score (sum of log-probabilities,
-                                 # divided by the length penalty for beam search)
+    tokens: Tensor  # (B, L) int64: output tokens up to EOS, then PAD
+    scores: Tensor  # (B,) the ranking score (sum of log-probabilities,
+    # divided by the length penalty for beam search)
     attention: Optional[Tensor]  # (B, L, S) weights per output token (None without attention)
-    lengths: Tensor              # (B,) int64: tokens up to and including EOS
+    lengths: Tensor  # (B,) int64: tokens up to and including EOS
 
 
 def _reorder_state(state, index: Tensor):
@@ -56,8 +57,9 @@ def length_penalty_factor(lengths: Tensor, alpha: float) -> Tensor:
     return ((5.0 + lengths.to(torch.float64)) / 6.0) ** alpha
 
 
-def beam_search(model, src: Tensor, src_lengths: Tensor, beam_size: int, max_len: int,
-                length_penalty: float) -> Decoded:
+def beam_search(
+    model, src: Tensor, src_lengths: Tensor, beam_size: int, max_len: int, length_penalty: float
+) -> Decoded:
     """Keeps the beam_size best partial hypotheses of each sentence by summed
     log-probability. A finished hypothesis stays in the beam and can only be
     extended by PAD, at no cost. At the end each sentence's hypotheses are ranked
@@ -73,7 +75,7 @@ def beam_search(model, src: Tensor, src_lengths: Tensor, beam_size: int, max_len
     memory, state = memory.index_select(rows), _reorder_state(state, rows)
     token = torch.full((batch * beams,), config.sos_index, dtype=torch.long, device=device)
     scores = torch.zeros(batch, beams, dtype=memory.values.dtype, device=device)
-    scores[:, 1:] = float("-inf")   # the beams start identical: keep one
+    scores[:, 1:] = float("-inf")  # the beams start identical: keep one
     finished = torch.zeros(batch * beams, dtype=torch.bool, device=device)
     lengths = torch.zeros(batch * beams, dtype=torch.long, device=device)
     tokens = torch.empty(batch * beams, 0, dtype=torch.long, device=device)
@@ -95,8 +97,11 @@ def beam_search(model, src: Tensor, src_lengths: Tensor, beam_size: int, max_len
         tokens = torch.cat([tokens[origin], token.unsqueeze(1)], dim=1)
         if weights is not None:
             step_weights = weights[origin].unsqueeze(1)
-            attention = step_weights if attention is None else torch.cat(
-                [attention[origin], step_weights], dim=1)
+            attention = (
+                step_weights
+                if attention is None
+                else torch.cat([attention[origin], step_weights], dim=1)
+            )
         lengths += (~finished).long()
         finished |= token == config.eos_index
         if bool(finished.all()):
@@ -105,5 +110,9 @@ def beam_search(model, src: Tensor, src_lengths: Tensor, beam_size: int, max_len
     best_beam = ranked.argmax(dim=1)
     chosen = first_row.squeeze(1) + best_beam
     final_attention = attention[chosen] if attention is not None else None
-    return Decoded(tokens[chosen], ranked.gather(1, best_beam.unsqueeze(1)).squeeze(1).to(
-        scores.dtype), final_attention, lengths[chosen])
+    return Decoded(
+        tokens[chosen],
+        ranked.gather(1, best_beam.unsqueeze(1)).squeeze(1).to(scores.dtype),
+        final_attention,
+        lengths[chosen],
+    )

@@ -1,5 +1,6 @@
 """Seq2Seq: an Encoder and an AttentionDecoder, trained with (scheduled)
 teacher forcing, decoded greedily or with beam search."""
+
 from typing import Optional
 
 import torch
@@ -33,8 +34,9 @@ class Seq2Seq(nn.Module):
         mask = lengths_to_mask(src_lengths.to(src.device), src.shape[1], src.shape[0])
         return self.decoder.memory(outputs, mask), state
 
-    def forward(self, src: Tensor, src_lengths: Tensor, tgt: Tensor,
-                teacher_forcing_ratio: float = 1.0):
+    def forward(
+        self, src: Tensor, src_lengths: Tensor, tgt: Tensor, teacher_forcing_ratio: float = 1.0
+    ):
         """-> logits (B, T-1, V) predicting tgt[:, 1:] from tgt[:, :-1].
 
         With ``teacher_forcing_ratio`` < 1 (scheduled sampling), each example's
@@ -42,13 +44,16 @@ class Seq2Seq(nn.Module):
         previous prediction. Ratio 1 without input feeding runs the decoder's
         recurrent layer once over all steps; otherwise it runs step by step."""
         if tgt.dim() != 2 or tgt.dtype != torch.int64 or tgt.shape[0] != src.shape[0]:
-            raise ValueError(f"expected tgt of dtype int64 and shape ({src.shape[0]}, tgt_len), "
-                             f"got {tgt.dtype} of shape {list(tgt.shape)}")
+            raise ValueError(
+                f"expected tgt of dtype int64 and shape ({src.shape[0]}, tgt_len), "
+                f"got {tgt.dtype} of shape {list(tgt.shape)}"
+            )
         if tgt.shape[1] < 2:
-            raise ValueError("tgt needs at least 2 tokens (SOS and EOS), got "
-                             f"{tgt.shape[1]}")
+            raise ValueError(f"tgt needs at least 2 tokens (SOS and EOS), got {tgt.shape[1]}")
         if not 0.0 <= teacher_forcing_ratio <= 1.0:
-            raise ValueError(f"teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio}")
+            raise ValueError(
+                f"teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio}"
+            )
         memory, state = self.encode(src, src_lengths)
         tgt_in = tgt[:, :-1]
         if teacher_forcing_ratio == 1.0 and not self.config.input_feeding:
@@ -74,8 +79,14 @@ class Seq2Seq(nn.Module):
         return search.greedy_decode(self, src, src_lengths, max_len)
 
     @torch.no_grad()
-    def beam_search(self, src: Tensor, src_lengths: Tensor, beam_size: int = 4,
-                    max_len: int = 50, length_penalty: float = 0.0):
+    def beam_search(
+        self,
+        src: Tensor,
+        src_lengths: Tensor,
+        beam_size: int = 4,
+        max_len: int = 50,
+        length_penalty: float = 0.0,
+    ):
         """The best of ``beam_size`` hypotheses kept at each step, ranked at the end
         by log-probability / ((5 + length) / 6) ** length_penalty. -> search.Decoded."""
         return search.beam_search(self, src, src_lengths, beam_size, max_len, length_penalty)

@@ -11,6 +11,7 @@ the projection at every step::
         context, weights = attention(h, encoder_outputs, lengths=src_lengths,
                                      keys_proj=keys_proj)
 """
+
 import math
 from typing import Optional
 
@@ -53,8 +54,16 @@ class BahdanauAttention(nn.Module):
     added inside the tanh; ``project_keys`` folds ``b`` into the key projection.
     """
 
-    def __init__(self, query_size: int, key_size: int, attn_size: int, normalize: bool = False,
-                 backend: str = "fused", device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        query_size: int,
+        key_size: int,
+        attn_size: int,
+        normalize: bool = False,
+        backend: str = "fused",
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         self.backend = check_backend(backend, "BahdanauAttention")
         factory = dict(device=device, dtype=dtype)
@@ -86,8 +95,14 @@ class BahdanauAttention(nn.Module):
         """v, or g * v / ||v|| when normalize=True."""
         return self.g * self.v / self.v.norm() if self.normalize else self.v
 
-    def forward(self, query: Tensor, values: Tensor, mask: Optional[Tensor] = None,
-                lengths: Optional[Tensor] = None, keys_proj: Optional[Tensor] = None):
+    def forward(
+        self,
+        query: Tensor,
+        values: Tensor,
+        mask: Optional[Tensor] = None,
+        lengths: Optional[Tensor] = None,
+        keys_proj: Optional[Tensor] = None,
+    ):
         """query (B, query_size), values (B, S, value_size). The keys are the
         values (key_size == value_size) unless ``keys_proj`` (from
         ``project_keys``) is given, which also saves recomputing it each step.
@@ -99,19 +114,35 @@ class BahdanauAttention(nn.Module):
             keys_proj = self.project_keys(values)
         mask = functional.resolve_mask(mask, lengths, values.shape[0], values.shape[1])
         if query.dim() != 3:
-            return _attend("bahdanau_attention", self.backend, self.W_q(query), keys_proj,
-                           values, self.scoring_vector(), mask=mask)
+            return _attend(
+                "bahdanau_attention",
+                self.backend,
+                self.W_q(query),
+                keys_proj,
+                values,
+                self.scoring_vector(),
+                mask=mask,
+            )
         batch, steps = query.shape[:2]
         context, weights = _attend(
-            "bahdanau_attention", self.backend, self.W_q(query).flatten(0, 1),
-            _per_query(keys_proj, steps), _per_query(values, steps), self.scoring_vector(),
-            mask=_per_query(mask, steps))
-        return (context.view(batch, steps, values.shape[2]),
-                weights.view(batch, steps, values.shape[1]))
+            "bahdanau_attention",
+            self.backend,
+            self.W_q(query).flatten(0, 1),
+            _per_query(keys_proj, steps),
+            _per_query(values, steps),
+            self.scoring_vector(),
+            mask=_per_query(mask, steps),
+        )
+        return (
+            context.view(batch, steps, values.shape[2]),
+            weights.view(batch, steps, values.shape[1]),
+        )
 
     def extra_repr(self) -> str:
-        return (f"query_size={self.query_size}, key_size={self.key_size}, "
-                f"attn_size={self.attn_size}, normalize={self.normalize}, backend={self.backend!r}")
+        return (
+            f"query_size={self.query_size}, key_size={self.key_size}, "
+            f"attn_size={self.attn_size}, normalize={self.normalize}, backend={self.backend!r}"
+        )
 
 
 class LuongAttention(nn.Module):
@@ -122,15 +153,26 @@ class LuongAttention(nn.Module):
 
     METHODS = ("dot", "general")
 
-    def __init__(self, query_size: int, key_size: int, method: str = "dot",
-                 backend: str = "fused", device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        query_size: int,
+        key_size: int,
+        method: str = "dot",
+        backend: str = "fused",
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         self.backend = check_backend(backend, "LuongAttention")
         if method not in self.METHODS:
-            raise ValueError(f"LuongAttention: method must be one of {self.METHODS}, got {method!r}")
+            raise ValueError(
+                f"LuongAttention: method must be one of {self.METHODS}, got {method!r}"
+            )
         if method == "dot" and query_size != key_size:
-            raise ValueError(f"LuongAttention: dot attention needs query_size == key_size, "
-                             f"got {query_size} and {key_size}")
+            raise ValueError(
+                f"LuongAttention: dot attention needs query_size == key_size, "
+                f"got {query_size} and {key_size}"
+            )
         self.query_size, self.key_size, self.method = query_size, key_size, method
         if method == "general":
             self.W = nn.Parameter(torch.empty(query_size, key_size, device=device, dtype=dtype))
@@ -138,8 +180,14 @@ class LuongAttention(nn.Module):
         else:
             self.register_parameter("W", None)
 
-    def forward(self, query: Tensor, keys: Tensor, values: Optional[Tensor] = None,
-                mask: Optional[Tensor] = None, lengths: Optional[Tensor] = None):
+    def forward(
+        self,
+        query: Tensor,
+        keys: Tensor,
+        values: Optional[Tensor] = None,
+        mask: Optional[Tensor] = None,
+        lengths: Optional[Tensor] = None,
+    ):
         """query (B, query_size), keys (B, S, key_size), values (B, S, value_size),
         by default the keys.
 
@@ -148,16 +196,26 @@ class LuongAttention(nn.Module):
         as the op does, GEMMs around the masked softmax, with T queries per GEMM."""
         values = keys if values is None else values
         if query.dim() != 3:
-            return _attend("luong_attention", self.backend, query, keys, values, mask=mask,
-                           W=self.W, lengths=lengths)
+            return _attend(
+                "luong_attention",
+                self.backend,
+                query,
+                keys,
+                values,
+                mask=mask,
+                W=self.W,
+                lengths=lengths,
+            )
         mask = functional.resolve_mask(mask, lengths, values.shape[0], values.shape[1])
         if self.W is not None:
             query = query @ self.W
-        scores = torch.bmm(query, keys.transpose(1, 2))                     # (B, T, S)
+        scores = torch.bmm(query, keys.transpose(1, 2))  # (B, T, S)
         softmax = functional.masked_softmax if self.backend == "fused" else reference.masked_softmax
         weights = softmax(scores, mask.unsqueeze(1) if mask is not None else None)
         return torch.bmm(weights, values), weights
 
     def extra_repr(self) -> str:
-        return (f"query_size={self.query_size}, key_size={self.key_size}, method={self.method!r}, "
-                f"backend={self.backend!r}")
+        return (
+            f"query_size={self.query_size}, key_size={self.key_size}, method={self.method!r}, "
+            f"backend={self.backend!r}"
+        )

@@ -5,6 +5,7 @@ constructor, parameters, initialisation, ``state_dict`` keys and repr are
 torch's own; only ``forward`` differs: it calls the fused ops in
 ``seq2seq_ext.functional``.
 """
+
 from typing import Optional
 
 import torch
@@ -22,7 +23,9 @@ def _as_batch(cell_name: str, input: Tensor, hx: tuple):
     for index, state in enumerate(hx):
         if state.dim() not in (1, 2):
             name = f"hx[{index}]" if len(hx) > 1 else "hidden"
-            raise ValueError(f"{cell_name}: Expected {name} to be 1D or 2D, got {state.dim()}D instead")
+            raise ValueError(
+                f"{cell_name}: Expected {name} to be 1D or 2D, got {state.dim()}D instead"
+            )
     is_batched = input.dim() == 2
     if not is_batched:
         input = input.unsqueeze(0)
@@ -38,16 +41,21 @@ class FusedLSTMCell(nn.RNNCellBase):
     """torch.nn.LSTMCell on the fused ``lstm_cell`` op. Same arguments, weights
     (``weight_ih (4H, I)``, ``weight_hh (4H, H)``, ``bias_ih``, ``bias_hh``) and results."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 device=None, dtype=None) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
+    ) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device, dtype=dtype)
 
     def forward(self, input: Tensor, hx: Optional[tuple[Tensor, Tensor]] = None):
-        input, states, is_batched = _as_batch("LSTMCell", input, tuple(hx) if hx is not None else ())
+        input, states, is_batched = _as_batch(
+            "LSTMCell", input, tuple(hx) if hx is not None else ()
+        )
         if hx is None:
             zeros = _zeros_state(self, input)
             states = (zeros, zeros)
-        h, c = functional.lstm_cell(input, states, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        h, c = functional.lstm_cell(
+            input, states, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+        )
         return (h, c) if is_batched else (h.squeeze(0), c.squeeze(0))
 
 
@@ -55,14 +63,17 @@ class FusedGRUCell(nn.RNNCellBase):
     """torch.nn.GRUCell on the fused ``gru_cell`` op. Same arguments, weights
     (``weight_ih (3H, I)``, ``weight_hh (3H, H)``, ``bias_ih``, ``bias_hh``) and results."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 device=None, dtype=None) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
+    ) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device, dtype=dtype)
 
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
         input, states, is_batched = _as_batch("GRUCell", input, (hx,) if hx is not None else ())
         h = states[0] if hx is not None else _zeros_state(self, input)
-        h = functional.gru_cell(input, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        h = functional.gru_cell(
+            input, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+        )
         return h if is_batched else h.squeeze(0)
 
 
@@ -70,8 +81,15 @@ class FusedRNNCell(nn.RNNCellBase):
     """torch.nn.RNNCell (``nonlinearity`` ``"tanh"`` or ``"relu"``) on the fused
     ``rnn_tanh_cell`` / ``rnn_relu_cell`` ops. Same arguments, weights and results."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=1, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 

@@ -10,46 +10,46 @@ Every layer and direction runs on the packed layout: a padded (T, B, I) input is
 viewed as T steps of B rows. The reverse direction runs the same op on the
 sequences reversed (each within its own length) and reverses its output back.
 """
+
 import math
 import numbers
 import warnings
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 from .. import functional
 from ..cell_types import GRU, LSTM, RNN_RELU, RNN_TANH, CellType
+from .packed import reverser
 
 # One direction of one layer, by cell name (the LSTM's also takes c0 and w_hr).
-_LAYER_OPS = {"lstm": functional.lstm_layer, "gru": functional.gru_layer,
-              "rnn_tanh": functional.rnn_tanh_layer, "rnn_relu": functional.rnn_relu_layer}
-
-
-def reversed_order(batch_sizes: Tensor) -> Tensor:
-    """The row permutation of a packed batch that reverses every sequence within
-    its own length (row of step t of a sequence of length L <-> row of step
-    L - 1 - t). It is its own inverse."""
-    steps, batch = len(batch_sizes), int(batch_sizes[0]) if len(batch_sizes) else 0
-    step = torch.arange(steps).unsqueeze(0)                     # (1, T)
-    sequence = torch.arange(batch).unsqueeze(1)                 # (B, 1)
-    lengths = (batch_sizes.unsqueeze(0) > sequence).sum(1, keepdim=True)
-    offsets = torch.cumsum(batch_sizes, 0) - batch_sizes        # first row of each step
-    present = step < lengths
-    source_step = (lengths - 1 - step).clamp(min=0)
-    order = torch.empty(int(batch_sizes.sum()), dtype=torch.long)
-    order[(offsets[step.expand(batch, -1)] + sequence)[present]] = \
-        (offsets[source_step] + sequence)[present]
-    return order
+_LAYER_OPS = {
+    "lstm": functional.lstm_layer,
+    "gru": functional.gru_layer,
+    "rnn_tanh": functional.rnn_tanh_layer,
+    "rnn_relu": functional.rnn_relu_layer,
+}
 
 
 class _FusedRNNBase(nn.Module):
     """torch.nn.RNNBase's parameters, checks and forward, on the layer ops."""
 
-    def __init__(self, cell_type: CellType, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        cell_type: CellType,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         self._cell_type = cell_type
         self.mode = cell_type.torch_mode  # torch.nn.RNNBase's attribute
@@ -61,8 +61,9 @@ class _FusedRNNBase(nn.Module):
         self.dropout = float(dropout)
         self.bidirectional = bidirectional
         self.proj_size = proj_size
-        _check_constructor_args(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                                proj_size)
+        _check_constructor_args(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, proj_size
+        )
         gate_size = cell_type.gates * hidden_size
         real_hidden_size = proj_size if proj_size > 0 else hidden_size
         num_directions = 2 if bidirectional else 1
@@ -73,8 +74,10 @@ class _FusedRNNBase(nn.Module):
             layer_input_size = input_size if layer == 0 else real_hidden_size * num_directions
             for direction in range(num_directions):
                 suffix = "_reverse" if direction == 1 else ""
-                shapes = {"weight_ih": (gate_size, layer_input_size),
-                          "weight_hh": (gate_size, real_hidden_size)}
+                shapes = {
+                    "weight_ih": (gate_size, layer_input_size),
+                    "weight_hh": (gate_size, real_hidden_size),
+                }
                 if bias:
                     shapes.update(bias_ih=(gate_size,), bias_hh=(gate_size,))
                 if proj_size > 0:
@@ -91,8 +94,10 @@ class _FusedRNNBase(nn.Module):
         """The fused twin of a torch.nn.LSTM / GRU / RNN: same options, a copy of
         its weights, on its device and dtype, in its train / eval mode."""
         if not isinstance(module, cls.TORCH_CLASS):
-            raise TypeError(f"{cls.__name__}.from_torch expects a {cls.TORCH_CLASS.__name__}, "
-                            f"got {type(module).__name__}")
+            raise TypeError(
+                f"{cls.__name__}.from_torch expects a {cls.TORCH_CLASS.__name__}, "
+                f"got {type(module).__name__}"
+            )
         return _twin(module, cls)
 
     def to_torch(self) -> nn.RNNBase:
@@ -148,7 +153,9 @@ class _FusedRNNBase(nn.Module):
         else:
             if input.dim() not in (2, 3):
                 tensor = " tensor" if name == "RNN" else ""
-                raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D{tensor} instead")
+                raise ValueError(
+                    f"{name}: Expected input to be 2D or 3D, got {input.dim()}D{tensor} instead"
+                )
             is_batched = input.dim() == 3
             if not is_batched:
                 input = input.unsqueeze(0 if self.batch_first else 1)
@@ -185,8 +192,10 @@ class _FusedRNNBase(nn.Module):
         """hx as a list of (layers * directions, batch, size) tensors; zeros if None."""
         layers = self.num_layers * (2 if self.bidirectional else 1)
         if hx is None:
-            return [torch.zeros(layers, batch, size, dtype=input.dtype, device=input.device)
-                    for size in self._state_sizes()]
+            return [
+                torch.zeros(layers, batch, size, dtype=input.dtype, device=input.device)
+                for size in self._state_sizes()
+            ]
         states = list(hx) if self._cell_type is LSTM else [hx]
         if not packed:
             wanted = 3 if is_batched else 2
@@ -194,10 +203,14 @@ class _FusedRNNBase(nn.Module):
                 kind = "batched 3-D" if is_batched else "unbatched 2-D"
                 if self._cell_type is LSTM:
                     dims = ", ".join(f"{s.dim()}-D" for s in states)
-                    raise RuntimeError(f"For {kind} input, hx and cx should also be {wanted}-D "
-                                       f"but got ({dims}) tensors")
-                raise RuntimeError(f"For {kind} input, hx should also be {wanted}-D but got "
-                                   f"{states[0].dim()}-D tensor")
+                    raise RuntimeError(
+                        f"For {kind} input, hx and cx should also be {wanted}-D "
+                        f"but got ({dims}) tensors"
+                    )
+                raise RuntimeError(
+                    f"For {kind} input, hx should also be {wanted}-D but got "
+                    f"{states[0].dim()}-D tensor"
+                )
             if not is_batched:
                 states = [s.unsqueeze(1) for s in states]
         return states
@@ -207,13 +220,16 @@ class _FusedRNNBase(nn.Module):
         if input.dtype != weight.dtype and not torch.is_autocast_enabled(input.device.type):
             raise ValueError(
                 f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). "
-                f"Convert input: input.to({weight.dtype}), or convert model: model.to({input.dtype})")
+                f"Convert input: input.to({weight.dtype}), or convert model: model.to({input.dtype})"
+            )
         expected_dim = 2 if packed else 3
         if input.dim() != expected_dim:
             raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
         if input.size(-1) != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
-                               f"{self.input_size}, got {input.size(-1)}")
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected "
+                f"{self.input_size}, got {input.size(-1)}"
+            )
         layers = self.num_layers * (2 if self.bidirectional else 1)
         for index, (state, size) in enumerate(zip(states, self._state_sizes())):
             expected = (layers, batch, size)
@@ -225,7 +241,7 @@ class _FusedRNNBase(nn.Module):
         """All layers and directions over packed data; returns (output, final states),
         each state (layers * directions, B, size)."""
         directions = 2 if self.bidirectional else 1
-        reverse = _reverser(batch_sizes, padded, data.device) if self.bidirectional else None
+        reverse = reverser(batch_sizes, padded, data.device) if self.bidirectional else None
         finals = [[] for _ in states]
         all_weights = self.all_weights
         layer_input = data
@@ -256,43 +272,52 @@ class _FusedRNNBase(nn.Module):
 
 def _twin(module, target_class):
     """A `target_class` module with the options and a copy of the weights of `module`."""
-    options = {name: getattr(module, name) for name in
-               ("num_layers", "bias", "batch_first", "dropout", "bidirectional")}
+    options = {
+        name: getattr(module, name)
+        for name in ("num_layers", "bias", "batch_first", "dropout", "bidirectional")
+    }
     if module.proj_size:
         options["proj_size"] = module.proj_size
     if hasattr(module, "nonlinearity"):  # the Elman RNNs
         options["nonlinearity"] = module.nonlinearity
     weight = module.weight_ih_l0
-    twin = target_class(module.input_size, module.hidden_size, **options,
-                        device=weight.device, dtype=weight.dtype)
+    twin = target_class(
+        module.input_size, module.hidden_size, **options, device=weight.device, dtype=weight.dtype
+    )
     twin.load_state_dict(module.state_dict())
     return twin.train(module.training)
 
 
-def _reverser(batch_sizes, padded, device):
-    """A function that reverses every sequence of packed data: a padded batch
-    reverses as a whole along time, a packed one sequence by sequence."""
-    if padded:
-        steps, batch = len(batch_sizes), int(batch_sizes[0]) if len(batch_sizes) else 0
-        return lambda x: x.view(steps, batch, x.size(-1)).flip(0).reshape(x.shape)
-    order = reversed_order(batch_sizes).to(device)
-    return lambda x: x.index_select(0, order)
-
-
-def _check_constructor_args(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                            proj_size):
+def _check_constructor_args(
+    input_size, hidden_size, num_layers, bias, batch_first, dropout, proj_size
+):
     """torch.nn.RNNBase's argument checks, with its messages."""
-    if not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1 or isinstance(dropout, bool):
-        raise ValueError("dropout should be a number in range [0, 1] representing the "
-                         "probability of an element being zeroed")
+    if (
+        not isinstance(dropout, numbers.Number)
+        or not 0 <= dropout <= 1
+        or isinstance(dropout, bool)
+    ):
+        raise ValueError(
+            "dropout should be a number in range [0, 1] representing the "
+            "probability of an element being zeroed"
+        )
     if dropout > 0 and num_layers == 1:
-        warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero "
-                      f"dropout expects num_layers greater than 1, but got dropout={dropout} and "
-                      f"num_layers={num_layers}", stacklevel=4)
-    for name, value, kind in (("bias", bias, bool), ("batch_first", batch_first, bool),
-                              ("input_size", input_size, int), ("hidden_size", hidden_size, int)):
+        warnings.warn(
+            "dropout option adds dropout after all but last recurrent layer, so non-zero "
+            f"dropout expects num_layers greater than 1, but got dropout={dropout} and "
+            f"num_layers={num_layers}",
+            stacklevel=4,
+        )
+    for name, value, kind in (
+        ("bias", bias, bool),
+        ("batch_first", batch_first, bool),
+        ("input_size", input_size, int),
+        ("hidden_size", hidden_size, int),
+    ):
         if not isinstance(value, kind):
-            raise TypeError(f"{name} should be of type {kind.__name__}, got: {type(value).__name__}")
+            raise TypeError(
+                f"{name} should be of type {kind.__name__}, got: {type(value).__name__}"
+            )
     if input_size <= 0:
         raise ValueError("input_size must be greater than zero")
     if hidden_size <= 0:
@@ -336,12 +361,16 @@ class FusedRNN(_FusedRNNBase):
     def __init__(self, *args, **kwargs):
         if "proj_size" in kwargs:
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
-        if len(args) > 3:  # torch's positional order: input_size, hidden_size, num_layers, nonlinearity
+        if (
+            len(args) > 3
+        ):  # torch's positional order: input_size, hidden_size, num_layers, nonlinearity
             nonlinearity, args = args[3], args[:3] + args[4:]
         else:
             nonlinearity = kwargs.pop("nonlinearity", "tanh")
         cell_types = {cell.nonlinearity: cell for cell in (RNN_TANH, RNN_RELU)}
         if nonlinearity not in cell_types:
-            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+            raise ValueError(
+                f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'."
+            )
         super().__init__(cell_types[nonlinearity], *args, **kwargs)
         self.nonlinearity = nonlinearity

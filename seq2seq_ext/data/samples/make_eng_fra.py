@@ -11,6 +11,7 @@ Two kinds of sentence, in the present tense:
 - "The house is not big." -> "La maison n'est pas grande."
 French adjectives agree with the noun's gender and some go before the noun.
 """
+
 import random
 from pathlib import Path
 
@@ -18,8 +19,14 @@ NUM_PAIRS = 500
 SEED = 2024
 
 # English subject, French subject, index into the conjugations below.
-SUBJECTS = [("I", "je", 0), ("you", "tu", 1), ("he", "il", 2), ("she", "elle", 2),
-            ("we", "nous", 3), ("they", "ils", 4)]
+SUBJECTS = [
+    ("I", "je", 0),
+    ("you", "tu", 1),
+    ("he", "il", 2),
+    ("she", "elle", 2),
+    ("we", "nous", 3),
+    ("they", "ils", 4),
+]
 
 # English (base, third person), French (je, tu, il/elle, nous, ils), object kinds.
 VERBS = [
@@ -36,25 +43,38 @@ VERBS = [
 # English, French, gender, kind. Every French noun starts with a consonant,
 # so "le"/"la" never become "l'".
 NOUNS = [
-    ("car", "voiture", "f", "thing"), ("house", "maison", "f", "thing"),
-    ("dog", "chien", "m", "thing"), ("cat", "chat", "m", "thing"),
-    ("bike", "vélo", "m", "thing"), ("bag", "sac", "m", "thing"),
-    ("chair", "chaise", "f", "thing"), ("table", "table", "f", "thing"),
-    ("phone", "téléphone", "m", "thing"), ("key", "clé", "f", "thing"),
-    ("apple", "pomme", "f", "food"), ("cake", "gâteau", "m", "food"),
-    ("sandwich", "sandwich", "m", "food"), ("soup", "soupe", "f", "food"),
-    ("coffee", "café", "m", "drink"), ("tea", "thé", "m", "drink"),
-    ("juice", "jus", "m", "drink"), ("beer", "bière", "f", "drink"),
-    ("book", "livre", "m", "text"), ("letter", "lettre", "f", "text"),
+    ("car", "voiture", "f", "thing"),
+    ("house", "maison", "f", "thing"),
+    ("dog", "chien", "m", "thing"),
+    ("cat", "chat", "m", "thing"),
+    ("bike", "vélo", "m", "thing"),
+    ("bag", "sac", "m", "thing"),
+    ("chair", "chaise", "f", "thing"),
+    ("table", "table", "f", "thing"),
+    ("phone", "téléphone", "m", "thing"),
+    ("key", "clé", "f", "thing"),
+    ("apple", "pomme", "f", "food"),
+    ("cake", "gâteau", "m", "food"),
+    ("sandwich", "sandwich", "m", "food"),
+    ("soup", "soupe", "f", "food"),
+    ("coffee", "café", "m", "drink"),
+    ("tea", "thé", "m", "drink"),
+    ("juice", "jus", "m", "drink"),
+    ("beer", "bière", "f", "drink"),
+    ("book", "livre", "m", "text"),
+    ("letter", "lettre", "f", "text"),
     ("newspaper", "journal", "m", "text"),
 ]
 DESCRIBABLE = {"thing", "text"}  # the kinds that take an adjective
 
 # English, French masculine, French feminine, whether it goes before the noun.
 ADJECTIVES = [
-    ("small", "petit", "petite", True), ("big", "grand", "grande", True),
-    ("new", "nouveau", "nouvelle", True), ("red", "rouge", "rouge", False),
-    ("black", "noir", "noire", False), ("green", "vert", "verte", False),
+    ("small", "petit", "petite", True),
+    ("big", "grand", "grande", True),
+    ("new", "nouveau", "nouvelle", True),
+    ("red", "rouge", "rouge", False),
+    ("black", "noir", "noire", False),
+    ("green", "vert", "verte", False),
     ("white", "blanc", "blanche", False),
 ]
 ARTICLES = {("the", "m"): "le", ("the", "f"): "la", ("a", "m"): "un", ("a", "f"): "une"}
@@ -109,8 +129,10 @@ def description(rng: random.Random) -> tuple[str, str]:
     subject_en, subject_fr = noun_phrase("the", noun, None)
     adj_fr = feminine if noun[2] == "f" else masculine
     if rng.random() < 0.3:
-        return (sentence([subject_en, "is not", adj_en]),
-                sentence([subject_fr, elide("ne", "est"), "pas", adj_fr]))
+        return (
+            sentence([subject_en, "is not", adj_en]),
+            sentence([subject_fr, elide("ne", "est"), "pas", adj_fr]),
+        )
     return sentence([subject_en, "is", adj_en]), sentence([subject_fr, "est", adj_fr])
 
 
