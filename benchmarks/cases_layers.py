@@ -1,7 +1,8 @@
 """Whole-layer cases: FusedLSTM / FusedGRU against torch.nn.LSTM / GRU (oneDNN on
-the CPU, cuDNN on the GPU), the nn.LSTMCell / GRUCell Python loop over time, and
-torch.compile of that loop (on CUDA also with mode="reduce-overhead"), at the
-shapes of the H100 peer timings in docs/design.md (one layer, one direction, E = H), forward and
+the CPU, cuDNN on the GPU), the nn.LSTMCell / GRUCell Python loop over time,
+torch.compile of that loop (on CUDA also with mode="reduce-overhead") and, on
+CUDA where it is installed, FlashRNN; at the shapes of the H100 reference
+points in docs/design.md (one layer, one direction, E = H), forward and
 forward+backward."""
 
 from functools import partial
@@ -14,6 +15,7 @@ from seq2seq_ext.cell_types import GRU, LSTM
 
 from .calls import timed_call
 from .costs import recurrent_costs
+from .flashrnn_peer import flashrnn_peers
 from .peers import compiled_peers
 
 SUITE = "layers"
@@ -22,8 +24,8 @@ LAYERS = {
     "LSTM": (LSTM, FusedLSTM, nn.LSTM, nn.LSTMCell),
     "GRU": (GRU, FusedGRU, nn.GRU, nn.GRUCell),
 }
-# (B, T, H) from the anchors. The two largest take seconds per call on a small
-# CPU; quick runs keep the first.
+# (B, T, H) of the H100 reference points. The two largest take seconds per call
+# on a small CPU; quick runs keep the first.
 SHAPES = [(64, 50, 256), (1, 100, 512), (64, 100, 512), (128, 100, 1024)]
 CPU_SHAPES = SHAPES[:3]
 TIMING = {"quick": dict(warmup=2, repeats=5), "full": dict(warmup=2, repeats=7)}
@@ -47,17 +49,11 @@ def cases(device, quick):
                         T=steps,
                         H=hidden,
                         dtype=str(dtype).removeprefix("torch."),
+                        # The layer writes one state per step: h, its output.
                         **recurrent_costs(
-                            LAYERS[layer][0],
-                            batch,
-                            steps,
-                            hidden,
-                            hidden,
-                            dtype,
-                            mode,
-                            states_written=1,
+                            LAYERS[layer][0], batch, steps, hidden, hidden, dtype, mode, 1
                         ),
-                    )  # h: the output
+                    )
                     yield (
                         params,
                         partial(_make_impls, layer, batch, steps, hidden, mode, dtype, device),
@@ -65,7 +61,7 @@ def cases(device, quick):
 
 
 def _make_impls(layer, batch, steps, hidden, mode, dtype, device):
-    _, fused_class, torch_class, cell_class = LAYERS[layer]
+    cell_type, fused_class, torch_class, cell_class = LAYERS[layer]
     reference = torch_class(hidden, hidden, device=device, dtype=dtype)
     fused = fused_class(hidden, hidden, device=device, dtype=dtype)
     fused.load_state_dict(reference.state_dict())
@@ -75,17 +71,16 @@ def _make_impls(layer, batch, steps, hidden, mode, dtype, device):
         steps, batch, hidden, device=device, dtype=dtype, requires_grad=mode == "fwd+bwd"
     )
     loop = partial(_cell_loop, cell)
-    runs = {
-        "fused": (fused, lambda: fused(x)[0]),
-        "torch.nn": (reference, lambda: reference(x)[0]),
-        "cell loop": (cell, lambda: loop(x)),
+    runs = {  # name: (its weights, the call)
+        "fused": (fused.parameters(), lambda: fused(x)[0]),
+        "torch.nn": (reference.parameters(), lambda: reference(x)[0]),
+        "cell loop": (cell.parameters(), lambda: loop(x)),
     }
     for name, compiled_loop in compiled_peers("compiled cell loop", loop, device).items():
-        runs[name] = (cell, partial(compiled_loop, x))
-    return {
-        name: timed_call(mode, run, [*module.parameters(), x])
-        for name, (module, run) in runs.items()
-    }
+        runs[name] = (cell.parameters(), partial(compiled_loop, x))
+    for name, (weights, run) in flashrnn_peers(cell_type.name, reference, dtype, device).items():
+        runs[name] = (weights, partial(run, x))
+    return {name: timed_call(mode, run, [*weights, x]) for name, (weights, run) in runs.items()}
 
 
 def _cell_loop(cell, x):

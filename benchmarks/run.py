@@ -56,6 +56,12 @@ def main(argv=None):
         metavar="PATTERN",
         help="run only cases whose id matches this regular expression (case-insensitive)",
     )
+    parser.add_argument(
+        "--skip-peers",
+        metavar="PATTERN",
+        help="leave out the peers whose name matches this regular expression (e.g. FlashRNN, "
+        "which compiles its kernels on first use)",
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
 
@@ -84,7 +90,7 @@ def main(argv=None):
     if not selected:
         sys.exit(f"benchmarks.run: no case matches --only {args.only!r}")
     load_before = os.getloadavg()
-    rows, ceilings = _measure(selected, args.device, run_kind)
+    rows, ceilings = _measure(selected, args.device, run_kind, args.skip_peers)
     results = dict(
         device=device,
         torch=torch.__version__,
@@ -112,6 +118,14 @@ def main(argv=None):
     written[1].write_text(markdown(results))
     written += write_charts(results, stem)
     print("wrote " + ", ".join(str(path) for path in written))
+    failed = [row for row in rows if row["impl"] == OURS and "error" in row]
+    if failed:  # a peer may fail (its row says why); the implementation under test may not
+        sys.exit(
+            f"benchmarks.run: {OURS} failed in {len(failed)} case(s): "
+            + "; ".join(
+                f"{row['label']} {row['mode']} {row['shape']}: {row['error']}" for row in failed
+            )
+        )
 
 
 def _select_cases(device, quick, only):
@@ -125,7 +139,7 @@ def _select_cases(device, quick, only):
     return selected
 
 
-def _measure(selected, device, run_kind):
+def _measure(selected, device, run_kind, skip_peers=None):
     """Runs the cases between two measurements of the ceilings; returns the
     rows, with their fractions of the ceilings, and the ceilings."""
     dtype_names = sorted({params["dtype"] for _, _, params, _ in selected})
@@ -136,7 +150,12 @@ def _measure(selected, device, run_kind):
         # variants of a function, then runs it eagerly: each case compiles afresh.
         torch.compiler.reset()
         suite_timing = getattr(suite, "TIMING", TIMING)[run_kind]
-        rows.extend(_run_case(suite, case_id, params, make_impls(), device, suite_timing))
+        impls = {
+            name: fn
+            for name, fn in make_impls().items()
+            if name == OURS or not (skip_peers and re.search(skip_peers, name))
+        }
+        rows.extend(_run_case(suite, case_id, params, impls, device, suite_timing))
     ceilings = higher_of(ceilings_before, measure_ceilings(device, dtype_names))
     print(
         f"ceilings: copy {ceilings['copy']['gbps']:.1f} GB/s, GEMM "

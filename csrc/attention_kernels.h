@@ -27,9 +27,13 @@ struct BahdanauForwardTensors {
 };
 struct BahdanauBackwardTensors {
   Tensor grad_context, grad_weights, query_proj, keys_proj, values, v, weights;
-  // Outputs. The score gradients (query_proj, keys_proj, v) are computed when
-  // grad_keys_proj is defined, grad_values when it is defined. grad_v_rows is
-  // (B, A) in the accumulation type: each row's share of grad_v, summed by the op.
+  // Which gradients to compute: the scores' (query_proj, keys_proj and v), the
+  // values'. Flags, not "is the output defined / non-null": with S = 0 the
+  // outputs over S have no elements (a null data pointer), yet grad_query_proj
+  // and grad_v_rows must still be written (zeros).
+  bool want_scores = false, want_values = false;
+  // Outputs, defined when wanted. grad_v_rows is (B, A) in the accumulation
+  // type: each row's share of grad_v, summed by the op.
   Tensor grad_query_proj, grad_keys_proj, grad_v_rows, grad_values;
 };
 

@@ -111,6 +111,8 @@ Tensor4 bahdanau_attention_backward(const Tensor& grad_context, const Tensor& gr
   t.values = values.contiguous();
   t.v = v.contiguous();
   t.weights = weights.contiguous();
+  t.want_scores = want_scores;
+  t.want_values = want_values;
   if (want_scores) {
     t.grad_query_proj = at::empty({n.B, n.Q}, options);
     t.grad_keys_proj = at::empty({n.B, n.S, n.Q}, options);

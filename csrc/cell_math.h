@@ -10,6 +10,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 
 // Always inlined: the CPU loops vectorize only when no call is left in them.
@@ -28,11 +29,14 @@ namespace seq2seq_ext {
 // exponent bits; within 2 ulp), so the compiler vectorizes the loops that call
 // it. The GPU and double precision use the math library.
 SEQ2SEQ_HOST_DEVICE float polynomial_expf(float x) {
-  // Keep 2^n a normal float. Both comparisons always run: a comparison that
-  // runs only on one branch would keep the compiler from vectorizing.
-  const bool below = x < -87.3f, above = x > 88.3f;
-  x = below ? -87.3f : x;
-  x = above ? 88.3f : x;
+  // Beyond these bounds exp overflows or underflows float: return inf and 0, as
+  // the C library does, so sigmoid and tanh saturate to exactly 0 and +-1 (an
+  // infinite state times f = 0 is NaN, as in torch). Inside, 2^n below is a
+  // normal float. The comparisons and selects always run: a branch would keep
+  // the compiler from vectorizing. NaN fails every comparison and stays NaN.
+  const bool overflows = x > 88.3f, underflows = x < -87.3f;
+  x = overflows ? 88.3f : x;
+  x = underflows ? -87.3f : x;
   // n = round(x / ln2): adding and subtracting 1.5 * 2^23 rounds to an integer.
   const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
   const float r = x - n * 0.693359375f + n * 2.12194440e-4f;  // ln2 in two parts
@@ -44,7 +48,8 @@ SEQ2SEQ_HOST_DEVICE float polynomial_expf(float x) {
   p = p * r + 5.0000001201e-1f;
   const float exp_r = p * r * r + r + 1.0f;
   const float two_to_n = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
-  return exp_r * two_to_n;
+  const float result = exp_r * two_to_n;
+  return overflows ? std::numeric_limits<float>::infinity() : (underflows ? 0.0f : result);
 }
 
 template <typename T>
@@ -182,7 +187,7 @@ SEQ2SEQ_HOST_DEVICE T rnn_activate(T pre) {
   if constexpr (kind == RnnNonlinearity::Tanh) {
     return tanh_(pre);
   } else {
-    return pre > T(0) ? pre : T(0);
+    return pre < T(0) ? T(0) : pre;  // NaN stays NaN, as torch.relu keeps it
   }
 }
 

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seq2seq_ext import FusedLSTM, FusedRNN
+from seq2seq_ext import FusedLSTM, FusedRNN, backend_summary
 from seq2seq_ext.data import add_two_digits_examples
 from seq2seq_ext.plots import plot_curves_by_length
 
@@ -93,11 +93,18 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--examples", type=int, help="training examples (default: by mode)")
     parser.add_argument("--epochs", type=int, help="(default: by mode)")
+    parser.add_argument(
+        "--lengths",
+        type=int,
+        nargs="+",
+        default=list(LENGTHS),
+        help="sequence lengths to compare at",
+    )
     args = parser.parse_args(argv)
     examples, epochs = (3000, 8) if args.quick else (10000, 30)
     args.examples, args.epochs = args.examples or examples, args.epochs or epochs
     curves, result = {}, {}
-    for length in LENGTHS:
+    for length in args.lengths:
         for name, layer_class in (("RNN", FusedRNN), ("LSTM", FusedLSTM)):
             started = time.perf_counter()
             history = train(layer_class, length, args, args.device)
@@ -120,8 +127,11 @@ def main(argv=None):
         out / "add_two_digits.png",
         title=f"add two digits: RNN vs LSTM, hidden {HIDDEN}, {LAYERS} layers",
     )
-    result["lstm_beats_rnn_at_30"] = (
-        result["lstm_length_30_valid_accuracy"] > result["rnn_length_30_valid_accuracy"]
+    result["backend"] = backend_summary(args.device)
+    longest = max(args.lengths)
+    result[f"lstm_beats_rnn_at_{longest}"] = (
+        result[f"lstm_length_{longest}_valid_accuracy"]
+        > result[f"rnn_length_{longest}_valid_accuracy"]
     )
     print("RESULT " + json.dumps(result))
 

@@ -53,10 +53,10 @@ class Attn:
         return Attn(self.op, {k: fn(x) for k, x in self.tensors.items()}, self.mask)
 
 
-def composed_softmax(scores, mask):
+def composed_softmax(scores, mask, dim=-1):
     """torch.softmax with -inf at masked positions (NaN for all-masked rows)."""
     return torch.softmax(
-        scores.masked_fill(~mask, float("-inf")) if mask is not None else scores, -1
+        scores.masked_fill(~mask, float("-inf")) if mask is not None else scores, dim
     )
 
 

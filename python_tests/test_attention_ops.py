@@ -102,6 +102,21 @@ def test_only_one_output_used():
                 torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
 
 
+@requires_cuda
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("op", OPS)
+def test_cuda_sizes_beyond_one_block(op, dtype):
+    """S, A and D above the CUDA kernels' 256 threads per block, and not multiples
+    of it: every block-stride loop runs a second, partial pass."""
+    args = make(op, B=5, S=300, A=290, D=310, dtype=dtype, device="cuda")
+    compare(args, "reference", tolerance(dtype, "cuda"), "beyond one block")
+    scores = torch.randn(4, 7, 333, dtype=dtype, device="cuda", requires_grad=True)
+    mask = torch.rand(4, 7, 333, device="cuda") > 0.3
+    weights = functional.masked_softmax(scores, mask)
+    expected = reference.masked_softmax(scores.detach().double(), mask).to(dtype)
+    assert_close_scaled(weights, expected, tolerance(dtype, "cuda"), "masked_softmax, S = 333")
+
+
 # ---------------------------------------------------------------- opcheck
 
 
@@ -253,6 +268,35 @@ def test_masked_softmax_matches_torch_softmax(dtype, device):
     )
 
 
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("dim", [0, 1, 2, -1, -2, -3])
+def test_masked_softmax_masks_along_any_dim(dim, dtype, device):
+    """A mask of the scores' shape, and one broadcast along another dim, over any
+    dim: values against torch.softmax of the scores with -inf where masked
+    (zeros for the slice that keeps nothing), gradients against reference.py."""
+    gen = torch.Generator().manual_seed(0)
+    # Scores exact in every dtype (rounded to it first): only the softmax's error counts.
+    scores64 = (torch.randn(6, 5, 33, generator=gen, dtype=torch.float64) * 10).to(dtype).double()
+    full = torch.rand(6, 5, 33, generator=gen) > 0.4
+    empty_slice = [0, 0, 0]
+    empty_slice[dim] = slice(None)
+    full[tuple(empty_slice)] = False  # one slice along dim with nothing to attend to
+    other = (dim + 1) % 3
+    tol = tolerance(dtype, device)
+    for mask in (full, full.narrow(other, 0, 1)):
+        scores = scores64.to(dtype=dtype, device=device).requires_grad_()
+        weights = functional.masked_softmax(scores, mask.to(device), dim)
+        expected = composed_softmax(scores64, mask, dim).nan_to_num(0.0)
+        what = f"dim {dim}, mask {list(mask.shape)}"
+        assert_close_scaled(weights.cpu(), expected.to(dtype), tol, what)
+        grad = torch.randn(weights.shape, generator=gen, dtype=torch.float64)
+        (ours,) = torch.autograd.grad(weights, scores, grad.to(dtype=dtype, device=device))
+        leaf = scores64.clone().requires_grad_()
+        (theirs,) = torch.autograd.grad(reference.masked_softmax(leaf, mask, dim), leaf, grad)
+        assert_close_scaled(ours.cpu(), theirs.to(dtype), tol, f"{what}: gradient")
+
+
 @pytest.mark.parametrize("op", OPS)
 def test_large_scores_do_not_overflow(op):
     """Scores in the thousands: exp would overflow without the max subtracted."""
@@ -334,6 +378,35 @@ def test_empty_batch_and_empty_source(op, device):
         )
         for g, t in zip(grads, args.differentiable()):
             assert g.shape == t.shape and not g.any()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
+def test_bahdanau_backward_without_source_positions_writes_zeros(dtype, device):
+    """S = 0 with B > 0: the outputs over S have no elements (a null data
+    pointer) but grad_query_proj and grad_v still need writing, as zeros. The
+    allocator first holds NaN in blocks of their sizes, so that memory the
+    kernel leaves unwritten shows (the CUDA caching allocator hands them back)."""
+    B, A, D = 4, 64, 32
+    for _ in range(4):
+        torch.full((B, A), float("nan"), dtype=dtype, device=device)
+        torch.full((B, A), float("nan"), dtype=torch.float32, device=device)  # grad_v_rows
+    args = make("bahdanau", B=B, S=0, A=A, D=D, dtype=dtype, device=device, requires_grad=False)
+    t = args.tensors
+    grads = torch.ops.seq2seq_ext.bahdanau_attention_backward(
+        torch.randn(B, D, dtype=dtype, device=device),
+        torch.zeros(B, 0, dtype=dtype, device=device),
+        t["query_proj"],
+        t["keys_proj"],
+        t["values"],
+        t["v"],
+        torch.zeros(B, 0, dtype=dtype, device=device),
+        [True, True],
+    )
+    grad_query_proj, grad_keys_proj, grad_values, grad_v = grads
+    assert grad_keys_proj.shape == (B, 0, A) and grad_values.shape == (B, 0, D)
+    assert torch.equal(grad_query_proj, torch.zeros_like(grad_query_proj))
+    assert torch.equal(grad_v, torch.zeros_like(grad_v))
 
 
 @pytest.mark.parametrize("device", DEVICES)

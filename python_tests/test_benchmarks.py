@@ -20,6 +20,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def run_module(module, *args, **environment):
+    """`python -m module ARGS` from the checkout, on the compiled kernels (see
+    conftest.run_python)."""
+    environment = {"SEQ2SEQ_EXT_REQUIRE_COMPILED": "1", **environment}
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=ROOT,
@@ -134,9 +137,8 @@ def test_quick_cuda_run_has_reduce_overhead_peer_gpu_facts_and_memory(tmp_path):
     assert all(row["peak_memory_mib"] >= 0 and row["n"] >= 20 for row in fused)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_cuda_run_without_gpu_fails_clearly(tmp_path):
-    if torch.cuda.is_available():
-        return
     result = run_module("benchmarks.run", "--device", "cuda", "--quick", "--out", str(tmp_path))
     assert result.returncode != 0
     assert "no CUDA GPU" in result.stderr
@@ -159,6 +161,44 @@ print(json.dumps(measure_interleaved({"fused": lambda: None, "broken": broken}, 
     stats = json.loads(result.stdout.splitlines()[-1])
     assert stats["fused"]["n"] == 3
     assert stats["broken"] == {"error": "RuntimeError: this peer cannot run"}
+
+
+FAILING_FUSED_SCRIPT = """
+import sys
+from benchmarks import run
+
+def broken():
+    raise RuntimeError("kernel exploded")
+
+class FailingSuite:  # what benchmarks.run reads of a suite module
+    SUITE = "fake"
+
+    @staticmethod
+    def cases(device, quick):
+        params = dict(label="Broken", shape="B=1", mode="fwd", dtype="float32", flops=1, bytes=1)
+        yield params, lambda: {"fused": broken, "peer": lambda: None}
+
+run.SUITES = (FailingSuite,)
+run.main(["--quick", "--out", sys.argv[1]])
+"""
+
+
+def test_a_failing_fused_row_fails_the_run(tmp_path):
+    """A peer may fail and be listed with its error; the implementation under
+    test may not: the run writes its results, then exits non-zero naming it."""
+    result = subprocess.run(
+        [sys.executable, "-c", FAILING_FUSED_SCRIPT, str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith(
+        "benchmarks.run: fused failed in 1 case(s): Broken fwd B=1: RuntimeError: kernel exploded"
+    )
+    data = json.loads(next(tmp_path.glob("*-quick.json")).read_text())
+    assert {row["impl"]: "error" in row for row in data["rows"]} == {"fused": True, "peer": False}
 
 
 def results_file(path, rows, device="AMD EPYC", threads=2):

@@ -170,7 +170,7 @@ def test_read_tsv_pairs_reverse_and_max_pairs(tmp_path):
 
 
 def test_read_tsv_pairs_errors(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="missing.tsv"):
         read_tsv_pairs(tmp_path / "missing.tsv")
     path = write(tmp_path, "\n no pair \n\tx\n")
     with pytest.raises(ValueError, match="pairs.tsv: no sentence pair"):
@@ -206,7 +206,7 @@ def test_reverse_words_pairs():
         assert 2 <= len(source) <= 5
         assert set(source) <= {f"w{i}" for i in range(7)}
     assert {len(s) for s, _ in pairs} == {2, 3, 4, 5}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need 1 <= min_words <= max_words"):
         reverse_words_pairs(1, min_words=4, max_words=3)
 
 

@@ -135,37 +135,66 @@ def test_beam_of_one_is_greedy(config):
         torch.testing.assert_close(beam.attention, greedy.attention)
 
 
-def sequence_log_prob(model, src, lengths, tokens):
-    """log p(tokens | src) of one sentence, the tokens ending with EOS or not."""
-    tgt = torch.tensor([[model.config.sos_index, *tokens]])
-    log_probs = torch.log_softmax(model(src, lengths, tgt), dim=2)[0]
-    return log_probs[torch.arange(len(tokens)), torch.tensor(tokens)].sum().item()
+def hypothesis_log_probs(model, src, lengths, max_len):
+    """log p(hypothesis | src) of every hypothesis of one sentence that beam
+    search can end with: ending at its first EOS, or running max_len tokens."""
+    eos, vocab = model.config.eos_index, model.config.tgt_vocab_size
+    scores = {}
+    for length in range(1, max_len + 1):
+        for seq in itertools.product(range(vocab), repeat=length):
+            if eos in seq[:-1] or (length < max_len and seq[-1] != eos):
+                continue
+            tgt = torch.tensor([[model.config.sos_index, *seq]])
+            log_probs = torch.log_softmax(model(src, lengths, tgt), dim=2)[0]
+            scores[seq] = log_probs[torch.arange(length), torch.tensor(seq)].sum().item()
+    return scores
+
+
+def assert_beam_search_is_exhaustive_search(model, src, lengths, max_len, alphas):
+    """A beam wider than the number of hypotheses scores every one: for each
+    length penalty alpha, beam search returns the hypothesis with the best
+    log-probability / ((5 + length) / 6) ** alpha, and that score. Returns the
+    winner of each alpha."""
+    log_probs = hypothesis_log_probs(model, src, lengths, max_len)
+    winners = {}
+    for alpha in alphas:
+        ranked = {seq: lp / ((5 + len(seq)) / 6) ** alpha for seq, lp in log_probs.items()}
+        best = max(ranked, key=ranked.get)
+        beam = model.config.tgt_vocab_size**max_len
+        found = model.beam_search(src, lengths, beam, max_len, length_penalty=alpha)
+        assert found.tokens[0, : found.lengths[0]].tolist() == list(best), f"alpha {alpha}"
+        assert found.scores[0].item() == pytest.approx(ranked[best], rel=1e-9), f"alpha {alpha}"
+        winners[alpha] = best
+    return winners
 
 
 def test_wide_beam_search_is_exhaustive_search():
-    """With a beam wider than the number of hypotheses of length max_len, beam
-    search scores every sequence: it returns the best one, and with a length
-    penalty the best after dividing by the penalty."""
     torch.manual_seed(0)
     config = Seq2SeqConfig(6, 5, embedding_size=4, hidden_size=5, cell="gru")
     model = Seq2Seq(config).double().eval()
     src, lengths = torch.tensor([[4, 5, 3]]), torch.tensor([3])
-    max_len, tokens = 3, range(5)
-    for alpha in (0.0, 1.0):
-        candidates = {}
-        for length in range(1, max_len + 1):
-            for seq in itertools.product(tokens, repeat=length):
-                ends = seq[-1] == config.eos_index
-                if config.eos_index in seq[:-1] or (length < max_len and not ends):
-                    continue
-                penalty = ((5 + length) / 6) ** alpha
-                candidates[seq] = sequence_log_prob(model, src, lengths, list(seq)) / penalty
-        best = max(candidates, key=candidates.get)
-        found = model.beam_search(
-            src, lengths, beam_size=5**max_len, max_len=max_len, length_penalty=alpha
-        )
-        assert found.tokens[0, : found.lengths[0]].tolist() == list(best)
-        assert found.scores[0].item() == pytest.approx(candidates[best], rel=1e-9)
+    assert_beam_search_is_exhaustive_search(model, src, lengths, 3, alphas=(0.0, 1.0))
+
+
+def test_length_penalty_changes_the_winner_as_in_exhaustive_search():
+    """A model whose decoder weights are scaled up, for sharper distributions
+    that change from step to step: without a penalty a lone EOS wins, with a
+    strong one a hypothesis of four tokens. Beam search agrees with exhaustive
+    search at every alpha, winner and penalised score."""
+    torch.manual_seed(29)
+    config = Seq2SeqConfig(
+        6, 5, embedding_size=6, hidden_size=8, cell="gru", attention="luong-general"
+    )
+    model = Seq2Seq(config).double().eval()
+    with torch.no_grad():
+        for p in model.decoder.parameters():
+            p.mul_(3.0)
+    src, lengths = torch.tensor([[4, 5, 3]]), torch.tensor([3])
+    winners = assert_beam_search_is_exhaustive_search(
+        model, src, lengths, 4, alphas=(0.0, 0.6, 1.5, 3.0)
+    )
+    assert winners[0.0] == (config.eos_index,)
+    assert len(winners[3.0]) == 4 and winners[3.0][-1] == config.eos_index
 
 
 def test_keys_are_projected_once_per_decode():
@@ -230,7 +259,7 @@ def test_bad_inputs():
         model(src, lengths, tgt, teacher_forcing_ratio=1.5)
     with pytest.raises(ValueError, match="beam_size"):
         model.beam_search(src, lengths, beam_size=0)
-    with pytest.raises(IndexError):  # a token id outside the vocabulary
+    with pytest.raises(IndexError, match="index out of range"):  # a token outside the vocabulary
         model(torch.full_like(src, SRC_VOCAB), lengths, tgt)
 
 

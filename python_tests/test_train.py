@@ -5,13 +5,19 @@ import json
 
 import pytest
 import torch
-from conftest import result_of, run_python
+from conftest import REPO, result_of, run_python
 
 from seq2seq_ext import cli
 from seq2seq_ext.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from seq2seq_ext.data import Vocab, make_loader, reverse_words_pairs, train_valid_test_split
+from seq2seq_ext.data import (
+    Vocab,
+    make_loader,
+    reverse_words_pairs,
+    task_splits,
+    train_valid_test_split,
+)
 from seq2seq_ext.models import Seq2Seq, Seq2SeqConfig
-from seq2seq_ext.train import TrainConfig, Trainer, load_model, masked_cross_entropy
+from seq2seq_ext.train import AMP_DTYPES, TrainConfig, Trainer, load_model, masked_cross_entropy
 from seq2seq_ext.translator import Translator
 
 LOSS_FIELDS = ("epoch", "train_loss", "valid_loss", "valid_token_accuracy", "teacher_forcing")
@@ -130,12 +136,24 @@ def test_resume_refuses_another_model(tmp_path):
 
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
-def test_mixed_precision_training_runs(tmp_path, amp):
+def test_mixed_precision_training_runs_in_the_autocast_dtype(tmp_path, amp):
+    """The forward runs in the AMP dtype (the output layer's logits are in it),
+    and the validation loss comes out close to, but not equal to, float32's."""
     trainer = make_trainer(tmp_path, model_seed=0, epochs=1)
     trainer.config.amp = amp
     trainer.scaler = torch.amp.GradScaler("cpu", enabled=amp == "fp16")
+    logits_dtypes = set()
+    trainer.model.decoder.output.register_forward_hook(
+        lambda module, inputs, output: logits_dtypes.add(output.dtype)
+    )
     record = trainer.fit()[0]
+    assert logits_dtypes == {AMP_DTYPES[amp]}
     assert torch.isfinite(torch.tensor([record["train_loss"], record["valid_loss"]])).all()
+    loss_in_amp = trainer.evaluate()["valid_loss"]
+    trainer.config.amp = None
+    loss_in_float32 = trainer.evaluate()["valid_loss"]
+    assert loss_in_amp != loss_in_float32
+    assert loss_in_amp == pytest.approx(loss_in_float32, rel=2e-2)
 
 
 TINY = [
@@ -164,8 +182,9 @@ TINY = [
 
 
 def test_distributed_data_parallel_on_gloo(tmp_path):
-    """torchrun with 2 CPU processes: one process group, half the batches each,
-    rank 0 writing the files."""
+    """torchrun with 2 CPU processes: one process group, each process training
+    on its own half of every epoch's batches, together on each batch once, and
+    both ending with the same weights; rank 0 writes the files."""
     completed = run_python(
         "-m",
         "torch.distributed.run",
@@ -173,8 +192,7 @@ def test_distributed_data_parallel_on_gloo(tmp_path):
         "2",
         "--master_port",
         "29533",
-        "-m",
-        "seq2seq_ext",
+        REPO / "python_tests" / "ddp_worker.py",
         "train",
         *TINY,
         "--out",
@@ -183,20 +201,53 @@ def test_distributed_data_parallel_on_gloo(tmp_path):
     )
     assert result_of(completed.stdout)["epochs"] == 2
     assert len(json.loads((tmp_path / "history.json").read_text())) == 2
+    ranks = [torch.load(tmp_path / f"rank{rank}.pt") for rank in (0, 1)]
+    for name, weight in ranks[0]["weights"].items():
+        assert torch.equal(weight, ranks[1]["weights"][name]), name
+    train_pairs = task_splits(load_checkpoint(tmp_path / "best.pt")["extra"]["data"])[0]
+    for epoch in range(2):
+        batches = [[b for e, b in rank["batches"] if e == epoch] for rank in ranks]
+        assert len(batches[0]) == len(batches[1]) > 0  # DDP steps in lockstep
+        examples = [i for rank_batches in batches for b in rank_batches for i in b]
+        assert sorted(set(examples)) == list(range(len(train_pairs))), epoch  # all seen
+        # ... each once, but for the first batch, which the second process repeats
+        # when the batches do not split evenly (as DistributedSampler pads).
+        assert len(examples) - len(set(examples)) <= len(batches[0][0]), epoch
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
+    """A model trained long enough to have learnt something (about 15 s)."""
     out = tmp_path_factory.mktemp("cli")
-    result = cli.main(["train", *TINY, "--out", str(out)])
+    options = ["--epochs", "10", "--embedding", "16", "--hidden", "32", "--lr", "0.01"]
+    result = cli.main(["train", *TINY, *options, "--out", str(out)])
     return out, result
+
+
+def validation_loss(model, extra, out):
+    """The loss per target token of `model` on the validation split of the task a
+    checkpoint's extra state describes, as the trainer (writing nothing into
+    `out`) computes it."""
+    src_vocab, tgt_vocab = (Vocab.from_state(extra[name]) for name in ("src_vocab", "tgt_vocab"))
+    valid_pairs = task_splits(extra["data"])[1]
+    loader = make_loader(valid_pairs, src_vocab, tgt_vocab, batch_size=16, shuffle=False)
+    return Trainer(model, loader, loader, TrainConfig(), out).evaluate()["valid_loss"]
 
 
 def test_cli_train_evaluate_translate(trained, capsys):
     out, result = trained
-    assert 0.0 <= result["exact_match"] <= 1.0 and result["test_examples"] > 0
+    # `evaluate` scores the trained model: the test metrics train reported.
     evaluated = cli.main(["evaluate", "--checkpoint", str(out / "best.pt"), "--device", "cpu"])
-    assert evaluated["exact_match"] == pytest.approx(result["exact_match"])
+    assert evaluated["examples"] == result["test_examples"] > 0
+    for metric in ("exact_match", "bleu", "chrf"):
+        assert evaluated[metric] == pytest.approx(result[metric]), metric
+    # The checkpoint holds the best epoch's weights, and training helped: its
+    # validation loss is well below that of the model it started from.
+    model, extra = load_model(out / "best.pt")
+    assert validation_loss(model, extra, out) == pytest.approx(result["valid_loss"], rel=1e-6)
+    torch.manual_seed(0)  # train's --seed: the initial weights
+    untrained = Seq2Seq(model.config).eval()
+    assert result["valid_loss"] < 0.5 * validation_loss(untrained, extra, out)
     beam = cli.main(
         ["evaluate", "--checkpoint", str(out / "best.pt"), "--beam", "3", "--device", "cpu"]
     )
@@ -245,5 +296,7 @@ def test_cli_sweep_writes_a_table_and_a_plot(tmp_path):
     assert [row["lr"] for row in result["runs"]] == ["0.001", "0.01"]
     assert (tmp_path / "sweep.md").read_text().count("\n") == 4
     assert (tmp_path / "sweep.png").stat().st_size > 0
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit:
         cli.main(["sweep", "--param", "nonsense", "--values", "1", *TINY])
+    # SystemExit(message): the process prints it and exits with status 1.
+    assert exit.value.code == "sweep: --param nonsense is not a train option"

@@ -6,7 +6,7 @@ batches), ``train`` (Trainer), ``metrics``, ``flops``, ``plots``, ``cli``
 (``python -m seq2seq_ext``)."""
 
 from . import functional, reference
-from ._ops import backend_info
+from ._ops import backend_info, backend_summary
 from .models import Seq2Seq, Seq2SeqConfig
 from .nn import (
     BahdanauAttention,
@@ -33,6 +33,7 @@ __all__ = [
     "Seq2Seq",
     "Seq2SeqConfig",
     "backend_info",
+    "backend_summary",
     "functional",
     "reference",
 ]

@@ -20,6 +20,7 @@ import torch
 
 from . import data as datasets
 from . import distributed
+from ._ops import backend_summary
 from .data import TASKS, TOKENIZERS, task_splits
 from .models import Seq2Seq, Seq2SeqConfig
 from .models.config import ATTENTIONS, BACKENDS, CELLS
@@ -120,6 +121,7 @@ def train(args) -> dict:
         "epochs": len(history),
         "best_epoch": best["epoch"],
         "train_tokens_per_s": sum(r["tokens_per_s"] for r in history) / len(history),
+        "backend": backend_summary(device),
     }
     (Path(args.out) / "result.json").write_text(json.dumps(result, indent=1))
     distributed.stop()

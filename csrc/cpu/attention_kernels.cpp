@@ -155,7 +155,7 @@ template <typename scalar_t>
 void bahdanau_backward_cpu(const BahdanauBackwardTensors& t) {
   const int64_t B = t.values.size(0), S = t.values.size(1), D = t.values.size(2);
   const int64_t A = t.v.size(0);
-  const bool want_scores = t.grad_keys_proj.defined(), want_values = t.grad_values.defined();
+  const bool want_scores = t.want_scores, want_values = t.want_values;
   using acc_t = at::opmath_type<scalar_t>;
   const scalar_t* grad_context = t.grad_context.const_data_ptr<scalar_t>();
   const scalar_t* grad_weights = t.grad_weights.const_data_ptr<scalar_t>();

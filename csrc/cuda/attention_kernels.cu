@@ -20,9 +20,14 @@ namespace seq2seq_ext {
 
 namespace {
 
-constexpr int kThreads = 256;  // per block: 8 warps
+// Every kernel here is launched with exactly kThreads threads per block (and
+// says so with __launch_bounds__): the block reductions and the warp-per-position
+// loops count on kWarps warps.
+constexpr int kThreads = 256;
 constexpr int kWarpSize = 32;
 constexpr int kWarps = kThreads / kWarpSize;
+static_assert(kThreads % kWarpSize == 0, "a block is a whole number of warps");
+static_assert(kThreads <= 1024, "at most 1024 threads per block");
 constexpr unsigned kFullWarp = 0xffffffffu;
 
 template <typename T>
@@ -96,8 +101,9 @@ const bool* mask_data(const Tensor& mask) {
 // ---------------------------------------------------------------- masked softmax
 
 template <typename scalar_t, typename acc_t>
-__global__ void softmax_forward_kernel(const scalar_t* scores, const bool* mask, acc_t* scratch,
-                                       scalar_t* weights, int64_t rows, int64_t S) {
+__global__ void __launch_bounds__(kThreads)
+    softmax_forward_kernel(const scalar_t* scores, const bool* mask, acc_t* scratch,
+                           scalar_t* weights, int64_t rows, int64_t S) {
   __shared__ acc_t shared[kWarps];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     acc_t* x = scratch + r * S;
@@ -113,8 +119,9 @@ __global__ void softmax_forward_kernel(const scalar_t* scores, const bool* mask,
 
 // dscore = w * (dw - sum_s w dw)
 template <typename scalar_t, typename acc_t>
-__global__ void softmax_backward_kernel(const scalar_t* grad, const scalar_t* weights,
-                                        scalar_t* grad_scores, int64_t rows, int64_t S) {
+__global__ void __launch_bounds__(kThreads)
+    softmax_backward_kernel(const scalar_t* grad, const scalar_t* weights, scalar_t* grad_scores,
+                            int64_t rows, int64_t S) {
   __shared__ acc_t shared[kWarps];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const scalar_t *w = weights + r * S, *dw = grad + r * S;
@@ -140,20 +147,21 @@ struct BahdanauArgs {
 template <typename scalar_t>
 BahdanauArgs<scalar_t> bahdanau_args(const Tensor& query_proj, const Tensor& keys_proj,
                                      const Tensor& values, const Tensor& v, const Tensor& scratch) {
-  return {query_proj.const_data_ptr<scalar_t>(),
-          keys_proj.const_data_ptr<scalar_t>(),
-          values.const_data_ptr<scalar_t>(),
-          v.const_data_ptr<scalar_t>(),
-          values.size(0),
-          values.size(1),
-          v.size(0),
-          values.size(2),
-          scratch.mutable_data_ptr<at::opmath_type<scalar_t>>()};
+  return {.query_proj = query_proj.const_data_ptr<scalar_t>(),
+          .keys_proj = keys_proj.const_data_ptr<scalar_t>(),
+          .values = values.const_data_ptr<scalar_t>(),
+          .v = v.const_data_ptr<scalar_t>(),
+          .B = values.size(0),
+          .S = values.size(1),
+          .A = v.size(0),
+          .D = values.size(2),
+          .scratch = scratch.mutable_data_ptr<at::opmath_type<scalar_t>>()};
 }
 
 template <typename scalar_t>
-__global__ void bahdanau_forward_kernel(const BahdanauArgs<scalar_t> p, const bool* mask,
-                                        scalar_t* context, scalar_t* weights) {
+__global__ void __launch_bounds__(kThreads)
+    bahdanau_forward_kernel(const BahdanauArgs<scalar_t> p, const bool* mask, scalar_t* context,
+                            scalar_t* weights) {
   using acc_t = at::opmath_type<scalar_t>;
   __shared__ acc_t shared[kWarps];
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
@@ -189,15 +197,15 @@ __global__ void bahdanau_forward_kernel(const BahdanauArgs<scalar_t> p, const bo
   }
 }
 
-// See the CPU kernel for the formulas. grad_keys_proj == nullptr: no score
-// gradients; grad_values == nullptr: no value gradients.
+// See the CPU kernel for the formulas. want_scores / want_values: which
+// gradients to write (BahdanauBackwardTensors says why flags).
 template <typename scalar_t>
-__global__ void bahdanau_backward_kernel(const BahdanauArgs<scalar_t> p,
-                                         const scalar_t* grad_context, const scalar_t* grad_weights,
-                                         const scalar_t* weights, scalar_t* grad_query_proj,
-                                         scalar_t* grad_keys_proj,
-                                         at::opmath_type<scalar_t>* grad_v_rows,
-                                         scalar_t* grad_values) {
+__global__ void __launch_bounds__(kThreads)
+    bahdanau_backward_kernel(const BahdanauArgs<scalar_t> p, const scalar_t* grad_context,
+                             const scalar_t* grad_weights, const scalar_t* weights,
+                             bool want_scores, bool want_values, scalar_t* grad_query_proj,
+                             scalar_t* grad_keys_proj, at::opmath_type<scalar_t>* grad_v_rows,
+                             scalar_t* grad_values) {
   using acc_t = at::opmath_type<scalar_t>;
   __shared__ acc_t shared[kWarps];
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
@@ -205,12 +213,12 @@ __global__ void bahdanau_backward_kernel(const BahdanauArgs<scalar_t> p,
   for (int64_t b = blockIdx.x; b < p.B; b += gridDim.x) {
     const scalar_t* w = weights + b * S;
     const scalar_t* dc = grad_context + b * D;
-    if (grad_values != nullptr) {
+    if (want_values) {
       for (int64_t i = threadIdx.x; i < S * D; i += blockDim.x) {
         grad_values[b * S * D + i] = static_cast<scalar_t>(acc_t(w[i / D]) * acc_t(dc[i % D]));
       }
     }
-    if (grad_keys_proj == nullptr) continue;  // uniform across the block
+    if (!want_scores) continue;  // uniform across the block
     // dw[s] = grad_weights[s] + dc . values[s]: one warp per position, lanes over D.
     acc_t* dscore = p.scratch + b * S;
     for (int64_t s = warp; s < S; s += kWarps) {
@@ -315,7 +323,7 @@ void AttentionKernels<c10::kCUDA>::bahdanau_backward(const BahdanauBackwardTenso
                 bahdanau_args<scalar_t>(t.query_proj, t.keys_proj, t.values, t.v, scratch),
                 t.grad_context.const_data_ptr<scalar_t>(),
                 t.grad_weights.const_data_ptr<scalar_t>(), t.weights.const_data_ptr<scalar_t>(),
-                out(t.grad_query_proj), out(t.grad_keys_proj),
+                t.want_scores, t.want_values, out(t.grad_query_proj), out(t.grad_keys_proj),
                 t.grad_v_rows.defined() ? t.grad_v_rows.mutable_data_ptr<acc_t>() : nullptr,
                 out(t.grad_values));
         C10_CUDA_KERNEL_LAUNCH_CHECK();

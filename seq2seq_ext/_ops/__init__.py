@@ -5,7 +5,9 @@ the autograd formula (it calls the op's backward kernel) and autocast.
 
 If ``_C`` cannot be loaded, the package still imports: it warns once and
 ``functional`` runs ``reference`` instead. ``SEQ2SEQ_EXT_FORCE_REFERENCE=1``
-does the same on purpose (for debugging and for the fallback's own tests).
+does the same on purpose (for debugging and for the fallback's own tests);
+``SEQ2SEQ_EXT_REQUIRE_COMPILED=1`` makes the import fail instead (the tests'
+subprocesses set it, so that a run on the reference cannot pass unnoticed).
 """
 
 import os
@@ -50,6 +52,11 @@ def _load_compiled():
 
 
 _C, LOAD_ERROR = _load_compiled()
+if _C is None and os.environ.get("SEQ2SEQ_EXT_REQUIRE_COMPILED") == "1":
+    raise ImportError(
+        f"seq2seq_ext: SEQ2SEQ_EXT_REQUIRE_COMPILED=1, but the compiled kernels are unavailable "
+        f"({LOAD_ERROR})"
+    )
 if _C is None:
     warnings.warn(
         f"seq2seq_ext: compiled kernels unavailable ({LOAD_ERROR}); "
@@ -88,4 +95,17 @@ def backend_info() -> dict:
             }
             for op in OPS
         },
+    }
+
+
+def backend_summary(device) -> dict:
+    """What serves the ops on `device` (a torch.device or its name), for the
+    record of a run: whether compiled kernels serve them all, and the ops that
+    run the pure-PyTorch reference instead (none when they do)."""
+    device_type = torch.device(device).type
+    reference_ops = [op for op in OPS if not KERNELS.get((op, device_type), False)]
+    return {
+        "device_type": device_type,
+        "compiled_kernels": not reference_ops,
+        "reference_ops": reference_ops,
     }

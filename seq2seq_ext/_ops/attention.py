@@ -3,14 +3,7 @@ fake kernel, its autograd formula and autocast."""
 
 import torch
 
-from .registration import (
-    grad_or_empty,
-    new,
-    only_needed,
-    output_mask,
-    register_autocast,
-    zeros_if_none,
-)
+from .registration import grad_or_empty, new, only_needed, output_mask, register_op, zeros_if_none
 
 
 def _context_and_weights(like, values):
@@ -31,7 +24,6 @@ def _output_grads(grad_context, grad_weights, values, weights):
 # ---------------------------------------------------------------- masked_softmax
 
 
-@torch.library.register_fake("seq2seq_ext::masked_softmax")
 def _masked_softmax_fake(scores, mask=None):
     return new(scores, *scores.shape)
 
@@ -45,18 +37,17 @@ def _masked_softmax_backward(ctx, grad_weights):
     return torch.ops.seq2seq_ext.masked_softmax_backward(grad_weights, weights), None
 
 
-torch.library.register_autograd(
-    "seq2seq_ext::masked_softmax",
-    _masked_softmax_backward,
-    setup_context=_masked_softmax_setup_context,
-)
-register_autocast("seq2seq_ext::masked_softmax")
-
-
-@torch.library.register_fake("seq2seq_ext::masked_softmax_backward")
 def _masked_softmax_backward_fake(grad_weights, weights):
     return new(weights, *weights.shape)
 
+
+register_op(
+    "seq2seq_ext::masked_softmax",
+    fake=_masked_softmax_fake,
+    setup_context=_masked_softmax_setup_context,
+    backward=_masked_softmax_backward,
+    backward_fake=_masked_softmax_backward_fake,
+)
 
 # ---------------------------------------------------------------- bahdanau_attention
 # bahdanau_attention(query_proj, keys_proj, values, v, mask): the backward op's
@@ -64,7 +55,6 @@ def _masked_softmax_backward_fake(grad_weights, weights):
 SCORE_ARGUMENTS, VALUES = (0, 1, 3), (2,)
 
 
-@torch.library.register_fake("seq2seq_ext::bahdanau_attention")
 def _bahdanau_attention_fake(query_proj, keys_proj, values, v, mask=None):
     return _context_and_weights(query_proj, values)
 
@@ -89,15 +79,6 @@ def _bahdanau_attention_backward(ctx, grad_context, grad_weights):
     return only_needed(ctx, (*grads, None))
 
 
-torch.library.register_autograd(
-    "seq2seq_ext::bahdanau_attention",
-    _bahdanau_attention_backward,
-    setup_context=_bahdanau_attention_setup_context,
-)
-register_autocast("seq2seq_ext::bahdanau_attention")
-
-
-@torch.library.register_fake("seq2seq_ext::bahdanau_attention_backward")
 def _bahdanau_attention_backward_fake(
     grad_context, grad_weights, query_proj, keys_proj, values, v, weights, output_mask
 ):
@@ -110,13 +91,20 @@ def _bahdanau_attention_backward_fake(
     )
 
 
+register_op(
+    "seq2seq_ext::bahdanau_attention",
+    fake=_bahdanau_attention_fake,
+    setup_context=_bahdanau_attention_setup_context,
+    backward=_bahdanau_attention_backward,
+    backward_fake=_bahdanau_attention_backward_fake,
+)
+
 # ---------------------------------------------------------------- luong_attention
 # luong_attention(query, keys, values, mask, W): the backward op's output_mask
 # is (query, keys, values, W).
 QUERY, KEYS, W_ARGUMENT = (0,), (1,), (4,)
 
 
-@torch.library.register_fake("seq2seq_ext::luong_attention")
 def _luong_attention_fake(query, keys, values, mask=None, W=None):
     return _context_and_weights(query, values)
 
@@ -140,15 +128,6 @@ def _luong_attention_backward(ctx, grad_context, grad_weights):
     return only_needed(ctx, (grad_query, grad_keys, grad_values, None, grad_W))
 
 
-torch.library.register_autograd(
-    "seq2seq_ext::luong_attention",
-    _luong_attention_backward,
-    setup_context=_luong_attention_setup_context,
-)
-register_autocast("seq2seq_ext::luong_attention")
-
-
-@torch.library.register_fake("seq2seq_ext::luong_attention_backward")
 def _luong_attention_backward_fake(
     grad_context, grad_weights, query, keys, values, W, weights, output_mask
 ):
@@ -159,3 +138,12 @@ def _luong_attention_backward_fake(
         grad_or_empty(want_values, values, values.shape),
         grad_or_empty(want_W and W is not None, query, W.shape if W is not None else ()),
     )
+
+
+register_op(
+    "seq2seq_ext::luong_attention",
+    fake=_luong_attention_fake,
+    setup_context=_luong_attention_setup_context,
+    backward=_luong_attention_backward,
+    backward_fake=_luong_attention_backward_fake,
+)

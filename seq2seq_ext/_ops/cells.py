@@ -6,7 +6,13 @@ csrc/ops.cpp."""
 import torch
 
 from ..cell_types import GRU, LSTM
-from .registration import grad_or_empty, new, only_needed, output_mask, register_autocast
+from .registration import (
+    grad_or_empty,
+    new,
+    only_needed,
+    output_mask,
+    register_op,
+)
 
 # The forward ops' argument positions, as output_mask groups them: the input,
 # the state hx, and the weights and biases (w_ih, w_hh, b_ih, b_hh).
@@ -31,7 +37,6 @@ def _fake_cell_grads(output_mask, input, hx, w_ih, w_hh):
 # ---------------------------------------------------------------- lstm_cell
 
 
-@torch.library.register_fake("seq2seq_ext::lstm_cell")
 def _lstm_cell_fake(input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None):
     B, H = input.shape[0], w_hh.shape[1]
     return new(cx, B, H), new(cx, B, H), new(cx, B, LSTM.gates * H)
@@ -65,13 +70,6 @@ def _lstm_cell_backward(ctx, grad_hy, grad_cy, _grad_workspace):
     )
 
 
-torch.library.register_autograd(
-    "seq2seq_ext::lstm_cell", _lstm_cell_backward, setup_context=_lstm_cell_setup_context
-)
-register_autocast("seq2seq_ext::lstm_cell")
-
-
-@torch.library.register_fake("seq2seq_ext::lstm_cell_backward")
 def _lstm_cell_backward_fake(
     grad_hy, grad_cy, input, hx, cx, cy, workspace, w_ih, w_hh, output_mask
 ):
@@ -81,10 +79,17 @@ def _lstm_cell_backward_fake(
     return grad_input, grad_hx, new(cx, *cx.shape), grad_w_ih, grad_w_hh, grad_bias
 
 
+register_op(
+    "seq2seq_ext::lstm_cell",
+    fake=_lstm_cell_fake,
+    setup_context=_lstm_cell_setup_context,
+    backward=_lstm_cell_backward,
+    backward_fake=_lstm_cell_backward_fake,
+)
+
 # ---------------------------------------------------------------- gru_cell
 
 
-@torch.library.register_fake("seq2seq_ext::gru_cell")
 def _gru_cell_fake(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     B, H = input.shape[0], w_hh.shape[1]
     # The workspace: r, z, n and W_hn h + b_hn for each unit.
@@ -106,17 +111,18 @@ def _gru_cell_backward(ctx, grad_hy, _grad_workspace):
     return only_needed(ctx, grads)  # (input, hx, w_ih, w_hh, b_ih, b_hh)
 
 
-torch.library.register_autograd(
-    "seq2seq_ext::gru_cell", _gru_cell_backward, setup_context=_gru_cell_setup_context
-)
-register_autocast("seq2seq_ext::gru_cell")
-
-
-@torch.library.register_fake("seq2seq_ext::gru_cell_backward")
 def _gru_cell_backward_fake(grad_hy, input, hx, workspace, w_ih, w_hh, output_mask):
     grads = _fake_cell_grads(output_mask, input, hx, w_ih, w_hh)
     return (*grads, new(grads[-1], *grads[-1].shape))  # b_ih's and b_hh's differ
 
+
+register_op(
+    "seq2seq_ext::gru_cell",
+    fake=_gru_cell_fake,
+    setup_context=_gru_cell_setup_context,
+    backward=_gru_cell_backward,
+    backward_fake=_gru_cell_backward_fake,
+)
 
 # ---------------------------------------------------------------- rnn_tanh_cell, rnn_relu_cell
 # The two Elman cells differ only in their kernels: one fake, one setup_context,
@@ -147,14 +153,18 @@ def _rnn_cell_backward_fake(grad_hy, input, hx, hy, w_ih, w_hh, output_mask):
     return _fake_cell_grads(output_mask, input, hx, w_ih, w_hh)
 
 
-def _register_elman_cell(name, backward_op):
-    torch.library.register_fake(name, _rnn_cell_fake)
-    torch.library.register_autograd(
-        name, _rnn_cell_backward_through(backward_op), setup_context=_rnn_cell_setup_context
-    )
-    register_autocast(name)
-    torch.library.register_fake(backward_op.default, _rnn_cell_backward_fake)
+register_op(
+    "seq2seq_ext::rnn_tanh_cell",
+    fake=_rnn_cell_fake,
+    setup_context=_rnn_cell_setup_context,
+    backward=_rnn_cell_backward_through(torch.ops.seq2seq_ext.rnn_tanh_cell_backward),
+    backward_fake=_rnn_cell_backward_fake,
+)
 
-
-_register_elman_cell("seq2seq_ext::rnn_tanh_cell", torch.ops.seq2seq_ext.rnn_tanh_cell_backward)
-_register_elman_cell("seq2seq_ext::rnn_relu_cell", torch.ops.seq2seq_ext.rnn_relu_cell_backward)
+register_op(
+    "seq2seq_ext::rnn_relu_cell",
+    fake=_rnn_cell_fake,
+    setup_context=_rnn_cell_setup_context,
+    backward=_rnn_cell_backward_through(torch.ops.seq2seq_ext.rnn_relu_cell_backward),
+    backward_fake=_rnn_cell_backward_fake,
+)

@@ -6,7 +6,13 @@ B), never on the values in batch_sizes, so the fakes need no data."""
 import torch
 
 from ..cell_types import GRU, LSTM
-from .registration import grad_or_empty, new, only_needed, output_mask, register_autocast
+from .registration import (
+    grad_or_empty,
+    new,
+    only_needed,
+    output_mask,
+    register_op,
+)
 
 # The forward ops' argument positions, as output_mask groups them: (input,
 # nothing, weights and biases). The state gradients come with the time loop,
@@ -32,7 +38,6 @@ def _fake_layer_grads(output_mask, input, h0, w_ih, w_hh):
 # ---------------------------------------------------------------- lstm_layer
 
 
-@torch.library.register_fake("seq2seq_ext::lstm_layer")
 def _lstm_layer_fake(input, batch_sizes, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
     N, H = input.shape[0], c0.shape[1]
     unprojected_rows = N if w_hr is not None else 0
@@ -84,13 +89,6 @@ def _lstm_layer_backward(ctx, grad_output, grad_hy, grad_cy, *_saved_grads):
     )
 
 
-torch.library.register_autograd(
-    "seq2seq_ext::lstm_layer", _lstm_layer_backward, setup_context=_lstm_layer_setup_context
-)
-register_autocast("seq2seq_ext::lstm_layer")
-
-
-@torch.library.register_fake("seq2seq_ext::lstm_layer_backward")
 def _lstm_layer_backward_fake(
     grad_output,
     grad_hy,
@@ -116,10 +114,17 @@ def _lstm_layer_backward_fake(
     return grad_input, grad_h0, new(c0, *c0.shape), grad_w_ih, grad_w_hh, grad_bias, grad_w_hr
 
 
+register_op(
+    "seq2seq_ext::lstm_layer",
+    fake=_lstm_layer_fake,
+    setup_context=_lstm_layer_setup_context,
+    backward=_lstm_layer_backward,
+    backward_fake=_lstm_layer_backward_fake,
+)
+
 # ---------------------------------------------------------------- gru_layer
 
 
-@torch.library.register_fake("seq2seq_ext::gru_layer")
 def _gru_layer_fake(input, batch_sizes, h0, w_ih, w_hh, b_ih=None, b_hh=None):
     N, H = input.shape[0], h0.shape[1]
     # The workspace: r, z, n and W_hn h + b_hn for each unit of each row.
@@ -150,19 +155,20 @@ def _gru_layer_backward(ctx, grad_output, grad_hy, _grad_workspace):
     return only_needed(ctx, (grad_input, None, grad_h0, *weight_grads))
 
 
-torch.library.register_autograd(
-    "seq2seq_ext::gru_layer", _gru_layer_backward, setup_context=_gru_layer_setup_context
-)
-register_autocast("seq2seq_ext::gru_layer")
-
-
-@torch.library.register_fake("seq2seq_ext::gru_layer_backward")
 def _gru_layer_backward_fake(
     grad_output, grad_hy, input, batch_sizes, h0, w_ih, w_hh, output, workspace, output_mask
 ):
     grads = _fake_layer_grads(output_mask, input, h0, w_ih, w_hh)
     return (*grads, new(grads[-1], *grads[-1].shape))  # b_ih's and b_hh's differ
 
+
+register_op(
+    "seq2seq_ext::gru_layer",
+    fake=_gru_layer_fake,
+    setup_context=_gru_layer_setup_context,
+    backward=_gru_layer_backward,
+    backward_fake=_gru_layer_backward_fake,
+)
 
 # ---------------------------------------------------------------- rnn_tanh_layer, rnn_relu_layer
 # The two Elman layers differ only in their kernels (see cells.py).
@@ -204,14 +210,18 @@ def _rnn_layer_backward_fake(
     return _fake_layer_grads(output_mask, input, h0, w_ih, w_hh)
 
 
-def _register_elman_layer(name, backward_op):
-    torch.library.register_fake(name, _rnn_layer_fake)
-    torch.library.register_autograd(
-        name, _rnn_layer_backward_through(backward_op), setup_context=_rnn_layer_setup_context
-    )
-    register_autocast(name)
-    torch.library.register_fake(backward_op.default, _rnn_layer_backward_fake)
+register_op(
+    "seq2seq_ext::rnn_tanh_layer",
+    fake=_rnn_layer_fake,
+    setup_context=_rnn_layer_setup_context,
+    backward=_rnn_layer_backward_through(torch.ops.seq2seq_ext.rnn_tanh_layer_backward),
+    backward_fake=_rnn_layer_backward_fake,
+)
 
-
-_register_elman_layer("seq2seq_ext::rnn_tanh_layer", torch.ops.seq2seq_ext.rnn_tanh_layer_backward)
-_register_elman_layer("seq2seq_ext::rnn_relu_layer", torch.ops.seq2seq_ext.rnn_relu_layer_backward)
+register_op(
+    "seq2seq_ext::rnn_relu_layer",
+    fake=_rnn_layer_fake,
+    setup_context=_rnn_layer_setup_context,
+    backward=_rnn_layer_backward_through(torch.ops.seq2seq_ext.rnn_relu_layer_backward),
+    backward_fake=_rnn_layer_backward_fake,
+)

@@ -35,31 +35,49 @@ def zeros_if_none(grad, like, *shape):
     return like.new_zeros(shape) if grad is None else grad
 
 
-# Like torch's RNN cells, the forward ops run in the autocast dtype (float16 or
-# bfloat16, whichever the autocast region asks for). torch.library's own
-# register_autocast fixes one dtype per device, hence this small version of it.
+# Autocast. Like torch's RNN cells, the forward ops run in the autocast dtype
+# (float16 or bfloat16, whichever the autocast region asks for; torch.library's
+# own register_autocast fixes one dtype per device, hence this small version of
+# it). The backward ops run in the dtype of what the forward saved, whether or
+# not backward() is called inside an autocast region. Either way autocast is
+# off inside the op, so the GEMMs it runs through ATen are not cast again.
 _LIBRARY = torch.library.Library("seq2seq_ext", "IMPL")
 DEVICE_TYPES = ("cpu", "cuda")
 
 
-def register_autocast(qualified_name: str) -> None:
+def register_op(qualified_name: str, fake, setup_context, backward, backward_fake) -> None:
+    """Everything torch needs of the op `qualified_name` ("seq2seq_ext::lstm_cell")
+    besides its kernels: its fake kernel, its autograd formula (setup_context,
+    and backward, which calls the op's backward op), autocast; and the fake kernel
+    and autocast of its backward op ("seq2seq_ext::lstm_cell_backward")."""
+    backward_name = qualified_name + "_backward"
+    torch.library.register_fake(qualified_name, fake)
+    torch.library.register_autograd(qualified_name, backward, setup_context=setup_context)
+    register_autocast(qualified_name)
+    torch.library.register_fake(backward_name, backward_fake)
+    register_autocast(backward_name, cast_inputs=False)
+
+
+def register_autocast(qualified_name: str, cast_inputs: bool = True) -> None:
     """Under torch.autocast on either device type, the op `qualified_name`
-    ("seq2seq_ext::lstm_cell") casts its floating-point arguments on that
-    device to the autocast dtype and runs there."""
+    ("seq2seq_ext::lstm_cell") runs with autocast off: a forward op on its
+    floating-point arguments cast to the autocast dtype (cast_inputs), a
+    backward op on its arguments as they are."""
     op_name = qualified_name.split("::")[1]
     op = getattr(torch.ops.seq2seq_ext, op_name).default
     for device_type in DEVICE_TYPES:
-        _register_autocast_on(op, op_name, device_type)
+        _register_autocast_on(op, op_name, device_type, cast_inputs)
 
 
-def _register_autocast_on(op, op_name: str, device_type: str) -> None:
+def _register_autocast_on(op, op_name: str, device_type: str, cast_inputs: bool) -> None:
     key_name = "Autocast" + torch._C._dispatch_key_for_device(device_type)
     key = getattr(torch._C.DispatchKey, key_name)
     excluded = torch._C.DispatchKeySet(key)
 
     def cast(value, dtype):
         if (
-            isinstance(value, torch.Tensor)
+            cast_inputs
+            and isinstance(value, torch.Tensor)
             and value.is_floating_point()
             and value.device.type == device_type
         ):
@@ -67,11 +85,11 @@ def _register_autocast_on(op, op_name: str, device_type: str) -> None:
         return value
 
     @op.py_impl(key)
-    def run_in_autocast_dtype(*args):
+    def run_without_autocast(*args):
         dtype = torch.get_autocast_dtype(device_type)
         with torch._C._ExcludeDispatchKeyGuard(excluded):
             return op(*(cast(arg, dtype) for arg in args))
 
     _LIBRARY.impl(
-        op_name, lambda _keyset, *args: run_in_autocast_dtype(*args), key_name, with_keyset=True
+        op_name, lambda _keyset, *args: run_without_autocast(*args), key_name, with_keyset=True
     )

@@ -143,7 +143,7 @@ class _FusedRNNBase(nn.Module):
     # ---------------------------------------------------------------- forward
 
     def forward(self, input, hx=None):
-        is_lstm = self._cell_type is LSTM
+        is_lstm = self._cell_type == LSTM
         name = self.TORCH_CLASS.__name__  # as torch's messages name the module
         packed = isinstance(input, PackedSequence)
         if packed:
@@ -186,7 +186,7 @@ class _FusedRNNBase(nn.Module):
 
     def _state_sizes(self):
         real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
-        return [real_hidden, self.hidden_size] if self._cell_type is LSTM else [self.hidden_size]
+        return [real_hidden, self.hidden_size] if self._cell_type == LSTM else [self.hidden_size]
 
     def _initial_states(self, hx, is_batched, packed, input, batch):
         """hx as a list of (layers * directions, batch, size) tensors; zeros if None."""
@@ -196,12 +196,12 @@ class _FusedRNNBase(nn.Module):
                 torch.zeros(layers, batch, size, dtype=input.dtype, device=input.device)
                 for size in self._state_sizes()
             ]
-        states = list(hx) if self._cell_type is LSTM else [hx]
+        states = list(hx) if self._cell_type == LSTM else [hx]
         if not packed:
             wanted = 3 if is_batched else 2
             if any(s.dim() != wanted for s in states):
                 kind = "batched 3-D" if is_batched else "unbatched 2-D"
-                if self._cell_type is LSTM:
+                if self._cell_type == LSTM:
                     dims = ", ".join(f"{s.dim()}-D" for s in states)
                     raise RuntimeError(
                         f"For {kind} input, hx and cx should also be {wanted}-D "
@@ -234,7 +234,7 @@ class _FusedRNNBase(nn.Module):
         for index, (state, size) in enumerate(zip(states, self._state_sizes())):
             expected = (layers, batch, size)
             if state.size() != expected:
-                which = f"hidden[{index}]" if self._cell_type is LSTM else "hidden"
+                which = f"hidden[{index}]" if self._cell_type == LSTM else "hidden"
                 raise RuntimeError(f"Expected {which} size {expected}, got {list(state.size())}")
 
     def _run_layers(self, data, batch_sizes, states, padded):
@@ -264,7 +264,7 @@ class _FusedRNNBase(nn.Module):
         w_ih, w_hh = weights[0], weights[1]
         b_ih, b_hh = (weights[2], weights[3]) if self.bias else (None, None)
         layer_op = _LAYER_OPS[self._cell_type.name]
-        if self._cell_type is LSTM:
+        if self._cell_type == LSTM:
             w_hr = weights[-1] if self.proj_size > 0 else None
             return layer_op(x, batch_sizes, *states, w_ih, w_hh, b_ih, b_hh, w_hr)
         return layer_op(x, batch_sizes, *states, w_ih, w_hh, b_ih, b_hh)

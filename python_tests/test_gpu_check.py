@@ -1,0 +1,78 @@
+"""The GPU check (.ci/gpu), prepared here where no GPU is: its stages fit the
+9 minutes a lent GPU gives one command, its sanitizer cases run, and the CUDA
+tests it selects are the ones that skip here."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import CUDA, REPO, run_python
+
+
+def test_dry_run_lists_the_stages_within_nine_minutes():
+    result = subprocess.run(
+        [REPO / ".ci" / "gpu", "--dry-run", "OUT"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    stages = dict(re.findall(r"^== (\S+) \(at most (\d+) s", result.stdout, re.M))
+    assert list(stages) == [
+        "prepare",
+        "build",
+        "cuda-tests",
+        "sanitizers",
+        "benchmark",
+        "benchmark-peers",
+    ]
+    default = [name for name in stages if name != "benchmark-peers"]
+    assert sum(int(stages[name]) for name in default) <= 9 * 60
+    assert int(stages["benchmark-peers"]) <= 9 * 60
+    for tool in ("memcheck", "initcheck", "racecheck", "synccheck"):
+        assert tool in result.stdout
+    assert "pytest -q -rfEs -p no:cacheprovider -m cuda" in result.stdout
+    assert "TORCH_CUDA_ARCH_LIST=9.0" in result.stdout
+
+
+def test_an_unknown_stage_is_refused():
+    result = subprocess.run(
+        [REPO / ".ci" / "gpu", "--stage", "nothing", "OUT"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and result.stdout.startswith("no stage nothing; stages:")
+
+
+def test_sanitizer_cases_run_every_op_family():
+    """The cases the sanitizers run, on the CPU kernels (a dry run)."""
+    stdout = run_python(REPO / ".ci" / "sanitize_cases.py", "cpu").stdout
+    for case in ("cells", "layers", "attention"):
+        for dtype in ("torch.float32", "torch.bfloat16"):
+            assert f"{case} {dtype}: ran" in stdout
+    assert stdout.strip().endswith("sanitize cases: all ran")
+
+
+@pytest.mark.skipif(CUDA, reason="with a GPU the cuda tests run instead of skipping")
+def test_the_cuda_tests_are_marked_cuda():
+    """pytest -m cuda (the cuda-tests stage) selects the tests that need a GPU:
+    here, without one, it collects more than 200 and skips every one."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "cuda",
+            "python_tests",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    summary = result.stdout.strip().splitlines()[-1]
+    skipped = int(re.search(r"(\d+) skipped", summary).group(1))
+    assert skipped > 200 and "passed" not in summary and "failed" not in summary, summary
