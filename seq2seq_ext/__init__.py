@@ -7,6 +7,7 @@ batches), ``train`` (Trainer), ``metrics``, ``flops``, ``plots``, ``cli``
 
 from . import functional, reference
 from ._ops import backend_info, backend_summary
+from .convert import compile, convert
 from .models import Seq2Seq, Seq2SeqConfig
 from .nn import (
     BahdanauAttention,
@@ -34,6 +35,8 @@ __all__ = [
     "Seq2SeqConfig",
     "backend_info",
     "backend_summary",
+    "compile",
+    "convert",
     "functional",
     "reference",
 ]

@@ -24,11 +24,13 @@ def reversed_order(batch_sizes: Tensor) -> Tensor:
     return order
 
 
-def reverser(batch_sizes, padded, device):
-    """A function that reverses every sequence of packed data: a padded batch
-    reverses as a whole along time, a packed one sequence by sequence."""
-    if padded:
-        steps, batch = len(batch_sizes), int(batch_sizes[0]) if len(batch_sizes) else 0
-        return lambda x: x.view(steps, batch, x.size(-1)).flip(0).reshape(x.shape)
+def reverser(batch_sizes, device, padded=None):
+    """A function that reverses every sequence of packed data. A padded batch,
+    `padded` = (steps, batch), reverses as a whole along time, from its shape
+    alone (no value of batch_sizes is read, so export and compile need none); a
+    packed one, sequence by sequence."""
+    if padded is not None:
+        steps, batch = padded
+        return lambda x: x.view(steps, batch, x.shape[-1]).flip(0).reshape(x.shape)
     order = reversed_order(batch_sizes).to(device)
     return lambda x: x.index_select(0, order)
