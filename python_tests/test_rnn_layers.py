@@ -295,7 +295,7 @@ def test_reversed_order_reverses_each_sequence():
         pack_padded_sequence(padded.unsqueeze(-1), torch.tensor(lengths)).batch_sizes,
         torch.tensor([4, 3, 1, 1]),
     )
-    order = reversed_order(batch_sizes)
+    order = reversed_order(batch_sizes, batch=len(lengths), rows=len(packed))
     unpacked, _ = pad_packed_sequence(
         torch.nn.utils.rnn.PackedSequence(packed[order].unsqueeze(-1), batch_sizes)
     )

@@ -6,6 +6,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..functional import check_lengths
+from ..nn.fused_vf import run_with_lengths
 from .config import Seq2SeqConfig
 from .layers import make_rnn
 
@@ -51,15 +52,27 @@ class Encoder(nn.Module):
         embedded = self.dropout(self.embedding(src))
         if batch == 0:  # nothing to pack: empty outputs and states
             return self._empty(embedded)
-        packed = pack_padded_sequence(
-            embedded, src_lengths.cpu(), batch_first=True, enforce_sorted=False
-        )
-        packed_outputs, state = self.rnn(packed)
-        outputs, _ = pad_packed_sequence(packed_outputs, batch_first=True, total_length=src_len)
+        outputs, state = self._run_rnn(embedded, src_lengths)
         if self.config.cell == "lstm":
             h, c = state
             return outputs, (self._bridge(h, "bridge_h", torch.tanh), self._bridge(c, "bridge_c"))
         return outputs, self._bridge(state, "bridge_h", torch.tanh)
+
+    def _run_rnn(self, embedded: Tensor, src_lengths: Tensor):
+        """The RNN over the packed source: outputs (B, S, D*H), zeros past each
+        length, and the final states. Under torch.export the fused layers pack
+        with static shapes instead (pack_padded_sequence's rows depend on the
+        lengths' values, which export cannot trace): the same numbers."""
+        if torch.compiler.is_exporting() and self.config.backend == "fused":
+            return run_with_lengths(self.rnn, embedded, src_lengths)
+        packed = pack_padded_sequence(
+            embedded, src_lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        packed_outputs, state = self.rnn(packed)
+        outputs, _ = pad_packed_sequence(
+            packed_outputs, batch_first=True, total_length=embedded.shape[1]
+        )
+        return outputs, state
 
     def _empty(self, embedded: Tensor):
         config = self.config

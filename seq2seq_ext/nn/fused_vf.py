@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from .. import functional
-from .packed import reverser
+from ..cell_types import CELL_TYPES
+from .packed import StaticPacking, reverser
 
 # The per-layer op of each stack; the LSTM's also takes c0 and w_hr.
 _LAYER_OPS = {
@@ -169,7 +170,8 @@ def _run_layers(
     states = list(hx) if cell == "lstm" else [hx]
     per_layer = len(params) // (num_layers * directions)  # w_ih, w_hh[, b_ih, b_hh][, w_hr]
     has_projection = per_layer == 2 + 2 * has_biases + 1
-    reverse = reverser(batch_sizes, data.device, padded) if bidirectional else None
+    if bidirectional:
+        reverse = reverser(batch_sizes, states[0].shape[1], data.shape[0], data.device, padded)
     finals = [[] for _ in states]
     layer_input = data
     for layer in range(num_layers):
@@ -191,6 +193,42 @@ def _run_layers(
         if dropout > 0 and train and layer < num_layers - 1:
             layer_input = F.dropout(layer_input, dropout, training=True)
     return layer_input, [torch.stack(collected) for collected in finals]
+
+
+def run_with_lengths(module, input, lengths):
+    """What a Fused LSTM / GRU / RNN gives for padded `input` whose sequences
+    have `lengths` (B,), from zero initial states: module(pack_padded_sequence(
+    input, lengths, module.batch_first, enforce_sorted=False)), its output
+    unpacked with zeros past each length, and its final states. Its shapes
+    depend on input's alone (``packed.StaticPacking``), so torch.export can
+    trace it, where pack_padded_sequence's rows depend on the lengths' values."""
+    x = input.transpose(0, 1) if module.batch_first else input
+    steps, batch = x.shape[:2]
+    packing = StaticPacking(lengths, steps, batch)
+    cell = _CELL_OF_MODE[module.mode]
+    layers = module.num_layers * (2 if module.bidirectional else 1)
+    h0 = x.new_zeros(layers, packing.sequences, module.proj_size or module.hidden_size)
+    hx = (h0, x.new_zeros(layers, packing.sequences, module.hidden_size)) if cell == "lstm" else h0
+    output, states = _run_layers(
+        cell,
+        packing.pack(x),
+        packing.batch_sizes,
+        hx,
+        module._flat_weights,
+        module.bias,
+        module.num_layers,
+        module.dropout,
+        module.training,
+        module.bidirectional,
+    )
+    output = packing.unpack(output)
+    final = [packing.final_states(state) for state in states]
+    return (output.transpose(0, 1) if module.batch_first else output), (
+        tuple(final) if cell == "lstm" else final[0]
+    )
+
+
+_CELL_OF_MODE = {cell.torch_mode: cell.name for cell in CELL_TYPES.values()}
 
 
 def torch_forward_on_fused_ops(torch_class):
