@@ -12,7 +12,7 @@ import warnings
 
 import pytest
 import torch
-from conftest import DEVICES
+from conftest import DEVICES, requires_cuda
 from torch import nn
 
 import seq2seq_ext
@@ -180,6 +180,26 @@ def test_compile_gives_one_graph_matching_eager():
     torch.testing.assert_close(got, expected)
     torch.testing.assert_close(torch.autograd.grad(got.sum(), x)[0], expected_grad)
     assert torch._dynamo.config.allow_rnn is False
+
+
+def test_plain_torch_compile_runs_with_a_break_at_each_recurrent_module():
+    torch.manual_seed(0)
+    model = convert(Toolkit())
+    x = torch.randn(2, 7, 4)
+    explained = torch._dynamo.explain(model)(x)
+    assert explained.graph_break_count >= 1  # Dynamo hands the RNNs to eager
+    torch.testing.assert_close(torch.compile(model, backend="aot_eager")(x), model(x))
+
+
+@requires_cuda
+def test_compile_reduce_overhead_on_cuda():
+    """CUDA graphs: one graph, replayed, matching eager."""
+    torch.manual_seed(0)
+    model = convert(Toolkit()).cuda().eval()
+    compiled = seq2seq_ext.compile(model, fullgraph=True, mode="reduce-overhead")
+    for _ in range(3):  # record, then replay
+        x = torch.randn(2, 7, 4, device="cuda")
+        torch.testing.assert_close(compiled(x).clone(), model(x))
 
 
 COMPILE_SCRIPT = """
