@@ -17,6 +17,7 @@ only what their modules import, into pytest's cache directory (once, about 10 s
 on a fresh machine) and appends that directory to sys.path, so it shadows
 nothing installed."""
 
+import functools
 import hashlib
 import importlib
 import os
@@ -213,6 +214,24 @@ def assert_same_state(ours, theirs):
         assert torch.equal(ours[name], theirs[name]), name
 
 
+def built_twice(build, monkeypatch, way, patch_sites):
+    """(ours, torch's): the toolkit's model built twice by `build` (which seeds
+    itself), in float64; ours by `way`: converted, or built with `nn` bound to
+    FUSED_NN in the toolkit's modules `patch_sites`."""
+    theirs = build()
+    if way == "convert":
+        ours = seq2seq_ext.convert(build())
+    else:
+        with monkeypatch.context() as patched:
+            patch_nn(patched, *patch_sites)
+            ours = build()
+    assert_all_ours(ours)
+    assert_all_torch(theirs)
+    # Built from the same seed, the toolkit's initialisers gave the same weights.
+    assert_same_state(ours, theirs)
+    return ours.double(), theirs.double()
+
+
 class Run:
     """What one training step of a model gives: named outputs, the gradients of
     every parameter, and those of the embedded inputs (the outputs of the
@@ -317,20 +336,9 @@ def joey_build(joey, cfg, seed=0):
 
 
 def joey_pair(joey, monkeypatch, cfg, way):
-    """(ours, torch's): the same model built twice from the same seed, in
-    float64; ours by `way`."""
-    theirs = joey_build(joey, cfg)
-    if way == "convert":
-        ours = seq2seq_ext.convert(joey_build(joey, cfg))
-    else:
-        with monkeypatch.context() as patched:
-            patch_nn(patched, joey.encoders, joey.decoders)
-            ours = joey_build(joey, cfg)
-    assert_all_ours(ours)
-    assert_all_torch(theirs)
-    # Built from the same seed, the toolkit's initialisers gave the same weights.
-    assert_same_state(ours, theirs)
-    return ours.double(), theirs.double()
+    """(ours, torch's) JoeyNMT model, as built_twice."""
+    build = functools.partial(joey_build, joey, cfg)
+    return built_twice(build, monkeypatch, way, (joey.encoders, joey.decoders))
 
 
 def joey_batch(joey, with_target=True):
@@ -515,19 +523,9 @@ def onmt_build(onmt, opt, seed=0):
 
 
 def onmt_pair(onmt, monkeypatch, opt, way):
-    """(ours, torch's): the same NMTModel built twice from the same seed, in
-    float64; ours by `way`."""
-    theirs = onmt_build(onmt, opt)
-    if way == "convert":
-        ours = seq2seq_ext.convert(onmt_build(onmt, opt))
-    else:
-        with monkeypatch.context() as patched:
-            patch_nn(patched, onmt.utils.rnn_factory, onmt.modules.stacked_rnn)
-            ours = onmt_build(onmt, opt)
-    assert_all_ours(ours)
-    assert_all_torch(theirs)
-    assert_same_state(ours, theirs)
-    return ours.double(), theirs.double()
+    """(ours, torch's) NMTModel, as built_twice."""
+    build = functools.partial(onmt_build, onmt, opt)
+    return built_twice(build, monkeypatch, way, (onmt.utils.rnn_factory, onmt.modules.stacked_rnn))
 
 
 def onmt_training_step(model):

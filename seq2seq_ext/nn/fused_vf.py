@@ -114,24 +114,14 @@ def _stack(cell, args):
         _check_devices(data, hx, params)
         output, states = _run_layers(cell, data, batch_sizes, hx, params, *options)
         return (output, *states)
-    input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first = args
+    input, hx, params, *options, batch_first = args  # options as in the packed case
     _check_devices(input, hx, params)
     time_major = input.transpose(0, 1) if batch_first else input
     steps, batch = time_major.shape[:2]
     data = time_major.reshape(steps * batch, time_major.shape[2])
     batch_sizes = torch.full((steps,), batch, dtype=torch.long)
     output, states = _run_layers(
-        cell,
-        data,
-        batch_sizes,
-        hx,
-        params,
-        has_biases,
-        num_layers,
-        dropout,
-        train,
-        bidirectional,
-        padded=(steps, batch),
+        cell, data, batch_sizes, hx, params, *options, padded=(steps, batch)
     )
     output = output.view(steps, batch, output.shape[-1])
     return (output.transpose(0, 1) if batch_first else output, *states)
