@@ -1,6 +1,8 @@
 """How a case calls an implementation in each mode:
 
 - "fwd": forward only, under ``torch.no_grad`` (as inference runs);
+- "fwd (autograd)": forward only, recording the graph a backward would use (as
+  a training step's forward runs; the graph is freed with the outputs);
 - "fwd+bwd": forward, then ``.backward()`` of the sum of every tensor it
   returned; then the gradients of the leaves are freed, as
   ``optimizer.zero_grad(set_to_none=True)`` after a step frees them, so that
@@ -17,6 +19,8 @@ def timed_call(mode: str, run, leaves=()):
     `leaves`, the tensors whose gradients fwd+bwd frees (parameters, inputs)."""
     if mode == "fwd":
         return partial(_forward, run)
+    if mode == "fwd (autograd)":
+        return run
     return partial(_forward_backward, run, list(leaves))
 
 

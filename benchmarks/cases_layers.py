@@ -1,17 +1,19 @@
-"""Whole-layer cases: FusedLSTM / FusedGRU against torch.nn.LSTM / GRU (oneDNN on
-the CPU, cuDNN on the GPU), the nn.LSTMCell / GRUCell Python loop over time,
+"""Whole-layer cases: FusedLSTM / FusedGRU / FusedRNN against torch.nn.LSTM / GRU /
+RNN (oneDNN's fused LSTM on the CPU, cuDNN on the GPU), the nn.LSTMCell / GRUCell
+/ RNNCell Python loop over time,
 torch.compile of that loop (on CUDA also with mode="reduce-overhead") and, on
 CUDA where it is installed, FlashRNN; at the shapes of the H100 reference
-points in docs/design.md (one layer, one direction, E = H), forward and
-forward+backward."""
+points in docs/design.md (one layer, one direction, E = H): forward without
+grad (inference), forward with autograd recording (a training step's forward)
+and forward+backward."""
 
 from functools import partial
 
 import torch
 from torch import nn
 
-from seq2seq_ext import FusedGRU, FusedLSTM
-from seq2seq_ext.cell_types import GRU, LSTM
+from seq2seq_ext import FusedGRU, FusedLSTM, FusedRNN
+from seq2seq_ext.cell_types import GRU, LSTM, RNN_TANH
 
 from .calls import timed_call
 from .costs import recurrent_costs
@@ -23,7 +25,9 @@ SUITE = "layers"
 LAYERS = {
     "LSTM": (LSTM, FusedLSTM, nn.LSTM, nn.LSTMCell),
     "GRU": (GRU, FusedGRU, nn.GRU, nn.GRUCell),
+    "RNN": (RNN_TANH, FusedRNN, nn.RNN, nn.RNNCell),
 }
+MODES = ("fwd", "fwd (autograd)", "fwd+bwd")
 # (B, T, H) of the H100 reference points. The two largest take seconds per call
 # on a small CPU; quick runs keep the first.
 SHAPES = [(64, 50, 256), (1, 100, 512), (64, 100, 512), (128, 100, 1024)]
@@ -39,7 +43,7 @@ def cases(device, quick):
     for dtype in dtypes:
         for batch, steps, hidden in shapes[:1] if quick else shapes:
             for layer in LAYERS:
-                for mode in ("fwd", "fwd+bwd"):
+                for mode in MODES:
                     params = dict(
                         label=layer,
                         shape=f"B={batch} T={steps} E=H={hidden}",
@@ -67,9 +71,7 @@ def _make_impls(layer, batch, steps, hidden, mode, dtype, device):
     fused.load_state_dict(reference.state_dict())
     cell = cell_class(hidden, hidden, device=device, dtype=dtype)
     cell.load_state_dict({k.removesuffix("_l0"): v for k, v in reference.state_dict().items()})
-    x = torch.randn(
-        steps, batch, hidden, device=device, dtype=dtype, requires_grad=mode == "fwd+bwd"
-    )
+    x = torch.randn(steps, batch, hidden, device=device, dtype=dtype, requires_grad=mode != "fwd")
     loop = partial(_cell_loop, cell)
     runs = {  # name: (its weights, the call)
         "fused": (fused.parameters(), lambda: fused(x)[0]),

@@ -6,7 +6,7 @@ from . import OURS
 METHOD = (
     "Each time is the median of n timed calls after warm-up calls, the implementations called in"
     f" turn. Speed-up over a peer = the peer's median / {OURS}'s, measured in the same run."
-    f" Fraction of ceiling: {OURS}'s achieved GFLOP/s / GEMM peak or GB/s / copy bandwidth, whichever is"
+    f" Fraction of ceiling: {OURS}'s achieved GFLOP/s / GEMM ceiling or GB/s / copy bandwidth, whichever is"
     " bigger (the bound named), from the case's FLOPs and bytes as benchmarks/costs.py estimates them."
     " Peak MiB: the most memory one call holds beyond what was allocated when it began"
     " (the JSON's peak_memory says how it is measured). Throughput, where a case has one:"
@@ -56,14 +56,25 @@ def _facts(results):
 def _ceilings(ceilings):
     copy = ceilings["copy"]
     gemms = ", ".join(
-        f"{dtype} {gemm['gflops']:.0f} GFLOP/s ({gemm['n']}x{gemm['n']} matmul)"
+        f"{dtype} {gemm['gflops']:.0f} GFLOP/s (the best of: "
+        + ", ".join(f"{name} {rate:.0f}" for name, rate in gemm["candidates"].items())
+        + ")"
         for dtype, gemm in ceilings["gemm"].items()
     )
-    return (
+    text = (
         f"Ceilings measured in this run (the fastest call, before and after the cases, the higher):"
         f" copy bandwidth {copy['gbps']:.1f} GB/s ({copy['bytes'] / 2**20:.0f} MiB read and written);"
-        f" GEMM peak {gemms}."
+        f" GEMM ceiling {gemms}."
     )
+    peak = ceilings.get("fma_peak")
+    if peak:
+        text += (
+            f" Theoretical float32 FMA peak {peak['gflops']:.0f} GFLOP/s ="
+            f" {peak['threads']} threads x {peak['fma_units_per_core']} FMA units (assumed) x 2"
+            f" x {peak['float32_lanes']} lanes x {peak['ghz']:.2f} GHz (the clock /proc/cpuinfo"
+            " reports)."
+        )
+    return text
 
 
 def _suite_table(suite, rows):

@@ -12,11 +12,12 @@ so that each case reports its fraction of them, measured in the same run.
 A suite is a module ``cases_<name>.py`` listed in SUITES, with ``SUITE`` (its
 name), optionally ``TIMING`` (its own warm-up and repeat counts, for slow cases)
 and ``cases(device, quick)`` yielding ``(params, make_impls)``. ``params`` are the
-row fields describing the case: at least ``label``, ``shape``, ``mode`` ("fwd" or
-"fwd+bwd"), ``dtype`` (a torch dtype name), and the ``flops`` and ``bytes`` of one
-call (benchmarks/costs.py); a case that processes countable things gives their
-number per call as ``items`` and their name as ``items_unit`` ("tokens"), and
-its rows get a ``throughput`` (items / s) and ``throughput_unit`` ("tokens/s").
+row fields describing the case: at least ``label``, ``shape``, ``mode`` ("fwd",
+"fwd (autograd)" or "fwd+bwd", see benchmarks/calls.py), ``dtype`` (a torch
+dtype name), and the ``flops`` and ``bytes`` of one call (benchmarks/costs.py);
+a case that processes countable things gives their number per call as ``items``
+and their name as ``items_unit`` ("tokens"), and its rows get a ``throughput``
+(items / s) and ``throughput_unit`` ("tokens/s").
 ``make_impls()`` returns ``{impl name: callable to time}``, built only when the
 case runs: the implementation under test named "fused" (benchmarks.OURS), its
 peers by the names a reader knows them by.

@@ -19,7 +19,7 @@ namespace seq2seq_ext {
 // would keep the compiler from vectorizing the CPU loop.
 struct LstmForwardTensors {
   Tensor gates, b_ih, b_hh, cx;  // gates = x W_ih^T + h W_hh^T, (B, 4H)
-  Tensor hy, cy, workspace;      // workspace: activated i, f, g, o, (B, 4H)
+  Tensor hy, cy, workspace;      // workspace: activated i, f, g, o, (B, 4H); may be gates
 };
 struct LstmBackwardTensors {
   Tensor grad_hy, grad_cy, cx, cy, workspace;
@@ -223,5 +223,15 @@ struct RnnBackwardUnit {
         rnn_backward<kind>(static_cast<acc_t>(hy[u]), static_cast<acc_t>(grad_hy[u])));
   }
 };
+
+// The Elman units with their nonlinearity fixed, as one-parameter templates.
+template <typename scalar_t>
+using RnnTanhForwardUnit = RnnForwardUnit<scalar_t, RnnNonlinearity::Tanh>;
+template <typename scalar_t>
+using RnnReluForwardUnit = RnnForwardUnit<scalar_t, RnnNonlinearity::Relu>;
+template <typename scalar_t>
+using RnnTanhBackwardUnit = RnnBackwardUnit<scalar_t, RnnNonlinearity::Tanh>;
+template <typename scalar_t>
+using RnnReluBackwardUnit = RnnBackwardUnit<scalar_t, RnnNonlinearity::Relu>;
 
 }  // namespace seq2seq_ext

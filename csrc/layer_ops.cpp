@@ -1,6 +1,8 @@
 // Device-independent helpers of the layer ops: the packed steps and the final GEMMs.
 #include "layer_ops.h"
 
+#include <ATen/ops/empty_like.h>
+
 namespace seq2seq_ext {
 
 PackedSteps::PackedSteps(const char* op, const Tensor& batch_sizes, int64_t total_rows,

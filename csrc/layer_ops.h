@@ -1,7 +1,8 @@
 // Whole-layer recurrent ops: one direction of one layer over all time steps,
 // forward and backward, with the time loop in C++. Written once for every
-// device: the GEMMs go through ATen, the pointwise work of each step is the
-// cell ops' kernel (CellKernels<device>), so no per-step Python.
+// device: the all-steps GEMMs go through ATen; each step's recurrent GEMM and
+// pointwise work are RecurrentKernels<device> (recurrent_kernels.h), so no
+// per-step Python.
 //
 // Layout: the packed layout of torch.nn.utils.rnn.PackedSequence. The input is
 // (N, I) with the rows of step s stored at [offset_s, offset_s + batch_sizes[s]),
@@ -9,19 +10,17 @@
 // step s exactly the first batch_sizes[s] sequences are running and every
 // per-step slice is contiguous. A padded (T, B, I) input is the case
 // batch_sizes = [B] * T. The reverse direction of a bidirectional layer runs
-// these ops on the sequences reversed (see seq2seq_ext/nn/rnn.py).
+// these ops on the sequences reversed (see seq2seq_ext/nn/fused_vf.py).
 //
 // Saved for the backward, per sequence and step (beyond the output): LSTM the
 // activated gates (4H) and the cell state (H), plus H before the projection
 // with proj_size; GRU r, z, n and W_hn h + b_hn (4H); RNN nothing.
 #pragma once
 
-#include <ATen/ops/addmm.h>
-#include <ATen/ops/empty_like.h>
-
 #include <vector>
 
 #include "cell_ops.h"
+#include "recurrent_kernels.h"
 
 namespace seq2seq_ext {
 
@@ -81,30 +80,32 @@ Tensor6 lstm_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor&
   const bool projected = w_hr.has_value();
   const Tensor h0c = h0.contiguous(), c0c = c0.contiguous();
   // Every step's input projection in one GEMM; each step adds h W_hh^T to its rows.
+  // The units overwrite a step's gates with the activated ones (each unit reads
+  // its four gates before it writes them), so the gates become the workspace.
   Tensor gates = at::mm(input, w_ih.t());
-  Tensor workspace = at::empty_like(gates), cells = at::empty({N, H}, c0.options());
+  Tensor cells = at::empty({N, H}, c0.options());
   Tensor output = at::empty({N, P}, h0.options());
   Tensor unprojected = at::empty({projected ? N : 0, H}, c0.options());
   const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
+  const RecurrentKernels<device> recurrence(w_hh, kLstmGates, Pass::Forward, h0.size(0));
   for (int64_t s = 0; s < steps.count(); ++s) {
     if (steps.rows(s) == 0) continue;
     LstmForwardTensors t;
-    t.gates = steps.of(gates, s).addmm_(steps.previous(output, h0c, s), w_hh.t());
+    t.gates = steps.of(gates, s);
     t.b_ih = bias_ih;
     t.b_hh = bias_hh;
     t.cx = steps.previous(cells, c0c, s);
     t.cy = steps.of(cells, s);
     t.hy = steps.of(projected ? unprojected : output, s);
-    t.workspace = steps.of(workspace, s);
-    CellKernels<device>::lstm_forward(t);
+    t.workspace = t.gates;
+    recurrence.lstm_forward(t, steps.previous(output, h0c, s));
     if (projected) {
       Tensor output_rows = steps.of(output, s);
       at::mm_out(output_rows, t.hy, w_hr->t());
     }
   }
-  return {
-      output,     steps.final_states(output, h0c), steps.final_states(cells, c0c), cells, workspace,
-      unprojected};
+  return {output,     steps.final_states(output, h0c), steps.final_states(cells, c0c), cells, gates,
+          unprojected};
 }
 
 template <c10::DeviceType device>
@@ -134,25 +135,30 @@ Tensor7 lstm_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, co
   Tensor dh = grad_hy.contiguous().clone(), dc = grad_cy.contiguous().clone();
   Tensor grad_gates = at::empty({N, kLstmGates * H}, c0.options());
   Tensor grad_output_total = at::empty({projected ? N : 0, P}, h0.options());  // for W_hr
+  const RecurrentKernels<device> recurrence(w_hh, kLstmGates, Pass::Backward, h0.size(0));
+  Tensor later;  // the gate gradients of the step after s
   for (int64_t s = steps.count() - 1; s >= 0; --s) {
     const int64_t rows = steps.rows(s);
     if (rows == 0) continue;
-    Tensor dh_rows = dh.narrow(0, 0, rows).add_(steps.of(grad_out, s));
+    const Tensor dh_rows = dh.narrow(0, 0, rows);
     LstmBackwardTensors t;
-    if (projected) {
-      steps.of(grad_output_total, s).copy_(dh_rows);
-      t.grad_hy = at::mm(dh_rows, *w_hr);
-    } else {
-      t.grad_hy = dh_rows;
-    }
     t.grad_cy = t.grad_cx = dc.narrow(0, 0, rows);  // read, then overwritten, per element
     t.cx = steps.previous(cells_c, c0c, s);
     t.cy = steps.of(cells_c, s);
     t.workspace = steps.of(workspace_c, s);
     t.grad_gates = steps.of(grad_gates, s);
-    CellKernels<device>::lstm_backward(t);
-    at::mm_out(dh_rows, t.grad_gates, w_hh);
+    if (projected) {
+      recurrence.carry(dh, later, Tensor(), steps.of(grad_out, s));
+      steps.of(grad_output_total, s).copy_(dh_rows);
+      t.grad_hy = at::mm(dh_rows, *w_hr);
+      CellKernels<device>::lstm_backward(t);
+    } else {
+      t.grad_hy = dh_rows;
+      recurrence.lstm_backward(t, dh, later, steps.of(grad_out, s));
+    }
+    later = t.grad_gates;
   }
+  recurrence.carry(dh, later, Tensor(), Tensor());  // into the initial state
   const auto g = layer_gemm_backward(steps, grad_gates, grad_gates, input, output.contiguous(), h0c,
                                      w_ih, w_hh, mask);
   Tensor grad_w_hr = projected && mask[2] ? at::mm(grad_output_total.t(), unprojected)
@@ -176,18 +182,21 @@ Tensor3 gru_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& 
   const Tensor xgates = at::mm(input, w_ih.t());
   Tensor output = at::empty({N, H}, h0.options());
   Tensor workspace = at::empty({N, kGruSaved * H}, h0.options());
+  Tensor hgates = at::empty({h0.size(0), kGruGates * H}, h0.options());  // h W_hh^T of a step
   const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
+  const RecurrentKernels<device> recurrence(w_hh, kGruGates, Pass::Forward, h0.size(0));
   for (int64_t s = 0; s < steps.count(); ++s) {
-    if (steps.rows(s) == 0) continue;
+    const int64_t rows = steps.rows(s);
+    if (rows == 0) continue;
     GruForwardTensors t;
     t.hx = steps.previous(output, h0c, s);
     t.xgates = steps.of(xgates, s);
-    t.hgates = at::mm(t.hx, w_hh.t());
+    t.hgates = hgates.narrow(0, 0, rows);
     t.b_ih = bias_ih;
     t.b_hh = bias_hh;
     t.hy = steps.of(output, s);
     t.workspace = steps.of(workspace, s);
-    CellKernels<device>::gru_forward(t);
+    recurrence.gru_forward(t, t.hx);
   }
   return {output, steps.final_states(output, h0c), workspace};
 }
@@ -211,20 +220,24 @@ Tensor6 gru_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, con
   Tensor dh = grad_hy.contiguous().clone();
   Tensor grad_xgates = at::empty({N, kGruGates * H}, h0.options());
   Tensor grad_hgates = at::empty({N, kGruGates * H}, h0.options());
+  Tensor direct = at::empty({h0.size(0), H}, h0.options());  // grad_hx_direct of a step
+  const RecurrentKernels<device> recurrence(w_hh, kGruGates, Pass::Backward, h0.size(0));
+  Tensor later, later_direct;  // of the step after s
   for (int64_t s = steps.count() - 1; s >= 0; --s) {
     const int64_t rows = steps.rows(s);
     if (rows == 0) continue;
-    Tensor dh_rows = dh.narrow(0, 0, rows).add_(steps.of(grad_out, s));
     GruBackwardTensors t;
-    t.grad_hy = dh_rows;
+    t.grad_hy = dh.narrow(0, 0, rows);
     t.hx = steps.previous(output_c, h0c, s);
     t.workspace = steps.of(workspace_c, s);
     t.grad_xgates = steps.of(grad_xgates, s);
     t.grad_hgates = steps.of(grad_hgates, s);
-    t.grad_hx_direct = at::empty({rows, H}, h0.options());
-    CellKernels<device>::gru_backward(t);
-    at::addmm_out(dh_rows, t.grad_hx_direct, t.grad_hgates, w_hh);
+    t.grad_hx_direct = direct.narrow(0, 0, rows);  // read as later_direct, then overwritten
+    recurrence.gru_backward(t, dh, later, later_direct, steps.of(grad_out, s));
+    later = t.grad_hgates;
+    later_direct = t.grad_hx_direct;
   }
+  recurrence.carry(dh, later, later_direct, Tensor());  // into the initial state
   const auto g =
       layer_gemm_backward(steps, grad_xgates, grad_hgates, input, output_c, h0c, w_ih, w_hh, mask);
   return {g.input, dh, g.w_ih, g.w_hh, g.b_ih, g.b_hh};
@@ -246,14 +259,15 @@ Tensor2 rnn_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& 
   Tensor xgates = at::mm(input, w_ih.t());
   Tensor output = at::empty({input.size(0), h0.size(1)}, h0.options());
   const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
+  const RecurrentKernels<device> recurrence(w_hh, kRnnGates, Pass::Forward, h0.size(0));
   for (int64_t s = 0; s < steps.count(); ++s) {
     if (steps.rows(s) == 0) continue;
     RnnForwardTensors t;
-    t.gates = steps.of(xgates, s).addmm_(steps.previous(output, h0c, s), w_hh.t());
+    t.gates = steps.of(xgates, s);
     t.b_ih = bias_ih;
     t.b_hh = bias_hh;
     t.hy = steps.of(output, s);
-    CellKernels<device>::rnn_forward(kind, t);
+    recurrence.rnn_forward(kind, t, steps.previous(output, h0c, s));
   }
   return {output, steps.final_states(output, h0c)};
 }
@@ -274,17 +288,19 @@ Tensor5 rnn_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, con
                output_c = output.contiguous();
   Tensor dh = grad_hy.contiguous().clone();
   Tensor grad_gates = at::empty({N, H}, h0.options());
+  const RecurrentKernels<device> recurrence(w_hh, kRnnGates, Pass::Backward, h0.size(0));
+  Tensor later;  // the gate gradients of the step after s
   for (int64_t s = steps.count() - 1; s >= 0; --s) {
     const int64_t rows = steps.rows(s);
     if (rows == 0) continue;
-    Tensor dh_rows = dh.narrow(0, 0, rows).add_(steps.of(grad_out, s));
     RnnBackwardTensors t;
-    t.grad_hy = dh_rows;
+    t.grad_hy = dh.narrow(0, 0, rows);
     t.hy = steps.of(output_c, s);
     t.grad_gates = steps.of(grad_gates, s);
-    CellKernels<device>::rnn_backward(kind, t);
-    at::mm_out(dh_rows, t.grad_gates, w_hh);
+    recurrence.rnn_backward(kind, t, dh, later, steps.of(grad_out, s));
+    later = t.grad_gates;
   }
+  recurrence.carry(dh, later, Tensor(), Tensor());  // into the initial state
   const auto g =
       layer_gemm_backward(steps, grad_gates, grad_gates, input, output_c, h0c, w_ih, w_hh, mask);
   return {g.input, dh, g.w_ih, g.w_hh, g.b_ih};

@@ -25,16 +25,6 @@ void run_units(const Tensors& t, const Tensor& state) {
       [&] { UnitLoop<device>::run(Unit<scalar_t>(t), state.size(0), state.size(1)); });
 }
 
-// The Elman units with their nonlinearity fixed, as run_units takes them.
-template <typename scalar_t>
-using RnnTanhForwardUnit = RnnForwardUnit<scalar_t, RnnNonlinearity::Tanh>;
-template <typename scalar_t>
-using RnnReluForwardUnit = RnnForwardUnit<scalar_t, RnnNonlinearity::Relu>;
-template <typename scalar_t>
-using RnnTanhBackwardUnit = RnnBackwardUnit<scalar_t, RnnNonlinearity::Tanh>;
-template <typename scalar_t>
-using RnnReluBackwardUnit = RnnBackwardUnit<scalar_t, RnnNonlinearity::Relu>;
-
 template <c10::DeviceType device>
 void CellKernels<device>::lstm_forward(const LstmForwardTensors& t) {
   run_units<device, LstmForwardUnit>(t, t.cx);

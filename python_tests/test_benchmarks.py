@@ -61,6 +61,16 @@ def test_quick_cpu_run_writes_json_markdown_and_charts(tmp_path):
     copy = ceilings["copy"]  # measured before and after the cases, the higher kept
     assert copy["gbps"] == max(copy["gbps_before_cases"], copy["gbps_after_cases"]) > 0
     peak_gflops, bandwidth = ceilings["gemm"]["float32"]["gflops"], ceilings["copy"]["gbps"]
+    # The GEMM ceiling is the best of its candidates: matmul shapes and torch.nn.LSTM.
+    candidates = ceilings["gemm"]["float32"]["candidates"]
+    assert len(candidates) > 2 and any(name.startswith("torch.nn.LSTM") for name in candidates)
+    assert (
+        peak_gflops == max(candidates.values()) == candidates[ceilings["gemm"]["float32"]["best"]]
+    )
+    fma_peak = ceilings["fma_peak"]  # Linux on an x86 CPU with FMA, as CI's machine is
+    assert fma_peak["gflops"] == pytest.approx(
+        fma_peak["threads"] * 2 * 2 * fma_peak["float32_lanes"] * fma_peak["ghz"]
+    )
 
     rows = {row["impl"]: row for row in data["rows"]}
     assert set(rows) == {"fused", "torch.nn"}
@@ -85,6 +95,7 @@ def test_quick_cpu_run_writes_json_markdown_and_charts(tmp_path):
     markdown = stem.with_suffix(".md").read_text()
     assert f"{fused['speedup_over']['torch.nn']:.2f}x" in markdown
     assert "Ceilings measured in this run" in markdown and f"({fused['bound']})" in markdown
+    assert f"Theoretical float32 FMA peak {fma_peak['gflops']:.0f} GFLOP/s" in markdown
     for chart in ("speedup", "ceiling"):
         assert stem.with_name(f"{stem.name}-{chart}.png").read_bytes().startswith(PNG_SIGNATURE)
 
@@ -142,6 +153,34 @@ def test_cuda_run_without_gpu_fails_clearly(tmp_path):
     result = run_module("benchmarks.run", "--device", "cuda", "--quick", "--out", str(tmp_path))
     assert result.returncode != 0
     assert "no CUDA GPU" in result.stderr
+
+
+def test_layer_cases_time_every_cell_in_three_modes():
+    """Inference (no grad), a training forward (the graph recorded) and
+    forward+backward, for the LSTM, the GRU and the Elman RNN."""
+    script = """
+import json
+import torch
+from benchmarks import cases_layers
+from benchmarks.calls import timed_call
+
+w = torch.randn(3, requires_grad=True)
+print(json.dumps(dict(
+    cases=sorted({(p["label"], p["mode"]) for p, _ in cases_layers.cases("cpu", quick=True)}),
+    records={mode: timed_call(mode, lambda: w * 2)().requires_grad
+             for mode in ("fwd", "fwd (autograd)")},
+)))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.splitlines()[-1])
+    modes = ("fwd", "fwd (autograd)", "fwd+bwd")
+    assert found["cases"] == sorted(
+        [label, mode] for label in ("GRU", "LSTM", "RNN") for mode in modes
+    )
+    assert found["records"] == {"fwd": False, "fwd (autograd)": True}
 
 
 def test_a_failing_peer_is_reported_with_its_error(tmp_path):

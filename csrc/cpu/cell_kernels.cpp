@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "../unit_loop.h"
+#include "unit_row.h"
 
 namespace seq2seq_ext {
 
@@ -17,14 +18,8 @@ struct UnitLoop<c10::kCPU> {
   template <class Unit>
   static void run(const Unit& unit, int64_t rows, int64_t H) {
     const int64_t rows_per_task = std::max<int64_t>(1, kUnitsPerTask / H);
-    at::parallel_for(0, rows, rows_per_task, [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b) {
-        // A unit writes only its own (b, j) elements: no dependence between
-        // iterations, whatever the compiler fears about the unit's pointers.
-#pragma GCC ivdep
-        for (int64_t j = 0; j < H; ++j) unit(b, j);
-      }
-    });
+    at::parallel_for(0, rows, rows_per_task,
+                     [&](int64_t begin, int64_t end) { unit_rows(unit, begin, end, 0, H); });
   }
 };
 
