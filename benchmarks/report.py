@@ -91,7 +91,7 @@ def _suite_table(suite, rows):
         ["case", "shape", "dtype", "mode"]
         + [f"{impl} ms" for impl in impls]
         + [f"{OURS} speed-up over {peer}" for peer in peers]
-        + [f"{OURS} fraction of ceiling", f"{OURS} peak MiB"]
+        + [f"{OURS} GFLOP/s", f"{OURS} fraction of ceiling", f"{OURS} peak MiB"]
         + [f"{OURS} throughput"] * has_throughput
     )
     lines = [
@@ -114,9 +114,10 @@ def _suite_table(suite, rows):
         speedups = ours.get("speedup_over", {})
         cells += [f"{speedups[peer]:.2f}x" if peer in speedups else "-" for peer in peers]
         if "error" in ours:
-            cells += ["-", "-"]
+            cells += ["-", "-", "-"]
         else:
             cells += [
+                f"{ours['gflops']:.1f}",
                 f"{_percent(ours['fraction_of_ceiling'])} ({ours['bound']})",
                 f"{ours['peak_memory_mib']:.1f}",
             ]

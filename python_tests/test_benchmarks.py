@@ -96,6 +96,7 @@ def test_quick_cpu_run_writes_json_markdown_and_charts(tmp_path):
     assert f"{fused['speedup_over']['torch.nn']:.2f}x" in markdown
     assert "Ceilings measured in this run" in markdown and f"({fused['bound']})" in markdown
     assert f"Theoretical float32 FMA peak {fma_peak['gflops']:.0f} GFLOP/s" in markdown
+    assert f"| {fused['gflops']:.1f} |" in markdown
     for chart in ("speedup", "ceiling"):
         assert stem.with_name(f"{stem.name}-{chart}.png").read_bytes().startswith(PNG_SIGNATURE)
 

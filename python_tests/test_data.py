@@ -23,9 +23,12 @@ from seq2seq_ext.data import (
     make_loader,
     read_tsv_pairs,
     reverse_words_pairs,
+    task_pairs,
+    task_splits,
     train_valid_test_split,
     word_tokenize,
 )
+from seq2seq_ext.errors import InputError
 
 # ---------------------------------------------------------------- vocab
 
@@ -147,41 +150,63 @@ def write(tmp_path, text):
     return path
 
 
-def test_read_tsv_pairs_extra_columns_and_bad_lines(tmp_path):
+def test_read_tsv_pairs_takes_two_columns_and_skips_only_blank_lines(tmp_path):
     path = write(
         tmp_path,
-        "Go.\tVa !\tCC-BY 2.0 (France) Attribution: tatoeba.org\n"
-        "\n"
-        "   \n"
-        "no tab here\n"
-        "\tonly target\n"
-        "only source\t  \n"
-        " Hi. \t Salut. \r\n",
+        "Go.\tVa !\tCC-BY 2.0 (France) Attribution: tatoeba.org\n\n   \n Hi. \t Salut. \r\n",
     )
-    pairs, skipped = read_tsv_pairs(path)
-    assert pairs == [("Go.", "Va !"), ("Hi.", "Salut.")]
-    assert skipped == 3
+    assert read_tsv_pairs(path) == [("Go.", "Va !"), ("Hi.", "Salut.")]
 
 
 def test_read_tsv_pairs_reverse_and_max_pairs(tmp_path):
     path = write(tmp_path, "a\tA\nb\tB\nc\tC\n")
-    assert read_tsv_pairs(path, reverse=True).pairs == [("A", "a"), ("B", "b"), ("C", "c")]
-    assert read_tsv_pairs(path, max_pairs=2).pairs == [("a", "A"), ("b", "B")]
+    assert read_tsv_pairs(path, reverse=True) == [("A", "a"), ("B", "b"), ("C", "c")]
+    assert read_tsv_pairs(path, max_pairs=2) == [("a", "A"), ("b", "B")]
 
 
-def test_read_tsv_pairs_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="missing.tsv"):
-        read_tsv_pairs(tmp_path / "missing.tsv")
-    path = write(tmp_path, "\n no pair \n\tx\n")
-    with pytest.raises(ValueError, match="pairs.tsv: no sentence pair"):
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"a\tA\n\nno tab here\n", r"pairs.tsv, line 3: no tab; expected source<TAB>target"),
+        (b"a\tA\n\tonly target\n", r"pairs.tsv, line 2: empty source"),
+        (b"only source\t  \n", r"pairs.tsv, line 1: empty target"),
+        (b"a\tA\ncaf\xe9\tcoffee\n", r"pairs.tsv, line 2: not UTF-8 \(byte 0xe9 at byte 4"),
+        (b"\n  \n", r"pairs.tsv: no sentence pair found"),
+        (b"", r"pairs.tsv: no sentence pair found"),
+    ],
+    ids=["no tab", "empty source", "empty target", "latin-1 byte", "blank", "empty"],
+)
+def test_read_tsv_pairs_names_the_bad_line(tmp_path, content, message):
+    path = tmp_path / "pairs.tsv"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
         read_tsv_pairs(path)
 
 
+def test_read_tsv_pairs_missing_file(tmp_path):
+    with pytest.raises(InputError, match="missing.tsv: cannot read the file"):
+        read_tsv_pairs(tmp_path / "missing.tsv")
+
+
+def test_read_tsv_pairs_accepts_a_byte_order_mark(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_bytes("\ufeffa\tA\n".encode())
+    assert read_tsv_pairs(path) == [("a", "A")]
+
+
 def test_shipped_sample():
-    pairs, skipped = read_tsv_pairs(ENG_FRA_SAMPLE)
-    assert 400 <= len(pairs) <= 600 and skipped == 0
+    pairs = read_tsv_pairs(ENG_FRA_SAMPLE)
+    assert 400 <= len(pairs) <= 600
     assert len(set(pairs)) == len(pairs)
     assert ("I have a cat.", "J'ai un chat.") in pairs
+
+
+def test_a_split_that_comes_out_empty_is_an_error(tmp_path):
+    path = write(tmp_path, "a\tA\nb\tB\n")
+    options = dict(task="tsv", examples=0, seed=0, data=str(path), max_pairs=None, tokenizer="word")
+    with pytest.raises(InputError, match="2 sentence pairs are too few to split"):
+        task_splits(options)
+    assert len(task_pairs(options)) == 2  # all of them, as evaluate --data reads them
 
 
 # ---------------------------------------------------------------- tasks
@@ -394,7 +419,7 @@ def test_dataset_too_long_and_empty_source():
 def test_make_loader_on_the_sample():
     pairs = [
         (word_tokenize(e, lowercase=True), word_tokenize(f, lowercase=True))
-        for e, f in read_tsv_pairs(ENG_FRA_SAMPLE).pairs
+        for e, f in read_tsv_pairs(ENG_FRA_SAMPLE)
     ]
     src_vocab, tgt_vocab = vocabs(pairs)
     loader = make_loader(pairs, src_vocab, tgt_vocab, batch_size=32, seed=0)

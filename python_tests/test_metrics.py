@@ -112,7 +112,7 @@ def corpus(num_sentences=20, seed=0):
     hypotheses made from them by dropping, swapping or replacing words."""
     rng = random.Random(seed)
     references = [
-        word_tokenize(french) for _, french in read_tsv_pairs(ENG_FRA_SAMPLE).pairs[:num_sentences]
+        word_tokenize(french) for _, french in read_tsv_pairs(ENG_FRA_SAMPLE)[:num_sentences]
     ]
     words = sorted({w for sentence in references for w in sentence})
     hypotheses = []

@@ -170,6 +170,26 @@ def test_only_some_arguments_need_gradients(mode, frozen, device):
     check_close(results, 1e-10, f"{mode}, {frozen} frozen")
 
 
+@pytest.mark.parametrize("used", ["output", "final h", "final c"])
+@pytest.mark.parametrize("mode", list(MODULES))
+def test_a_loss_on_some_outputs_only(mode, used):
+    """A loss on the output alone or on one final state alone: the layer ops'
+    backward gets no gradient (None) for the others and uses zeros."""
+    if used == "final c" and mode != "lstm":
+        pytest.skip("only the LSTM has a cell state")
+    theirs, ours = pair(mode, 5, 6, num_layers=2, dtype=torch.float64)
+    x = torch.randn(7, 3, 5, dtype=torch.float64)
+    results = []
+    for module in (theirs, ours):
+        inputs = x.clone().requires_grad_()
+        out, hidden = module(inputs)
+        chosen = {"output": out, "final h": as_list(hidden)[0], "final c": as_list(hidden)[-1]}
+        torch.manual_seed(1)
+        loss = (chosen[used] * torch.randn_like(chosen[used])).sum()
+        results.append(([chosen[used]], torch.autograd.grad(loss, [inputs, *module.parameters()])))
+    check_close(results, 1e-10, f"{mode}, loss on {used}")
+
+
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("mode", list(MODULES))
 def test_unbatched_input_matches_torch(mode, batch_first):

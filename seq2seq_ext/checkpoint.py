@@ -10,10 +10,12 @@ from pathlib import Path
 
 import torch
 
+from .errors import InputError
+
 FORMAT = "seq2seq_ext-checkpoint-v1"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """The file is missing, truncated, or not a seq2seq_ext checkpoint."""
 
 

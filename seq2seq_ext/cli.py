@@ -21,7 +21,8 @@ import torch
 from . import data as datasets
 from . import distributed
 from ._ops import backend_summary
-from .data import TASKS, TOKENIZERS, task_splits
+from .data import TASKS, TOKENIZERS, task_pairs, task_splits
+from .errors import InputError
 from .models import Seq2Seq, Seq2SeqConfig
 from .models.config import ATTENTIONS, BACKENDS, CELLS
 from .train import LR_SCHEDULES, TrainConfig, Trainer, load_model
@@ -148,7 +149,7 @@ def evaluate(args) -> dict:
     data = dict(extra["data"])
     if args.data:
         data.update(task="tsv", data=args.data, max_pairs=None)
-        test_pairs = [p for split in task_splits(data) for p in split]
+        test_pairs = task_pairs(data)
     else:
         test_pairs = task_splits(data)[2]
     evaluation = translator.evaluate(test_pairs)
@@ -180,7 +181,7 @@ def sweep(args) -> dict:
     rows, histories = [], {}
     for value in args.values:
         run = argparse.Namespace(**vars(args))
-        setattr(run, args.param, type(getattr(args, args.param))(value))
+        setattr(run, args.param, _train_option(args.param, value))
         run.out = str(Path(args.out) / f"{args.param}={value}")
         result = train(run)
         histories[value] = json.loads((Path(run.out) / "history.json").read_text())
@@ -207,6 +208,12 @@ def sweep(args) -> dict:
     return {"param": args.param, "runs": rows}
 
 
+def _train_option(param: str, value: str):
+    """`value` parsed as train's --param parses it (a bad value is a usage error)."""
+    option = "--" + param.replace("_", "-")
+    return getattr(build_parser().parse_args(["train", option, value]), param)
+
+
 def metrics_of(result: dict) -> dict:
     """A command's result without the objects train() returns for the examples."""
     return {
@@ -214,43 +221,83 @@ def metrics_of(result: dict) -> dict:
     }
 
 
+def _message(error) -> str:
+    """One line: an OSError as 'path: what happened', else the error's text."""
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror}"
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
 def _format(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 # ------------------------------------------------------------------ arguments
+def _number(kind, minimum, minimum_allowed=True):
+    """An argparse type: `kind` (int or float) at least `minimum` (above it
+    where minimum_allowed is False), so a bad value ends in argparse's one-line
+    usage error."""
+
+    def parse(text):
+        value = kind(text)
+        if value < minimum or (value == minimum and not minimum_allowed):
+            relation = "at least" if minimum_allowed else "above"
+            raise argparse.ArgumentTypeError(f"must be {relation} {minimum}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in "invalid int value"
+    return parse
+
+
+POSITIVE_INT = _number(int, 1)
+POSITIVE_FLOAT = _number(float, 0, minimum_allowed=False)
+NON_NEGATIVE_FLOAT = _number(float, 0)
+
+
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     task = parser.add_argument_group("task")
     task.add_argument("--task", choices=TASKS, default="reverse_words")
-    task.add_argument("--data", help="a TSV file of source<TAB>target pairs (task tsv)")
-    task.add_argument("--max-pairs", type=int, help="read at most this many pairs (task tsv)")
+    task.add_argument(
+        "--data",
+        help="a UTF-8 TSV file, one source<TAB>target pair a line (task tsv); further"
+        " columns, such as tatoeba's attribution, are ignored",
+    )
+    task.add_argument(
+        "--max-pairs", type=POSITIVE_INT, help="read at most this many pairs (task tsv)"
+    )
     task.add_argument(
         "--tokenizer",
         choices=tuple(TOKENIZERS),
         help="default: word for reverse_words and tsv, char otherwise",
     )
-    task.add_argument("--examples", type=int, default=20000, help="generated pairs")
-    task.add_argument("--min-len", type=int, default=3, help="words per sentence (reverse_words)")
-    task.add_argument("--max-len", type=int, default=10, help="words per sentence (reverse_words)")
-    task.add_argument("--words", type=int, default=40, help="vocabulary size (reverse_words)")
-    task.add_argument("--digits", type=int, default=3, help="digits per number")
-    task.add_argument("--max-tokens", type=int, help="drop longer pairs")
+    task.add_argument("--examples", type=POSITIVE_INT, default=20000, help="generated pairs")
+    task.add_argument(
+        "--min-len", type=POSITIVE_INT, default=3, help="words per sentence (reverse_words)"
+    )
+    task.add_argument(
+        "--max-len", type=POSITIVE_INT, default=10, help="words per sentence (reverse_words)"
+    )
+    task.add_argument(
+        "--words", type=POSITIVE_INT, default=40, help="vocabulary size (reverse_words)"
+    )
+    task.add_argument("--digits", type=POSITIVE_INT, default=3, help="digits per number")
+    task.add_argument("--max-tokens", type=POSITIVE_INT, help="drop longer pairs")
     model = parser.add_argument_group("model")
     model.add_argument("--cell", choices=CELLS, default="gru")
     model.add_argument("--attention", choices=ATTENTIONS, default="bahdanau")
-    model.add_argument("--embedding", type=int, default=64)
-    model.add_argument("--hidden", type=int, default=128)
-    model.add_argument("--layers", type=int, default=1)
+    model.add_argument("--embedding", type=POSITIVE_INT, default=64)
+    model.add_argument("--hidden", type=POSITIVE_INT, default=128)
+    model.add_argument("--layers", type=POSITIVE_INT, default=1)
     model.add_argument("--bidirectional", action="store_true")
-    model.add_argument("--dropout", type=float, default=0.0)
+    model.add_argument("--dropout", type=NON_NEGATIVE_FLOAT, default=0.0)
     model.add_argument("--input-feeding", action="store_true")
     model.add_argument("--backend", choices=BACKENDS, default="fused")
     training = parser.add_argument_group("training")
-    training.add_argument("--epochs", type=int, default=20)
-    training.add_argument("--lr", type=float, default=3e-3)
+    training.add_argument("--epochs", type=POSITIVE_INT, default=20)
+    training.add_argument("--lr", type=POSITIVE_FLOAT, default=3e-3)
     training.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="cosine")
-    training.add_argument("--batch-size", type=int, default=64)
-    training.add_argument("--clip", type=float, default=1.0)
+    training.add_argument("--batch-size", type=POSITIVE_INT, default=64)
+    training.add_argument("--clip", type=POSITIVE_FLOAT, default=1.0)
     training.add_argument(
         "--teacher-forcing",
         type=float,
@@ -270,8 +317,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_common_arguments(parser: argparse.ArgumentParser, out_default=None) -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
-    parser.add_argument("--decode-len", type=int, default=60, help="longest output")
+    parser.add_argument(
+        "--debug", action="store_true", help="on bad input, show the traceback, not one line"
+    )
+    parser.add_argument("--beam", type=POSITIVE_INT, default=1, help="beam size (1: greedy)")
+    parser.add_argument("--decode-len", type=POSITIVE_INT, default=60, help="longest output")
     if out_default:
         parser.add_argument("--out", default=out_default)
 
@@ -282,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
     commands = parser.add_subparsers(dest="command", required=True)
     add_train_arguments(commands.add_parser("train", help="train on a task"))
     evaluation = commands.add_parser("evaluate", help="test-split metrics of a checkpoint")
@@ -304,10 +355,22 @@ COMMANDS = {"train": train, "evaluate": evaluate, "translate": translate, "sweep
 
 
 def main(argv=None) -> dict:
+    """Runs a command. Bad input (an InputError, or a file that cannot be read or
+    written) ends in one ``error: ...`` line on stderr and exit status 1; with
+    --debug, in the traceback."""
     args = build_parser().parse_args(argv)
-    if args.command == "sweep" and not hasattr(args, args.param):
-        raise SystemExit(f"sweep: --param {args.param} is not a train option")
-    result = COMMANDS[args.command](args)
+    if args.command == "sweep":
+        if not hasattr(args, args.param):
+            raise SystemExit(f"sweep: --param {args.param} is not a train option")
+        for value in args.values:  # every value checked before the first run
+            _train_option(args.param, value)
+    try:
+        result = COMMANDS[args.command](args)
+    except (InputError, OSError) as error:
+        if args.debug:
+            raise
+        print(f"error: {_message(error)}", file=sys.stderr)
+        raise SystemExit(1) from None
     printable = metrics_of(result)
     if printable and distributed.rank() == 0:
         print("RESULT " + json.dumps(printable))

@@ -68,7 +68,7 @@ void add_columns(const Tensor& x, const Tensor& y, int64_t first, int64_t width)
 }  // namespace
 
 RecurrentKernels<c10::kCPU>::RecurrentKernels(const Tensor& w_hh, int64_t gates, Pass pass,
-                                               int64_t rows)
+                                              int64_t rows)
     : w_hh_(w_hh), gates_(gates), path_(Path::Aten) {
   if (w_hh.scalar_type() != at::kFloat) return;
   w_hh_ = w_hh.contiguous();
@@ -81,8 +81,8 @@ RecurrentKernels<c10::kCPU>::RecurrentKernels(const Tensor& w_hh, int64_t gates,
 }
 
 template <class Gemm, class Unit>
-void RecurrentKernels<c10::kCPU>::for_each_block(int64_t units, const Gemm& gemm,
-                                                 const Unit& unit, int64_t rows) const {
+void RecurrentKernels<c10::kCPU>::for_each_block(int64_t units, const Gemm& gemm, const Unit& unit,
+                                                 int64_t rows) const {
   at::parallel_for(0, block_count(units), 1, [&](int64_t begin, int64_t end) {
     for (int64_t block = begin; block < end; ++block) {
       const int64_t first = block * kUnitBlock, width = std::min(kUnitBlock, units - first);
@@ -92,9 +92,8 @@ void RecurrentKernels<c10::kCPU>::for_each_block(int64_t units, const Gemm& gemm
   });
 }
 
-void RecurrentKernels<c10::kCPU>::gate_columns(const Tensor& h, const Tensor& out,
-                                               bool accumulate, int64_t block, int64_t first,
-                                               int64_t width) const {
+void RecurrentKernels<c10::kCPU>::gate_columns(const Tensor& h, const Tensor& out, bool accumulate,
+                                               int64_t block, int64_t first, int64_t width) const {
   const int64_t K = h.size(1), H = out.size(1) / gates_;
   float* columns = out.mutable_data_ptr<float>() + first;
 #if SEQ2SEQ_X86_64
@@ -110,8 +109,8 @@ void RecurrentKernels<c10::kCPU>::gate_columns(const Tensor& h, const Tensor& ou
 #endif
   const float* panel = panels_.const_data_ptr<float>() + block * gates_ * K * kUnitBlock;
   for (int64_t g = 0; g < gates_; ++g) {
-    gemm(h.size(0), width, K, h.const_data_ptr<float>(), K, panel + g * K * kUnitBlock,
-         kUnitBlock, columns + g * H, gates_ * H, accumulate);
+    gemm(h.size(0), width, K, h.const_data_ptr<float>(), K, panel + g * K * kUnitBlock, kUnitBlock,
+         columns + g * H, gates_ * H, accumulate);
   }
 }
 
@@ -125,8 +124,8 @@ void RecurrentKernels<c10::kCPU>::carry_columns(const Tensor& dh, const Tensor& 
 #if SEQ2SEQ_X86_64
     if (path_ == Path::Gemv) {
       // Columns first ... of W_hh, combined by the one row of `later`.
-      combine_rows(K, width, later.const_data_ptr<float>(),
-                   w_hh_.const_data_ptr<float>() + first, dh.size(1), columns);
+      combine_rows(K, width, later.const_data_ptr<float>(), w_hh_.const_data_ptr<float>() + first,
+                   dh.size(1), columns);
     }
 #endif
     if (path_ == Path::Packed) {
@@ -141,8 +140,7 @@ void RecurrentKernels<c10::kCPU>::carry_columns(const Tensor& dh, const Tensor& 
 
 // ---- forward
 
-void RecurrentKernels<c10::kCPU>::lstm_forward(const LstmForwardTensors& t,
-                                               const Tensor& h) const {
+void RecurrentKernels<c10::kCPU>::lstm_forward(const LstmForwardTensors& t, const Tensor& h) const {
   if (!blocked()) return aten_lstm_forward<c10::kCPU>(w_hh_, t, h);
   const auto gemm = [&](int64_t block, int64_t first, int64_t width) {
     gate_columns(h, t.gates, /*accumulate=*/true, block, first, width);

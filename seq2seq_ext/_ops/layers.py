@@ -12,6 +12,7 @@ from .registration import (
     only_needed,
     output_mask,
     register_op,
+    zeros_where_missing,
 )
 
 # The forward ops' argument positions, as output_mask groups them: (input,
@@ -58,11 +59,15 @@ def _lstm_layer_setup_context(ctx, inputs, output):
         input, batch_sizes, h0, c0, w_ih, w_hh, w_hr, out, cells, workspace, unprojected
     )
     ctx.mark_non_differentiable(cells, workspace, unprojected)
+    ctx.set_materialize_grads(False)  # no zeros of the saved tensors' size per backward
 
 
 def _lstm_layer_backward(ctx, grad_output, grad_hy, grad_cy, *_saved_grads):
     (input, batch_sizes, h0, c0, w_ih, w_hh, w_hr, out, cells, workspace, unprojected) = (
         ctx.saved_tensors
+    )
+    grad_output, grad_hy, grad_cy = zeros_where_missing(
+        (grad_output, grad_hy, grad_cy), (out, h0, c0)
     )
     grad_input, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_w_hr = (
         torch.ops.seq2seq_ext.lstm_layer_backward(
@@ -136,10 +141,12 @@ def _gru_layer_setup_context(ctx, inputs, output):
     out, _, workspace = output
     ctx.save_for_backward(input, batch_sizes, h0, w_ih, w_hh, out, workspace)
     ctx.mark_non_differentiable(workspace)
+    ctx.set_materialize_grads(False)  # no zeros of the workspace's size per backward
 
 
 def _gru_layer_backward(ctx, grad_output, grad_hy, _grad_workspace):
     input, batch_sizes, h0, w_ih, w_hh, out, workspace = ctx.saved_tensors
+    grad_output, grad_hy = zeros_where_missing((grad_output, grad_hy), (out, h0))
     grad_input, grad_h0, *weight_grads = torch.ops.seq2seq_ext.gru_layer_backward(
         grad_output,
         grad_hy,

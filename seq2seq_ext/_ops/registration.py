@@ -25,6 +25,15 @@ def output_mask(ctx, *groups) -> list:
     return [any(i < len(needs) and needs[i] for i in group) for group in groups]
 
 
+def zeros_where_missing(grads, outputs) -> tuple:
+    """The gradients of `outputs`, zeros where autograd passed None: a backward
+    whose setup_context called ctx.set_materialize_grads(False) gets None for
+    an output nothing used, and for its non-differentiable saved tensors."""
+    return tuple(
+        torch.zeros_like(output) if grad is None else grad for grad, output in zip(grads, outputs)
+    )
+
+
 def only_needed(ctx, grads) -> tuple:
     """The gradients autograd asked for; None for the others."""
     return tuple(g if need else None for g, need in zip(grads, ctx.needs_input_grad))

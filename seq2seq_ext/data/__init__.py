@@ -2,8 +2,8 @@
 TSV files, synthetic task generators, and padded, length-bucketed batches."""
 
 from .batching import Batch, BucketBatchSampler, Seq2SeqDataset, collate, make_loader, pad_sequences
-from .pairs import ENG_FRA_SAMPLE, TsvPairs, read_tsv_pairs
-from .task_data import SPLIT, TASKS, task_splits
+from .pairs import ENG_FRA_SAMPLE, read_tsv_pairs
+from .task_data import SPLIT, TASKS, task_pairs, task_splits
 from .tasks import (
     add_two_digits_examples,
     addition_pairs,
@@ -41,7 +41,6 @@ __all__ = [
     "detokenize",
     "TOKENIZERS",
     "read_tsv_pairs",
-    "TsvPairs",
     "ENG_FRA_SAMPLE",
     "add_two_digits_examples",
     "addition_pairs",
@@ -50,6 +49,7 @@ __all__ = [
     "train_valid_test_split",
     "TASKS",
     "SPLIT",
+    "task_pairs",
     "task_splits",
     "Seq2SeqDataset",
     "Batch",

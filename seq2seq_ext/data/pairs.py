@@ -8,41 +8,57 @@ shipped with the package (see ``samples/make_eng_fra.py``).
 """
 
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import Optional
+
+from ..errors import InputError
 
 ENG_FRA_SAMPLE = Path(__file__).parent / "samples" / "eng-fra.tsv"
 
 
-class TsvPairs(NamedTuple):
-    pairs: list[tuple[str, str]]  # (source, target), stripped
-    skipped: int  # lines without a non-empty source and target
+def read_tsv_pairs(path, max_pairs: Optional[int] = None, reverse: bool = False):
+    """``(source, target)`` pairs, stripped, from a UTF-8 file (a byte-order
+    mark is allowed).
 
-
-def read_tsv_pairs(path, max_pairs: Optional[int] = None, reverse: bool = False) -> TsvPairs:
-    """Read ``(source, target)`` pairs from a UTF-8 file.
-
-    Blank lines are ignored. A line with fewer than two columns, or whose
-    source or target is empty after stripping, is skipped and counted in
-    ``skipped``. ``reverse`` swaps the columns (French -> English from an
-    English-French file); ``max_pairs`` stops after that many pairs.
-    A file without a single valid pair raises ValueError.
+    Blank lines are ignored. ``reverse`` swaps the columns (French -> English
+    from an English-French file); ``max_pairs`` stops after that many pairs.
+    A file that cannot be read, a line that is not UTF-8, a line without a tab
+    or with an empty source or target, and a file without a single pair raise
+    InputError naming the file and the line: nothing is skipped silently.
     """
-    pairs, skipped = [], 0
-    with open(path, encoding="utf-8-sig") as f:
-        for line in f:
-            if max_pairs is not None and len(pairs) >= max_pairs:
-                break
-            if not line.strip():
-                continue
-            columns = line.rstrip("\r\n").split("\t")
-            if len(columns) < 2 or not columns[0].strip() or not columns[1].strip():
-                skipped += 1
-                continue
-            source, target = columns[0].strip(), columns[1].strip()
-            pairs.append((target, source) if reverse else (source, target))
+    pairs = []
+    try:
+        with open(path, "rb") as f:
+            for number, raw in enumerate(f, start=1):
+                if max_pairs is not None and len(pairs) >= max_pairs:
+                    break
+                line = _decode(raw, path, number)
+                if not line.strip():
+                    continue
+                source, target = _columns(line, path, number)
+                pairs.append((target, source) if reverse else (source, target))
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the file ({error.strerror})") from error
     if not pairs:
-        raise ValueError(
-            f"{path}: no sentence pair found (expected lines of "
-            f"source<TAB>target; {skipped} line(s) skipped)"
-        )
-    return TsvPairs(pairs, skipped)
+        raise InputError(f"{path}: no sentence pair found (the file has no non-blank line)")
+    return pairs
+
+
+def _decode(raw: bytes, path, number: int) -> str:
+    try:
+        return raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"{path}, line {number}: not UTF-8 (byte 0x{raw[error.start]:02x} at byte"
+            f" {error.start + 1} of the line); convert the file, e.g. iconv -f latin1 -t utf-8"
+        ) from None
+
+
+def _columns(line: str, path, number: int) -> tuple[str, str]:
+    columns = line.rstrip("\r\n").split("\t")
+    if len(columns) < 2:
+        raise InputError(f"{path}, line {number}: no tab; expected source<TAB>target")
+    source, target = columns[0].strip(), columns[1].strip()
+    if not source or not target:
+        side = "source" if not source else "target"
+        raise InputError(f"{path}, line {number}: empty {side}")
+    return source, target
