@@ -63,6 +63,28 @@ inline void aten_carry(const Tensor& w_hh, const Tensor& dh, const Tensor& later
   if (grad_output.defined()) dh.narrow(0, 0, grad_output.size(0)).add_(grad_output);
 }
 
+// A backward step: the carry, then the backward units.
+template <c10::DeviceType device>
+void aten_lstm_backward(const Tensor& w_hh, const LstmBackwardTensors& t, const Tensor& dh,
+                        const Tensor& later, const Tensor& grad_output) {
+  aten_carry(w_hh, dh, later, Tensor(), grad_output);
+  CellKernels<device>::lstm_backward(t);
+}
+
+template <c10::DeviceType device>
+void aten_gru_backward(const Tensor& w_hh, const GruBackwardTensors& t, const Tensor& dh,
+                       const Tensor& later, const Tensor& later_direct, const Tensor& grad_output) {
+  aten_carry(w_hh, dh, later, later_direct, grad_output);
+  CellKernels<device>::gru_backward(t);
+}
+
+template <c10::DeviceType device>
+void aten_rnn_backward(const Tensor& w_hh, RnnNonlinearity kind, const RnnBackwardTensors& t,
+                       const Tensor& dh, const Tensor& later, const Tensor& grad_output) {
+  aten_carry(w_hh, dh, later, Tensor(), grad_output);
+  CellKernels<device>::rnn_backward(kind, t);
+}
+
 // ---- the kernels of a step, per device
 
 template <c10::DeviceType device>
@@ -91,18 +113,15 @@ class RecurrentKernels {
   }
   void lstm_backward(const LstmBackwardTensors& t, const Tensor& dh, const Tensor& later,
                      const Tensor& grad_output) const {
-    carry(dh, later, Tensor(), grad_output);
-    CellKernels<device>::lstm_backward(t);
+    aten_lstm_backward<device>(w_hh_, t, dh, later, grad_output);
   }
   void gru_backward(const GruBackwardTensors& t, const Tensor& dh, const Tensor& later,
                     const Tensor& later_direct, const Tensor& grad_output) const {
-    carry(dh, later, later_direct, grad_output);
-    CellKernels<device>::gru_backward(t);
+    aten_gru_backward<device>(w_hh_, t, dh, later, later_direct, grad_output);
   }
   void rnn_backward(RnnNonlinearity kind, const RnnBackwardTensors& t, const Tensor& dh,
                     const Tensor& later, const Tensor& grad_output) const {
-    carry(dh, later, Tensor(), grad_output);
-    CellKernels<device>::rnn_backward(kind, t);
+    aten_rnn_backward<device>(w_hh_, kind, t, dh, later, grad_output);
   }
 
  private:

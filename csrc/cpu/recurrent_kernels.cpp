@@ -185,10 +185,7 @@ void RecurrentKernels<c10::kCPU>::carry(const Tensor& dh, const Tensor& later,
 void RecurrentKernels<c10::kCPU>::lstm_backward(const LstmBackwardTensors& t, const Tensor& dh,
                                                 const Tensor& later,
                                                 const Tensor& grad_output) const {
-  if (!blocked()) {
-    aten_carry(w_hh_, dh, later, Tensor(), grad_output);
-    return CellKernels<c10::kCPU>::lstm_backward(t);
-  }
+  if (!blocked()) return aten_lstm_backward<c10::kCPU>(w_hh_, t, dh, later, grad_output);
   const auto gemm = [&](int64_t block, int64_t first, int64_t width) {
     carry_columns(dh, later, Tensor(), grad_output, block, first, width);
   };
@@ -199,8 +196,7 @@ void RecurrentKernels<c10::kCPU>::gru_backward(const GruBackwardTensors& t, cons
                                                const Tensor& later, const Tensor& later_direct,
                                                const Tensor& grad_output) const {
   if (!blocked()) {
-    aten_carry(w_hh_, dh, later, later_direct, grad_output);
-    return CellKernels<c10::kCPU>::gru_backward(t);
+    return aten_gru_backward<c10::kCPU>(w_hh_, t, dh, later, later_direct, grad_output);
   }
   const auto gemm = [&](int64_t block, int64_t first, int64_t width) {
     carry_columns(dh, later, later_direct, grad_output, block, first, width);
@@ -211,10 +207,7 @@ void RecurrentKernels<c10::kCPU>::gru_backward(const GruBackwardTensors& t, cons
 void RecurrentKernels<c10::kCPU>::rnn_backward(RnnNonlinearity kind, const RnnBackwardTensors& t,
                                                const Tensor& dh, const Tensor& later,
                                                const Tensor& grad_output) const {
-  if (!blocked()) {
-    aten_carry(w_hh_, dh, later, Tensor(), grad_output);
-    return CellKernels<c10::kCPU>::rnn_backward(kind, t);
-  }
+  if (!blocked()) return aten_rnn_backward<c10::kCPU>(w_hh_, kind, t, dh, later, grad_output);
   const auto gemm = [&](int64_t block, int64_t first, int64_t width) {
     carry_columns(dh, later, Tensor(), grad_output, block, first, width);
   };

@@ -16,10 +16,12 @@ namespace seq2seq_ext {
 // The unit is copied to a local: its pointers then cannot change under the
 // stores the loop makes, so the compiler keeps them in registers. A unit writes
 // only its own (b, j) elements: no dependence between iterations, whatever the
-// compiler fears about the unit's pointers (ivdep).
+// compiler fears about the unit's pointers (ivdep). Always inlined, so each
+// copy below vectorizes it for its own target.
 template <class Unit>
-void unit_rows_baseline(const Unit& shared, int64_t row_begin, int64_t row_end, int64_t first,
-                        int64_t end) {
+inline __attribute__((always_inline)) void unit_rows_loop(const Unit& shared, int64_t row_begin,
+                                                          int64_t row_end, int64_t first,
+                                                          int64_t end) {
   const Unit unit = shared;
   for (int64_t b = row_begin; b < row_end; ++b) {
 #pragma GCC ivdep
@@ -27,15 +29,17 @@ void unit_rows_baseline(const Unit& shared, int64_t row_begin, int64_t row_end, 
   }
 }
 
+template <class Unit>
+void unit_rows_baseline(const Unit& unit, int64_t row_begin, int64_t row_end, int64_t first,
+                        int64_t end) {
+  unit_rows_loop(unit, row_begin, row_end, first, end);
+}
+
 #if SEQ2SEQ_X86_64
 template <class Unit>
-__attribute__((target("avx2"))) void unit_rows_avx2(const Unit& shared, int64_t row_begin,
+__attribute__((target("avx2"))) void unit_rows_avx2(const Unit& unit, int64_t row_begin,
                                                     int64_t row_end, int64_t first, int64_t end) {
-  const Unit unit = shared;
-  for (int64_t b = row_begin; b < row_end; ++b) {
-#pragma GCC ivdep
-    for (int64_t j = first; j < end; ++j) unit(b, j);
-  }
+  unit_rows_loop(unit, row_begin, row_end, first, end);
 }
 #endif
 
