@@ -10,30 +10,11 @@ its last line RESULT {json}.
     python examples/arithmetic.py [--quick] [--device cpu] [--out runs/arithmetic]
 """
 
-import sys
-
 from translation_example import run_example
 
-TASK = [
-    "--task",
-    "arithmetic",
-    "--cell",
-    "lstm",
-    "--bidirectional",
-    "--attention",
-    "luong-general",
-    "--input-feeding",
-    "--tokenizer",
-    "word",
-]
-QUICK = ["--examples", "8000", "--epochs", "10", "--digits", "2", "--hidden", "128"]
-FULL = ["--examples", "20000", "--epochs", "15", "--digits", "2", "--hidden", "128"]
+QUICK = ["--examples", "8000", "--epochs", "10"]
 
 if __name__ == "__main__":
     run_example(
-        "arithmetic: bidirectional LSTM, Luong attention, input feeding",
-        TASK,
-        QUICK,
-        FULL,
-        ["--out", "runs/arithmetic", *sys.argv[1:]],
+        "arithmetic: bidirectional LSTM, Luong attention, input feeding", "arithmetic.yaml", QUICK
     )

@@ -2,7 +2,8 @@
 Bahdanau-attention decoder, teacher forcing, gradient clipping at 1.0 and the
 best-validation checkpoint.
 
-Trains with `python -m seq2seq_ext train`'s code, then decodes the held-out
+Trains as `python -m seq2seq_ext train --config configs/reverse_words.yaml`
+does, then decodes the held-out
 test split with the best checkpoint. Prints 10 test examples and the exact-match
 accuracy, writes attention_heatmap.png (one test sentence: the weights run
 along the anti-diagonal, one step off: the decoder looks at the source word it
@@ -13,19 +14,9 @@ line RESULT {json}.
     python examples/reverse_words.py [--quick] [--device cpu] [--out runs/reverse_words]
 """
 
-import sys
-
 from translation_example import run_example
 
-TASK = ["--task", "reverse_words", "--cell", "gru", "--attention", "bahdanau", "--clip", "1.0"]
 QUICK = ["--examples", "6000", "--epochs", "12", "--hidden", "128", "--words", "30"]
-FULL = ["--examples", "20000", "--epochs", "15", "--hidden", "256", "--words", "40"]
 
 if __name__ == "__main__":
-    run_example(
-        "reverse words: GRU encoder, Bahdanau attention",
-        TASK,
-        QUICK,
-        FULL,
-        ["--out", "runs/reverse_words", *sys.argv[1:]],
-    )
+    run_example("reverse words: GRU encoder, Bahdanau attention", "reverse_words.yaml", QUICK)

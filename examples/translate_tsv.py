@@ -18,36 +18,19 @@ import sys
 
 from translation_example import run_example
 
-TASK = ["--task", "tsv", "--cell", "gru", "--attention", "bahdanau", "--bidirectional"]
-QUICK = ["--epochs", "30", "--hidden", "128", "--batch-size", "32"]
-FULL = [
-    "--epochs",
-    "60",
-    "--hidden",
-    "256",
-    "--batch-size",
-    "32",
-    "--dropout",
-    "0.1",
-    "--layers",
-    "2",
-    "--beam",
-    "4",
-]
+QUICK = ["--epochs", "30", "--hidden", "128", "--layers", "1", "--dropout", "0", "--beam", "1"]
 NEW_SENTENCES = ["I eat the apple.", "We read the newspaper.", "She likes the cat."]
 
 if __name__ == "__main__":
-    argv = [a for a in sys.argv[1:] if a != "--interactive"]
+    interactive = "--interactive" in sys.argv
+    if interactive:
+        sys.argv.remove("--interactive")
     run = run_example(
-        "translation: bidirectional GRU, Bahdanau attention",
-        TASK,
-        QUICK,
-        FULL,
-        ["--out", "runs/translate", *argv],
+        "translation: bidirectional GRU, Bahdanau attention", "translate_tsv.yaml", QUICK
     )
     translator = run["translator"]
     for sentence in NEW_SENTENCES:
         print(f"translate({sentence!r}) = {translator.translate(sentence)!r}", file=sys.stderr)
-    if "--interactive" in sys.argv:
+    if interactive:
         for line in sys.stdin:
             print(translator.translate(line.strip()), flush=True)

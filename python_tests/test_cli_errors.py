@@ -119,3 +119,122 @@ def test_a_user_sees_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'nope.tsv'}: cannot read the file (No such file or directory)"
     ]
+
+
+# ---------------------------------------------------------------- config files
+
+
+def config(tmp_path, text: str) -> str:
+    path = tmp_path / "run.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_malformed_yaml_names_the_line(capsys, tmp_path):
+    path = config(tmp_path, "task: tsv\nhidden: [64\n")
+    line = error_line(capsys, ["train", "--config", path])
+    assert line.startswith(f"error: {path}, line 3, column 1: not valid YAML")
+
+
+def test_an_unknown_config_key_is_named(capsys, tmp_path):
+    path = config(tmp_path, "task: tsv\nhiden: 64\n")
+    line = error_line(capsys, ["train", "--config", path, "--out", str(tmp_path / "run")])
+    assert line == f"error: {path}: unknown option 'hiden' (did you mean 'hidden'?)"
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_bad_config_value_is_named(capsys, tmp_path):
+    path = config(tmp_path, "hidden: -5\n")
+    line = error_line(capsys, ["train", "--config", path])
+    assert line == f"error: {path}: hidden: argument --hidden: must be at least 1, got -5"
+
+
+def test_a_missing_config_file(capsys, tmp_path):
+    line = error_line(capsys, ["train", "--config", str(tmp_path / "none.yaml")])
+    assert (
+        line == f"error: {tmp_path / 'none.yaml'}: cannot read the file (No such file or directory)"
+    )
+
+
+# ---------------------------------------------------------------- subwords
+
+
+def test_a_subword_vocabulary_larger_than_the_data_allows(capsys, tmp_path):
+    """A unigram model of the English side of the shipped sample's training
+    split has at most 77 pieces (measured: the sample is tiny), and the error says so."""
+    argv = ["train", "--task", "tsv", "--tokenizer", "sentencepiece", "--out", str(tmp_path / "r")]
+    line = error_line(capsys, [*argv, "--subword-vocab-size", "5000"])
+    assert line == (
+        "error: subword vocabulary size 5000 is too large for the source text: a unigram"
+        " model of it has at most 77 pieces; use --subword-vocab-size 77 or less"
+    )
+    assert not (tmp_path / "r").exists()
+
+
+def test_subwords_are_for_text(capsys):
+    line = error_line(capsys, ["train", "--task", "arithmetic", "--tokenizer", "sentencepiece"])
+    assert line == "error: --tokenizer sentencepiece is for text: use it with --task tsv"
+
+
+# ---------------------------------------------------------------- file translation
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny")
+    tiny = ["--examples", "60", "--epochs", "1", "--hidden", "8", "--embedding", "8"]
+    cli.main(["train", *tiny, "--no-progress", "--out", str(out)])
+    return out / "best.pt"
+
+
+def translate_file(checkpoint, source, output):
+    return [
+        "translate",
+        "--checkpoint",
+        str(checkpoint),
+        "--input",
+        str(source),
+        "--output",
+        output,
+    ]
+
+
+def test_an_unwritable_translation_output_leaves_everything_as_it_was(capsys, tmp_path, checkpoint):
+    before = checkpoint.read_bytes()
+    source = tmp_path / "in.txt"
+    source.write_text("w1 w2\n")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    line = error_line(capsys, translate_file(checkpoint, source, str(blocker / "out.txt")))
+    assert line.startswith("error: ") and str(blocker) in line
+    for protected in (checkpoint, source):
+        line = error_line(capsys, translate_file(checkpoint, source, str(protected)))
+        assert (
+            line
+            == f"error: {protected}: the output would overwrite {protected}; choose another path"
+        )
+    assert checkpoint.read_bytes() == before and source.read_text() == "w1 w2\n"
+
+
+def test_a_failed_translation_keeps_the_previous_output(capsys, tmp_path, checkpoint):
+    source, output = tmp_path / "in.txt", tmp_path / "out.txt"
+    source.write_bytes(b"w1 w2\ncaf\xe9\n")
+    output.write_text("earlier translations\n")
+    line = error_line(capsys, translate_file(checkpoint, source, str(output)))
+    assert line.startswith(f"error: {source}, line 2: not UTF-8 (byte 0xe9")
+    assert output.read_text() == "earlier translations\n"
+    assert {p.name for p in tmp_path.iterdir()} == {"in.txt", "out.txt"}  # no temporary file
+
+
+def test_output_needs_input(capsys, checkpoint):
+    line = error_line(capsys, ["translate", "--checkpoint", str(checkpoint), "--output", "x.txt"])
+    assert line == "error: --output needs --input (the file to translate)"
+
+
+def test_tensorboard_missing_is_one_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails
+    argv = ["train", "--examples", "60", "--epochs", "1", "--tensorboard", "--no-progress"]
+    line = error_line(capsys, [*argv, "--out", str(tmp_path / "run")])
+    assert line.startswith("error: --tensorboard needs the tensorboard package (")
+    assert line.endswith("): pip install tensorboard")
+    assert not (tmp_path / "run").exists()

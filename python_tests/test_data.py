@@ -14,6 +14,7 @@ from seq2seq_ext.data import (
     UNK_INDEX,
     BucketBatchSampler,
     Seq2SeqDataset,
+    Tokenizer,
     Vocab,
     addition_pairs,
     arithmetic_pairs,
@@ -206,7 +207,9 @@ def test_a_split_that_comes_out_empty_is_an_error(tmp_path):
     options = dict(task="tsv", examples=0, seed=0, data=str(path), max_pairs=None, tokenizer="word")
     with pytest.raises(InputError, match="2 sentence pairs are too few to split"):
         task_splits(options)
-    assert len(task_pairs(options)) == 2  # all of them, as evaluate --data reads them
+    assert (
+        len(task_pairs(options, Tokenizer("word"))) == 2
+    )  # all of them, as evaluate --data reads them
 
 
 # ---------------------------------------------------------------- tasks

@@ -47,7 +47,9 @@ def small_task(seed=0):
     )
 
 
-def make_trainer(out_dir, model_seed, epochs=3, stop_after_epoch=None, **config):
+def make_trainer(
+    out_dir, model_seed, epochs=3, stop_after_epoch=None, validator=None, training=(), **config
+):
     train_loader, valid_loader, src_size, tgt_size = small_task()
     torch.manual_seed(model_seed)
     model = Seq2Seq(
@@ -68,8 +70,9 @@ def make_trainer(out_dir, model_seed, epochs=3, stop_after_epoch=None, **config)
         teacher_forcing_end=0.5,
         progress=False,
         stop_after_epoch=stop_after_epoch,
+        **dict(training),
     )
-    return Trainer(model, train_loader, valid_loader, train_config, out_dir)
+    return Trainer(model, train_loader, valid_loader, train_config, out_dir, validator=validator)
 
 
 def test_resume_reproduces_the_uninterrupted_run(tmp_path):
@@ -99,6 +102,45 @@ def test_best_checkpoint_holds_the_best_validation_loss(tmp_path):
     assert load_checkpoint(tmp_path / "best.pt")["epoch"] == best["epoch"]
     trainer.model.load_state_dict(model.state_dict())
     assert trainer.evaluate()["valid_loss"] == pytest.approx(best["valid_loss"], rel=1e-6)
+
+
+class ScriptedBleu:
+    """A validator whose BLEU follows a script, one value per epoch."""
+
+    def __init__(self, scores):
+        self.scores = list(scores)
+
+    def __call__(self, model):
+        return {"valid_bleu": self.scores.pop(0), "bleu_signature": "scripted"}
+
+
+@pytest.mark.parametrize("resume_after", [None, 1])
+def test_patience_stops_after_epochs_without_a_better_metric(tmp_path, resume_after):
+    """BLEU 10, 30, 20, 25, then (never reached) 40: with patience 2, epochs 2 and
+    3 are not better than epoch 1, so training stops there, and best.pt holds
+    epoch 1. A run interrupted and resumed stops at the same epoch."""
+    training = {"early_stopping_metric": "bleu", "patience": 2}
+    scores = [10.0, 30.0, 20.0, 25.0, 40.0]
+    if resume_after is not None:
+        first = make_trainer(
+            tmp_path, 0, epochs=5, stop_after_epoch=resume_after,
+            validator=ScriptedBleu(scores), training=training,
+        )  # fmt: skip
+        first.fit()
+        scores = scores[resume_after + 1 :]
+    trainer = make_trainer(tmp_path, 0, epochs=5, validator=ScriptedBleu(scores), training=training)
+    history = trainer.fit()
+    assert [r["valid_bleu"] for r in history] == [10.0, 30.0, 20.0, 25.0]
+    assert trainer.best_record()["epoch"] == 1
+    assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 1
+    assert json.loads((tmp_path / "history.json").read_text())[-1]["bleu_signature"] == "scripted"
+
+
+def test_metrics_other_than_the_loss_need_a_validator(tmp_path):
+    with pytest.raises(ValueError, match="early stopping on exact_match needs a validator"):
+        make_trainer(tmp_path, 0, training={"early_stopping_metric": "exact_match"})
+    with pytest.raises(ValueError, match="early_stopping_metric must be one of"):
+        TrainConfig(early_stopping_metric="chrf")
 
 
 def test_bad_checkpoints_give_clear_errors_and_keep_the_old_file(tmp_path):

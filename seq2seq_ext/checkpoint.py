@@ -1,15 +1,14 @@
 """Checkpoints: one file with the model's config and weights (and, for resuming,
-the optimizer, the RNG states and the training history). Written to a temporary
-file and renamed, so an interrupted write never leaves a truncated file in place
+the optimizer, the RNG states and the training history). Written atomically
+(atomic_file.py): an interrupted write never leaves a truncated file in place
 of the previous one."""
 
-import os
 import random
-import tempfile
 from pathlib import Path
 
 import torch
 
+from .atomic_file import atomic_output
 from .errors import InputError
 
 FORMAT = "seq2seq_ext-checkpoint-v1"
@@ -20,16 +19,8 @@ class CheckpointError(InputError):
 
 
 def save_checkpoint(path, payload: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save({"format": FORMAT, **payload}, file)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_output(path, "wb") as file:
+        torch.save({"format": FORMAT, **payload}, file)
 
 
 def load_checkpoint(path, map_location="cpu") -> dict:

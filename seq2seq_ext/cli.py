@@ -1,19 +1,24 @@
 """The command line: ``python -m seq2seq_ext train|evaluate|translate|sweep``.
 
     python -m seq2seq_ext train --task reverse_words --out runs/reverse
+    python -m seq2seq_ext train --config configs/translate_tsv.yaml --epochs 5
     python -m seq2seq_ext evaluate --checkpoint runs/reverse/best.pt --beam 4
     python -m seq2seq_ext translate --checkpoint runs/tsv/best.pt "I see the cat."
+    python -m seq2seq_ext translate --checkpoint runs/tsv/best.pt --input in.txt --output out.txt
     python -m seq2seq_ext sweep --param lr --values 3e-4 1e-3 3e-3 --task arithmetic --out runs/lr
 
 Tasks: ``reverse_words``, ``arithmetic``, ``addition`` (generated) and ``tsv``
 (sentence pairs from --data, by default the English-French sample shipped with
-the package). The examples/ scripts run the same functions. Under torchrun,
-``train`` uses DistributedDataParallel (gloo on CPU, NCCL on GPUs).
+the package). ``train --config FILE.yaml`` reads train's options from a YAML
+file (keys: the long option names); options on the command line override it.
+The examples/ scripts run the same functions. Under torchrun, ``train`` uses
+DistributedDataParallel (gloo on CPU, NCCL on GPUs).
 """
 
 import argparse
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -21,12 +26,16 @@ import torch
 from . import data as datasets
 from . import distributed
 from ._ops import backend_summary
-from .data import TASKS, TOKENIZERS, task_pairs, task_splits
+from .atomic_file import atomic_output
+from .config_file import config_arguments, write_config
+from .data import TASKS, TOKENIZER_KINDS, fit_tokenizer, task_pairs, task_splits
+from .data.subwords import SUBWORD_TYPES
 from .errors import InputError
 from .models import Seq2Seq, Seq2SeqConfig
 from .models.config import ATTENTIONS, BACKENDS, CELLS
-from .train import LR_SCHEDULES, TrainConfig, Trainer, load_model
-from .translator import Translator, vocab_state
+from .tensorboard_log import summary_writer_class
+from .train import EARLY_STOPPING_METRICS, LR_SCHEDULES, TrainConfig, Trainer, load_model
+from .translator import TranslationValidator, Translator, vocab_state
 
 
 # ------------------------------------------------------------------ data
@@ -43,17 +52,26 @@ def data_options(args) -> dict:
         "data": args.data,
         "max_pairs": args.max_pairs,
         "tokenizer": tokenizer,
+        "subword_vocab_size": args.subword_vocab_size,
+        "subword_type": args.subword_type,
+        "joint_vocab": args.joint_vocab,
     }
 
 
 # ------------------------------------------------------------------ commands
 def train(args) -> dict:
     """Train on the task, then evaluate the best checkpoint on the test split.
-    Writes into args.out; returns the metrics (rank 0; {} on other ranks)."""
+    Writes into args.out (config.yaml first); returns the metrics (rank 0; {}
+    on other ranks)."""
+    if args.tensorboard:
+        summary_writer_class()  # a missing package fails before any work
     device = distributed.start(args.device)
     rank, world = distributed.rank(), distributed.world_size()
     data = data_options(args)
-    train_pairs, valid_pairs, test_pairs = task_splits(data)
+    tokenizer = fit_tokenizer(data)
+    train_pairs, valid_pairs, test_pairs = task_splits(data, tokenizer)
+    if rank == 0:
+        write_config(Path(args.out) / "config.yaml", args, train_parser())
     src_vocab = datasets.Vocab.build(source for source, _ in train_pairs)
     tgt_vocab = datasets.Vocab.build(target for _, target in train_pairs)
     torch.manual_seed(args.seed)
@@ -83,7 +101,7 @@ def train(args) -> dict:
         train_pairs, shuffle=True, num_replicas=world, rank=rank, **loader_options
     )
     valid_loader = datasets.make_loader(valid_pairs, shuffle=False, **loader_options)
-    extra = {**vocab_state(src_vocab, tgt_vocab, data["tokenizer"], True), "data": data}
+    extra = {**vocab_state(src_vocab, tgt_vocab, tokenizer), "data": data}
     tf_start, tf_end = (args.teacher_forcing * 2)[:2]
     trainer = Trainer(
         model,
@@ -99,10 +117,16 @@ def train(args) -> dict:
             amp=args.amp,
             seed=args.seed,
             progress=not args.no_progress,
+            early_stopping_metric=args.early_stopping_metric,
+            patience=args.patience,
+            tensorboard=args.tensorboard,
         ),
         args.out,
         device=device,
         extra_state=extra,
+        validator=TranslationValidator(
+            valid_pairs, src_vocab, tgt_vocab, tokenizer, max_len=args.decode_len
+        ),
     )
     history = trainer.fit(resume=not args.restart)
     if rank != 0:
@@ -112,7 +136,7 @@ def train(args) -> dict:
         Path(args.out) / "best.pt", device=device, beam_size=args.beam, max_len=args.decode_len
     )
     evaluation = translator.evaluate(test_pairs)
-    best = min(history, key=lambda record: record["valid_loss"])
+    best = trainer.best_record()
     result = {
         "task": args.task,
         "test_examples": len(test_pairs),
@@ -121,6 +145,7 @@ def train(args) -> dict:
         "valid_token_accuracy": best["valid_token_accuracy"],
         "epochs": len(history),
         "best_epoch": best["epoch"],
+        "early_stopping_metric": args.early_stopping_metric,
         "train_tokens_per_s": sum(r["tokens_per_s"] for r in history) / len(history),
         "backend": backend_summary(device),
     }
@@ -138,20 +163,13 @@ def evaluate(args) -> dict:
     """The test-split metrics of a checkpoint (the split is re-generated from the
     task options stored in it; --data evaluates on another TSV file instead)."""
     model, extra = load_model(args.checkpoint, device=args.device)
-    translator = Translator.from_loaded(
-        model,
-        extra,
-        args.checkpoint,
-        beam_size=args.beam,
-        max_len=args.decode_len,
-        length_penalty=args.length_penalty,
-    )
+    translator = Translator.from_loaded(model, extra, args.checkpoint, **_decoding_options(args))
     data = dict(extra["data"])
     if args.data:
         data.update(task="tsv", data=args.data, max_pairs=None)
-        test_pairs = task_pairs(data)
+        test_pairs = task_pairs(data, translator.tokenizer)
     else:
-        test_pairs = task_splits(data)[2]
+        test_pairs = task_splits(data, translator.tokenizer)[2]
     evaluation = translator.evaluate(test_pairs)
     return {
         "checkpoint": str(args.checkpoint),
@@ -162,15 +180,48 @@ def evaluate(args) -> dict:
 
 
 def translate(args) -> dict:
-    translator = Translator.from_checkpoint(
-        args.checkpoint, device=args.device, beam_size=args.beam, max_len=args.decode_len
+    """The sentences given as arguments, or stdin's lines as they come, to
+    stdout; or the --input file's lines, in batches of similar length, to the
+    --output file (written whole at the end; a path that cannot be written
+    fails before any work) or to stdout."""
+    if args.input is None:
+        if args.output is not None:
+            raise InputError("--output needs --input (the file to translate)")
+        translator = _translator(args)
+        texts = args.text or (line.rstrip("\n") for line in sys.stdin)
+        count = 0
+        for text in texts:
+            print(translator.translate(text), flush=True)
+            count += 1
+        return {"translated": count}
+    if args.text:
+        raise InputError("give sentences as arguments or --input FILE, not both")
+    output = (
+        atomic_output(args.output, protected=(args.checkpoint, args.input))
+        if args.output
+        else nullcontext(sys.stdout)
     )
-    texts = args.text or (line.rstrip("\n") for line in sys.stdin)
-    count = 0
-    for text in texts:
-        print(translator.translate(text), flush=True)
-        count += 1
-    return {"translated": count}
+    with output as file:
+        lines = datasets.read_lines(args.input)
+        translations = _translator(args).translate_texts(lines, progress=not args.no_progress)
+        file.writelines(line + "\n" for line in translations)
+    return {"translated": len(lines), "output": args.output or "stdout"}
+
+
+def _translator(args) -> Translator:
+    return Translator.from_checkpoint(
+        args.checkpoint, device=args.device, **_decoding_options(args)
+    )
+
+
+def _decoding_options(args) -> dict:
+    """Translator's options from evaluate's and translate's arguments."""
+    return {
+        "beam_size": args.beam,
+        "max_len": args.decode_len,
+        "length_penalty": args.length_penalty,
+        "batch_size": args.batch_size,
+    }
 
 
 def sweep(args) -> dict:
@@ -212,6 +263,18 @@ def _train_option(param: str, value: str):
     """`value` parsed as train's --param parses it (a bad value is a usage error)."""
     option = "--" + param.replace("_", "-")
     return getattr(build_parser().parse_args(["train", option, value]), param)
+
+
+def parse_arguments(argv: list, args=None) -> argparse.Namespace:
+    """The command line's arguments (`args`: them, parsed once already), with
+    a --config file's options placed before the command line's, so that the
+    command line overrides the file. A bad file raises InputError."""
+    args = args or build_parser().parse_args(argv)
+    if not getattr(args, "config", None):
+        return args
+    from_file = config_arguments(args.config, train_parser())
+    after_command = argv.index(args.command) + 1
+    return build_parser().parse_args([*argv[:after_command], *from_file, *argv[after_command:]])
 
 
 def metrics_of(result: dict) -> dict:
@@ -267,8 +330,22 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
     task.add_argument(
         "--tokenizer",
-        choices=tuple(TOKENIZERS),
-        help="default: word for reverse_words and tsv, char otherwise",
+        choices=TOKENIZER_KINDS,
+        help="default: word for reverse_words and tsv, char otherwise; sentencepiece: subwords"
+        " learnt from the training split (task tsv), stored in the checkpoint",
+    )
+    task.add_argument(
+        "--subword-vocab-size",
+        type=POSITIVE_INT,
+        default=8000,
+        help="sentencepiece: pieces per model (at most what the data allows)",
+    )
+    task.add_argument("--subword-type", choices=SUBWORD_TYPES, default="unigram")
+    task.add_argument(
+        "--joint-vocab",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="sentencepiece: one model for source and target text",
     )
     task.add_argument("--examples", type=POSITIVE_INT, default=20000, help="generated pairs")
     task.add_argument(
@@ -288,9 +365,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--embedding", type=POSITIVE_INT, default=64)
     model.add_argument("--hidden", type=POSITIVE_INT, default=128)
     model.add_argument("--layers", type=POSITIVE_INT, default=1)
-    model.add_argument("--bidirectional", action="store_true")
+    model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=False)
     model.add_argument("--dropout", type=NON_NEGATIVE_FLOAT, default=0.0)
-    model.add_argument("--input-feeding", action="store_true")
+    model.add_argument("--input-feeding", action=argparse.BooleanOptionalAction, default=False)
     model.add_argument("--backend", choices=BACKENDS, default="fused")
     training = parser.add_argument_group("training")
     training.add_argument("--epochs", type=POSITIVE_INT, default=20)
@@ -309,6 +386,25 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     training.add_argument("--amp", choices=("bf16", "fp16"))
     training.add_argument("--seed", type=int, default=0)
     training.add_argument(
+        "--early-stopping-metric",
+        choices=EARLY_STOPPING_METRICS,
+        default="loss",
+        help="the validation metric that picks best.pt (and stops early with --patience);"
+        " bleu and exact_match decode the validation split greedily",
+    )
+    training.add_argument(
+        "--patience",
+        type=POSITIVE_INT,
+        help="stop after this many epochs without a better validation metric",
+    )
+    training.add_argument(
+        "--tensorboard",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="log scalars and a validation sentence's attention to OUT/tensorboard"
+        " (needs the tensorboard package)",
+    )
+    training.add_argument(
         "--restart", action="store_true", help="ignore OUT/last.pt instead of resuming from it"
     )
     training.add_argument("--no-progress", action="store_true")
@@ -326,6 +422,33 @@ def add_common_arguments(parser: argparse.ArgumentParser, out_default=None) -> N
         parser.add_argument("--out", default=out_default)
 
 
+def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
+    """What evaluate and translate add to the common options."""
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument(
+        "--length-penalty", type=NON_NEGATIVE_FLOAT, default=0.0, help="beam: alpha of GNMT's"
+    )
+    parser.add_argument(
+        "--batch-size", type=POSITIVE_INT, default=64, help="sentences decoded at once"
+    )
+    add_common_arguments(parser)
+
+
+def train_parser() -> argparse.ArgumentParser:
+    """A parser of train's options alone (what a config file may hold)."""
+    parser = argparse.ArgumentParser(prog="python -m seq2seq_ext train")
+    add_train_arguments(parser)
+    return parser
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        help="a YAML file of train options (keys: the long option names, e.g. hidden: 256);"
+        " options on the command line override it",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m seq2seq_ext",
@@ -334,19 +457,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands = parser.add_subparsers(dest="command", required=True)
-    add_train_arguments(commands.add_parser("train", help="train on a task"))
+    training = commands.add_parser("train", help="train on a task")
+    add_config_argument(training)
+    add_train_arguments(training)
     evaluation = commands.add_parser("evaluate", help="test-split metrics of a checkpoint")
-    evaluation.add_argument("--checkpoint", required=True)
     evaluation.add_argument("--data", help="evaluate on all pairs of this TSV file instead")
-    evaluation.add_argument("--length-penalty", type=float, default=0.0)
-    add_common_arguments(evaluation)
-    translation = commands.add_parser("translate", help="translate text (or stdin lines)")
-    translation.add_argument("--checkpoint", required=True)
+    add_decoding_arguments(evaluation)
+    translation = commands.add_parser(
+        "translate", help="translate text: arguments, stdin lines, or --input FILE"
+    )
     translation.add_argument("text", nargs="*")
-    add_common_arguments(translation)
+    translation.add_argument("--input", help="a UTF-8 file, one sentence a line")
+    translation.add_argument(
+        "--output", help="where --input's translations go, a line each (default: stdout)"
+    )
+    translation.add_argument("--no-progress", action="store_true")
+    add_decoding_arguments(translation)
     sweeping = commands.add_parser("sweep", help="train once per value of one option")
     sweeping.add_argument("--param", required=True, help="a train option, e.g. lr or hidden")
     sweeping.add_argument("--values", required=True, nargs="+")
+    add_config_argument(sweeping)
     add_train_arguments(sweeping)
     return parser
 
@@ -358,13 +488,15 @@ def main(argv=None) -> dict:
     """Runs a command. Bad input (an InputError, or a file that cannot be read or
     written) ends in one ``error: ...`` line on stderr and exit status 1; with
     --debug, in the traceback."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    if args.command == "sweep":
-        if not hasattr(args, args.param):
-            raise SystemExit(f"sweep: --param {args.param} is not a train option")
-        for value in args.values:  # every value checked before the first run
-            _train_option(args.param, value)
     try:
+        args = parse_arguments(argv, args)
+        if args.command == "sweep":
+            if not hasattr(args, args.param):
+                raise SystemExit(f"sweep: --param {args.param} is not a train option")
+            for value in args.values:  # every value checked before the first run
+                _train_option(args.param, value)
         result = COMMANDS[args.command](args)
     except (InputError, OSError) as error:
         if args.debug:

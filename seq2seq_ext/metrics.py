@@ -1,18 +1,16 @@
 """Evaluation metrics for sequence-to-sequence outputs.
 
-``token_accuracy`` and ``exact_match`` return fractions in [0, 1];
-``corpus_bleu`` and ``chrf`` return scores in [0, 100] that match sacrebleu's
-``corpus_bleu(..., tokenize="none")`` and ``corpus_chrf`` for one reference
-per hypothesis.
+``token_accuracy`` and ``exact_match`` return fractions in [0, 1]
+(no library computes them on token lists); ``corpus_scores`` gives BLEU and
+chrF by sacreBLEU, with their signatures.
 
 Sequences are compared as given: cut predictions at ``<eos>`` and drop
 padding first (``Vocab.decode`` does both).
 """
 
-import math
-from collections import Counter
-from typing import Sequence, Union
+from typing import Sequence
 
+from sacrebleu.metrics import BLEU, CHRF
 from torch import Tensor
 
 Tokens = Sequence[str]
@@ -51,88 +49,23 @@ def exact_match(predictions: Sequence[Tokens], references: Sequence[Tokens]) -> 
     return sum(list(p) == list(r) for p, r in zip(predictions, references)) / len(predictions)
 
 
-def corpus_bleu(
-    hypotheses: Sequence[Tokens], references: Sequence[Tokens], max_n: int = 4, smooth: bool = False
-) -> float:
-    """Corpus BLEU (Papineni et al., 2002) of token lists, one reference each.
-
-    For each n in 1..max_n, the clipped n-gram matches (a hypothesis n-gram
-    counts at most as often as it is in the reference) and the hypothesis
-    n-grams are summed over the corpus; their ratio is the precision p_n.
-    BLEU = BP * exp(mean_n log p_n), with the brevity penalty
-    BP = exp(1 - r / c) when the total hypothesis length c is below the total
-    reference length r, else 1.
-
-    Without ``smooth`` a zero p_n makes BLEU 0. With it, the k-th zero
-    precision becomes 1 / (2**k * hypothesis n-grams) (sacrebleu's "exp",
-    mteval's smoothing), which matters for short or few sentences.
-    """
-    _check_parallel("corpus_bleu", hypotheses, references)
-    matches, totals = [0] * max_n, [0] * max_n
-    hyp_length = ref_length = 0
-    for hypothesis, reference in zip(hypotheses, references):
-        hyp_length += len(hypothesis)
-        ref_length += len(reference)
-        for n in range(1, max_n + 1):
-            hyp_ngrams, ref_ngrams = _ngrams(hypothesis, n), _ngrams(reference, n)
-            matches[n - 1] += sum((hyp_ngrams & ref_ngrams).values())
-            totals[n - 1] += sum(hyp_ngrams.values())
-    if not any(matches) or not all(totals):
-        return 0.0
-    log_precisions, zeros = [], 0
-    for match, total in zip(matches, totals):
-        if match == 0:
-            if not smooth:
-                return 0.0
-            zeros += 1
-            match = 1 / 2**zeros
-        log_precisions.append(math.log(match / total))
-    brevity_penalty = math.exp(1 - ref_length / hyp_length) if hyp_length < ref_length else 1.0
-    return 100 * brevity_penalty * math.exp(sum(log_precisions) / max_n)
-
-
-def chrf(
-    hypotheses: Sequence[Union[str, Tokens]],
-    references: Sequence[Union[str, Tokens]],
-    char_order: int = 6,
-    beta: float = 2,
-) -> float:
-    """Corpus chrF (Popović, 2015) as sacrebleu computes it (word_order=0).
-
-    Sentences are strings or token lists; spaces are removed either way. For
-    each n in 1..char_order, character n-gram matches, hypothesis and
-    reference n-grams are summed over the corpus, giving a precision P_n and
-    a recall R_n. P and R are their means over the orders that occur in both
-    hypotheses and references, and chrF = (1 + b^2) P R / (b^2 P + R) with
-    b = ``beta`` (recall weighs b times as much as precision).
-    """
-    _check_parallel("chrf", hypotheses, references)
-    matches, hyp_counts, ref_counts = [0] * char_order, [0] * char_order, [0] * char_order
-    for hypothesis, reference in zip(hypotheses, references):
-        hyp_chars, ref_chars = _without_spaces(hypothesis), _without_spaces(reference)
-        for n in range(1, char_order + 1):
-            hyp_ngrams, ref_ngrams = _ngrams(hyp_chars, n), _ngrams(ref_chars, n)
-            matches[n - 1] += sum((hyp_ngrams & ref_ngrams).values())
-            hyp_counts[n - 1] += sum(hyp_ngrams.values())
-            ref_counts[n - 1] += sum(ref_ngrams.values())
-    orders = [n for n in range(char_order) if hyp_counts[n] and ref_counts[n]]
-    if not orders:
-        return 0.0
-    precision = sum(matches[n] / hyp_counts[n] for n in orders) / len(orders)
-    recall = sum(matches[n] / ref_counts[n] for n in orders) / len(orders)
-    if precision + recall == 0:
-        return 0.0
-    b2 = beta**2
-    return 100 * (1 + b2) * precision * recall / (b2 * precision + recall)
-
-
-def _ngrams(sequence: Sequence, n: int) -> Counter:
-    return Counter(tuple(sequence[i : i + n]) for i in range(len(sequence) - n + 1))
-
-
-def _without_spaces(sentence: Union[str, Tokens]) -> str:
-    text = sentence if isinstance(sentence, str) else " ".join(sentence)
-    return "".join(text.split())
+def corpus_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
+    """sacreBLEU's corpus BLEU and chrF (in [0, 100]) of detokenized sentences,
+    one reference each, with their signatures (the settings and sacreBLEU's
+    version: BLEU's 13a tokenization and exp smoothing, chrF's character
+    6-grams), so the numbers compare with published ones. No sentences: 0."""
+    _check_parallel("corpus_scores", hypotheses, references)
+    bleu, chrf = BLEU(), CHRF()
+    if not hypotheses:
+        return {"bleu": 0.0, "chrf": 0.0, "bleu_signature": "", "chrf_signature": ""}
+    bleu_score = bleu.corpus_score(list(hypotheses), [list(references)]).score
+    chrf_score = chrf.corpus_score(list(hypotheses), [list(references)]).score
+    return {
+        "bleu": bleu_score,
+        "chrf": chrf_score,
+        "bleu_signature": str(bleu.get_signature()),
+        "chrf_signature": str(chrf.get_signature()),
+    }
 
 
 def _check_parallel(name: str, hypotheses: Sequence, references: Sequence) -> None:

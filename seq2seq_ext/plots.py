@@ -42,6 +42,11 @@ def plot_learning_curves(history: list, path) -> Path:
 def plot_attention(weights, source_tokens: list, output_tokens: list, path, title=None) -> Path:
     """A heatmap of one sentence's attention weights (len(output), len(source)):
     output tokens down the side, source tokens along the top."""
+    return _save(attention_figure(weights, source_tokens, output_tokens, title), path)
+
+
+def attention_figure(weights, source_tokens: list, output_tokens: list, title=None):
+    """plot_attention's figure, not saved (TensorBoard takes the figure)."""
     plt = _pyplot()
     weights = weights[: len(output_tokens), : len(source_tokens)]
     figure, axes = plt.subplots(
@@ -55,7 +60,8 @@ def plot_attention(weights, source_tokens: list, output_tokens: list, path, titl
     if title:
         axes.set_title(title, fontsize=10)
     figure.colorbar(image, ax=axes, fraction=0.04)
-    return _save(figure, path)
+    figure.tight_layout()
+    return figure
 
 
 def plot_curves_by_length(curves: dict, path, title=None) -> Path:

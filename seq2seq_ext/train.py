@@ -1,6 +1,7 @@
 """Training: masked cross-entropy, Adam, gradient clipping, a teacher-forcing
-schedule, AMP, the best-validation checkpoint and exact resume, CSV/JSON logs
-and learning curves, and DistributedDataParallel when run under torchrun.
+schedule, AMP, the best checkpoint by a validation metric and early stopping,
+exact resume, CSV/JSON logs, learning curves and TensorBoard, and
+DistributedDataParallel when run under torchrun.
 
     trainer = Trainer(model, train_loader, valid_loader, TrainConfig(epochs=10), out_dir)
     history = trainer.fit()             # resumes from out_dir/last.pt if it exists
@@ -17,7 +18,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 import torch.distributed as dist
@@ -38,6 +39,10 @@ from .models import Seq2Seq, Seq2SeqConfig
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 LR_SCHEDULES = ("constant", "cosine")
+# The validation metric that picks the best checkpoint and stops early: the
+# teacher-forced loss (lower is better), or a score of the decoded validation
+# sentences (higher is better; the Trainer needs a `validator` for those).
+EARLY_STOPPING_METRICS = ("loss", "bleu", "exact_match")
 
 
 def masked_cross_entropy(logits: Tensor, targets: Tensor, pad_index: int):
@@ -64,12 +69,27 @@ class TrainConfig:
     seed: int = 0
     progress: bool = True  # a tqdm bar per epoch (rank 0)
     stop_after_epoch: Optional[int] = None  # end the run early, as an interruption would
+    early_stopping_metric: str = "loss"  # one of EARLY_STOPPING_METRICS
+    patience: Optional[int] = None  # stop after this many epochs without a better metric
+    tensorboard: bool = False  # scalars and an attention map per epoch in out_dir/tensorboard
 
     def __post_init__(self):
         if self.amp not in (None, *AMP_DTYPES):
             raise ValueError(f"amp must be None or one of {tuple(AMP_DTYPES)}, got {self.amp!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if self.early_stopping_metric not in EARLY_STOPPING_METRICS:
+            raise ValueError(
+                f"early_stopping_metric must be one of {EARLY_STOPPING_METRICS}, "
+                f"got {self.early_stopping_metric!r}"
+            )
+
+    def score(self, record: dict) -> tuple:
+        """How good an epoch's record is by the early-stopping metric (higher is
+        better; ties go to the lower validation loss)."""
+        if self.early_stopping_metric == "loss":
+            return (-record["valid_loss"],)
+        return (record[f"valid_{self.early_stopping_metric}"], -record["valid_loss"])
 
     def lr_factor(self, epoch: int) -> float:
         """The learning rate of `epoch` over config.lr: 1 throughout, or a cosine
@@ -90,8 +110,13 @@ class TrainConfig:
 
 class Trainer:
     """Trains `model` (a Seq2Seq) on batches with .src, .src_lengths, .tgt and
-    .to(device), writing into `out_dir`: best.pt (best validation loss),
-    last.pt (for resuming), history.csv / history.json and learning_curves.png.
+    .to(device), writing into `out_dir`: best.pt (best by the early-stopping
+    metric), last.pt (for resuming), history.csv / history.json,
+    learning_curves.png and, with config.tensorboard, tensorboard/.
+
+    `validator(model)`, if given, decodes the validation sentences after each
+    epoch and returns their scores (valid_bleu, valid_exact_match, ...; see
+    translator.TranslationValidator), which join the epoch's record.
     Under torchrun (a process group initialised), the model is wrapped in
     DistributedDataParallel; only rank 0 writes files."""
 
@@ -104,7 +129,13 @@ class Trainer:
         out_dir,
         device="cpu",
         extra_state: Optional[dict] = None,
+        validator: Optional[Callable[[Seq2Seq], dict]] = None,
     ) -> None:
+        if config.early_stopping_metric != "loss" and validator is None:
+            raise ValueError(
+                f"early stopping on {config.early_stopping_metric} needs a validator "
+                "that decodes the validation sentences"
+            )
         self.model = model.to(device)
         self.config, self.device = config, torch.device(device)
         self.train_loader, self.valid_loader = train_loader, valid_loader
@@ -115,8 +146,8 @@ class Trainer:
         self.network = (
             nn.parallel.DistributedDataParallel(model) if distributed.is_running() else model
         )
+        self.validator = validator
         self.history: list = []
-        self.best_valid_loss = float("inf")
         self.start_epoch = 0
 
     # ------------------------------------------------------------ the loop
@@ -124,16 +155,40 @@ class Trainer:
         torch.manual_seed(self.config.seed)
         if resume and (self.out_dir / "last.pt").exists():
             self.resume(self.out_dir / "last.pt")
+        log = None
+        if self.config.tensorboard and distributed.rank() == 0:
+            from .tensorboard_log import TensorBoardLog
+
+            log = TensorBoardLog(self.out_dir / "tensorboard")
         for epoch in range(self.start_epoch, self.config.epochs):
             if self.config.stop_after_epoch is not None and epoch > self.config.stop_after_epoch:
                 break
+            if self._patience_ran_out():
+                break
             record = {"epoch": epoch, **self.train_epoch(epoch), **self.evaluate()}
+            if self.validator is not None:
+                record.update(self.validator(self.model))
             self.history.append(record)
             if distributed.rank() == 0:
                 self._end_of_epoch(record)
+                if log is not None:
+                    log.epoch(record, getattr(self.validator, "attention_example", None))
             if distributed.is_running():
                 dist.barrier()
+        if log is not None:
+            log.close()
         return self.history
+
+    def best_record(self) -> dict:
+        """The history's best epoch by the early-stopping metric (the first of equals)."""
+        return max(self.history, key=self.config.score)
+
+    def _patience_ran_out(self) -> bool:
+        """config.patience epochs have passed since the best one (read from the
+        history, so a resumed run stops where the uninterrupted one would)."""
+        if self.config.patience is None or not self.history:
+            return False
+        return self.history[-1]["epoch"] - self.best_record()["epoch"] >= self.config.patience
 
     def train_epoch(self, epoch: int) -> dict:
         self.network.train()
@@ -213,8 +268,7 @@ class Trainer:
 
     # ------------------------------------------------------------ files
     def _end_of_epoch(self, record: dict) -> None:
-        if record["valid_loss"] < self.best_valid_loss:
-            self.best_valid_loss = record["valid_loss"]
+        if self.best_record() is record:
             save_checkpoint(self.out_dir / "best.pt", self._model_payload(record["epoch"]))
         save_checkpoint(self.out_dir / "last.pt", self._resume_payload(record["epoch"]))
         self._write_logs()
@@ -235,7 +289,6 @@ class Trainer:
             "rng": rng_states(),
             "train_config": asdict(self.config),
             "history": self.history,
-            "best_valid_loss": self.best_valid_loss,
         }
 
     def resume(self, path) -> None:
@@ -251,7 +304,6 @@ class Trainer:
         self.scaler.load_state_dict(payload["scaler"])
         set_rng_states(payload["rng"])
         self.history = payload["history"]
-        self.best_valid_loss = payload["best_valid_loss"]
         self.start_epoch = payload["epoch"] + 1
 
     def _write_logs(self) -> None:

@@ -1,5 +1,6 @@
 """From text to text with a trained model: tokenise, encode, decode (greedy or
-beam), turn ids back into tokens; and the corpus metrics of a test set.
+beam), turn ids back into text; a file's sentences in batches of similar
+length; and the corpus metrics of a test set.
 
     translator = Translator.from_checkpoint("runs/tsv/best.pt")
     translator.translate("I see the cat.")
@@ -10,9 +11,10 @@ from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
+from tqdm import tqdm
 
 from . import metrics
-from .data import PAD_INDEX, TOKENIZERS, Vocab, detokenize, pad_sequences
+from .data import PAD_INDEX, Tokenizer, Vocab, pad_sequences
 from .models import Seq2Seq
 from .train import load_model
 
@@ -25,24 +27,23 @@ class Translation:
 
 
 class Translator:
-    """A model with its vocabularies and tokenizer ("word" or "char")."""
+    """A model with its vocabularies and tokenizer."""
 
     def __init__(
         self,
         model: Seq2Seq,
         src_vocab: Vocab,
         tgt_vocab: Vocab,
-        tokenizer: str = "word",
-        lowercase: bool = True,
+        tokenizer: Tokenizer,
         beam_size: int = 1,
         max_len: int = 50,
         length_penalty: float = 0.0,
+        batch_size: int = 64,
     ) -> None:
-        if tokenizer not in TOKENIZERS:
-            raise ValueError(f"tokenizer must be one of {tuple(TOKENIZERS)}, got {tokenizer!r}")
         self.model, self.src_vocab, self.tgt_vocab = model.eval(), src_vocab, tgt_vocab
-        self.tokenizer, self.lowercase = tokenizer, lowercase
+        self.tokenizer = tokenizer
         self.beam_size, self.max_len, self.length_penalty = beam_size, max_len, length_penalty
+        self.batch_size = batch_size
 
     @classmethod
     def from_checkpoint(cls, path, device="cpu", backend=None, **options) -> "Translator":
@@ -63,30 +64,42 @@ class Translator:
             model,
             Vocab.from_state(extra["src_vocab"], f"{path}'s src_vocab"),
             Vocab.from_state(extra["tgt_vocab"], f"{path}'s tgt_vocab"),
-            extra["tokenizer"],
-            extra.get("lowercase", True),
+            Tokenizer.from_state(extra["tokenizer"]),
             **options,
         )
 
-    def tokenize(self, text: str) -> list:
-        return TOKENIZERS[self.tokenizer](text, lowercase=self.lowercase)
-
-    def detokenize(self, tokens: Sequence[str]) -> str:
-        return detokenize(tokens) if self.tokenizer == "word" else "".join(tokens)
+    def detokenize(self, tokens: Sequence[str], side: str = "target") -> str:
+        return self.tokenizer.detokenize(list(tokens), side)
 
     def translate(self, text: str) -> str:
-        tokens = self.tokenize(text)
-        if not tokens:
-            return ""
-        return self.detokenize(self.translate_tokens([tokens])[0].tokens)
+        return self.translate_texts([text])[0]
+
+    def translate_texts(self, texts: Sequence[str], progress: bool = False) -> list:
+        """Each text's translation, in order; a text without tokens (an empty
+        line) gives "". Sentences are decoded in batches of similar length,
+        with a progress bar on stderr if `progress`."""
+        sources = [self.tokenizer.tokenize(text, "source") for text in texts]
+        real = [i for i, tokens in enumerate(sources) if tokens]
+        real.sort(key=lambda i: len(sources[i]))  # little padding per batch
+        outputs = [""] * len(texts)
+        with tqdm(total=len(texts), unit="sentence", disable=not progress) as bar:
+            bar.update(len(texts) - len(real))
+            for start in range(0, len(real), self.batch_size):
+                batch = real[start : start + self.batch_size]
+                for i, translation in zip(
+                    batch, self.translate_tokens([sources[i] for i in batch])
+                ):
+                    outputs[i] = self.detokenize(translation.tokens)
+                bar.update(len(batch))
+        return outputs
 
     @torch.no_grad()
-    def translate_tokens(self, sources: Sequence[Sequence[str]], batch_size: int = 64) -> list:
+    def translate_tokens(self, sources: Sequence[Sequence[str]]) -> list:
         """Token lists -> a Translation each (empty sources are not allowed)."""
         device = next(self.model.parameters()).device
         results = []
-        for start in range(0, len(sources), batch_size):
-            chunk = sources[start : start + batch_size]
+        for start in range(0, len(sources), self.batch_size):
+            chunk = sources[start : start + self.batch_size]
             ids = [self.src_vocab.encode(tokens) for tokens in chunk]
             if min(len(i) for i in ids) < 2:
                 raise ValueError("cannot translate an empty sentence")
@@ -115,27 +128,59 @@ class Translator:
         return results
 
     def evaluate(self, pairs: Sequence) -> dict:
-        """Exact match, corpus BLEU and chrF of the translations of (source
-        tokens, reference tokens) pairs, and the translations themselves."""
+        """Exact match (of the tokens), sacreBLEU's BLEU and chrF (of the
+        detokenized text, with their signatures) of the translations of
+        (source tokens, reference tokens) pairs, and the translations."""
         translations = self.translate_tokens([source for source, _ in pairs])
         hypotheses = [t.tokens for t in translations]
         references = [list(reference) for _, reference in pairs]
         scores = {
             "exact_match": metrics.exact_match(hypotheses, references),
-            "bleu": metrics.corpus_bleu(hypotheses, references),
-            "chrf": metrics.chrf(
+            **metrics.corpus_scores(
                 [self.detokenize(h) for h in hypotheses], [self.detokenize(r) for r in references]
             ),
         }
         return {"scores": scores, "translations": translations}
 
 
-def vocab_state(src_vocab: Vocab, tgt_vocab: Vocab, tokenizer: str, lowercase: bool) -> dict:
+class TranslationValidator:
+    """The Trainer's validator: after each epoch, the validation pairs decoded
+    greedily, their exact match, BLEU and chrF (as valid_*, with the
+    signatures), and the attention of the first pair for TensorBoard."""
+
+    def __init__(
+        self, pairs: Sequence, src_vocab: Vocab, tgt_vocab: Vocab, tokenizer: Tokenizer, max_len
+    ) -> None:
+        self.pairs, self.src_vocab, self.tgt_vocab = pairs, src_vocab, tgt_vocab
+        self.tokenizer, self.max_len = tokenizer, max_len
+        self.attention_example = None  # (weights, source tokens, output tokens)
+
+    def __call__(self, model: Seq2Seq) -> dict:
+        translator = Translator(
+            model, self.src_vocab, self.tgt_vocab, self.tokenizer, max_len=self.max_len
+        )
+        evaluation = translator.evaluate(self.pairs)
+        self.attention_example = attention_example(evaluation["translations"][0], self.pairs[0][0])
+        return {
+            (name if name.endswith("signature") else f"valid_{name}"): value
+            for name, value in evaluation["scores"].items()
+        }
+
+
+def attention_example(translation: Translation, source_tokens: Sequence[str]):
+    """(weights, source labels, output labels) of a translation, EOS included,
+    as plots.plot_attention takes them; None for a model without attention."""
+    if translation.attention is None:
+        return None
+    outputs = [*translation.tokens, "<eos>"][: translation.attention.shape[0]]  # EOS if reached
+    return translation.attention, [*source_tokens, "<eos>"], outputs
+
+
+def vocab_state(src_vocab: Vocab, tgt_vocab: Vocab, tokenizer: Tokenizer) -> dict:
     """The vocabularies and tokenizer, as a checkpoint's extra state (what
     from_loaded reads)."""
     return {
         "src_vocab": src_vocab.to_state(),
         "tgt_vocab": tgt_vocab.to_state(),
-        "tokenizer": tokenizer,
-        "lowercase": lowercase,
+        "tokenizer": tokenizer.to_state(),
     }

@@ -2,8 +2,8 @@
 TSV files, synthetic task generators, and padded, length-bucketed batches."""
 
 from .batching import Batch, BucketBatchSampler, Seq2SeqDataset, collate, make_loader, pad_sequences
-from .pairs import ENG_FRA_SAMPLE, read_tsv_pairs
-from .task_data import SPLIT, TASKS, task_pairs, task_splits
+from .pairs import ENG_FRA_SAMPLE, read_lines, read_tsv_pairs
+from .task_data import SPLIT, TASKS, fit_tokenizer, task_pairs, task_splits, task_text_pairs
 from .tasks import (
     add_two_digits_examples,
     addition_pairs,
@@ -11,7 +11,14 @@ from .tasks import (
     reverse_words_pairs,
     train_valid_test_split,
 )
-from .tokenize import TOKENIZERS, char_tokenize, detokenize, word_tokenize
+from .tokenize import (
+    TOKENIZER_KINDS,
+    TOKENIZERS,
+    Tokenizer,
+    char_tokenize,
+    detokenize,
+    word_tokenize,
+)
 from .vocab import (
     EOS,
     EOS_INDEX,
@@ -40,7 +47,10 @@ __all__ = [
     "char_tokenize",
     "detokenize",
     "TOKENIZERS",
+    "TOKENIZER_KINDS",
+    "Tokenizer",
     "read_tsv_pairs",
+    "read_lines",
     "ENG_FRA_SAMPLE",
     "add_two_digits_examples",
     "addition_pairs",
@@ -51,6 +61,8 @@ __all__ = [
     "SPLIT",
     "task_pairs",
     "task_splits",
+    "task_text_pairs",
+    "fit_tokenizer",
     "Seq2SeqDataset",
     "Batch",
     "collate",

@@ -43,6 +43,17 @@ def read_tsv_pairs(path, max_pairs: Optional[int] = None, reverse: bool = False)
     return pairs
 
 
+def read_lines(path) -> list:
+    """The lines of a UTF-8 text file (a byte-order mark is allowed), without
+    their line ends; InputError naming the file (and the line) if it cannot be
+    read or a line is not UTF-8."""
+    try:
+        with open(path, "rb") as f:
+            return [_decode(raw, path, n).rstrip("\r\n") for n, raw in enumerate(f, start=1)]
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the file ({error.strerror})") from error
+
+
 def _decode(raw: bytes, path, number: int) -> str:
     try:
         return raw.decode("utf-8-sig" if number == 1 else "utf-8")

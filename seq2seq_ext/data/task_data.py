@@ -1,21 +1,24 @@
 """The sentence pairs of a task the command line names, generated or read
 from a TSV file, and split into train, valid and test the same way every time
-(a checkpoint stores the task's options, so its test split can be rebuilt)."""
+(a checkpoint stores the task's options and its tokenizer, so its test split
+can be rebuilt)."""
+
+from typing import Optional
 
 from ..errors import InputError
 from .pairs import ENG_FRA_SAMPLE, read_tsv_pairs
 from .tasks import addition_pairs, arithmetic_pairs, reverse_words_pairs, train_valid_test_split
-from .tokenize import TOKENIZERS
+from .tokenize import Tokenizer
 
 TASKS = ("reverse_words", "arithmetic", "addition", "tsv")
 SPLIT = (0.8, 0.1, 0.1)  # train, valid, test
 SPLIT_NAMES = ("train", "valid", "test")
 
 
-def task_pairs(options: dict):
-    """The (source tokens, target tokens) pairs of the task that `options`
-    describes: task, examples, seed, min_len, max_len, words, digits (generated
-    tasks); data, max_pairs, tokenizer (tsv)."""
+def task_text_pairs(options: dict):
+    """The pairs of the task that `options` describes: (source tokens, target
+    tokens) of a generated task (task, examples, seed, min_len, max_len, words,
+    digits), or the (source, target) text of a TSV file (data, max_pairs)."""
     task, count, seed = options["task"], options["examples"], options["seed"]
     if task == "reverse_words":
         return reverse_words_pairs(
@@ -26,19 +29,49 @@ def task_pairs(options: dict):
     if task == "addition":
         return addition_pairs(count, digits=options["digits"], seed=seed)
     if task == "tsv":
-        tokenize = TOKENIZERS[options["tokenizer"]]
-        path = options["data"] or ENG_FRA_SAMPLE
-        return [
-            (tokenize(source, lowercase=True), tokenize(target, lowercase=True))
-            for source, target in read_tsv_pairs(path, options["max_pairs"])
-        ]
+        return read_tsv_pairs(options["data"] or ENG_FRA_SAMPLE, options["max_pairs"])
     raise ValueError(f"task must be one of {TASKS}, got {task!r}")
 
 
-def task_splits(options: dict):
-    """(train, valid, test) lists of the task's pairs (see task_pairs); an
-    InputError where a split comes out empty."""
-    pairs = task_pairs(options)
+def tokenized(pairs, tokenizer: Tokenizer, options: dict) -> list:
+    """Text pairs as (source tokens, target tokens); a generated task's pairs
+    are tokens already."""
+    if options["task"] != "tsv":
+        return list(pairs)
+    return [(tokenizer.tokenize(s, "source"), tokenizer.tokenize(t, "target")) for s, t in pairs]
+
+
+def task_pairs(options: dict, tokenizer: Tokenizer):
+    """All of the task's pairs, tokenized (evaluate --data)."""
+    return tokenized(task_text_pairs(options), tokenizer, options)
+
+
+def fit_tokenizer(options: dict) -> Tokenizer:
+    """The tokenizer `options` name, its subword models (if any) trained on the
+    training split's text."""
+    if options["tokenizer"] != "sentencepiece":
+        return Tokenizer(options["tokenizer"])
+    if options["task"] != "tsv":
+        raise InputError("--tokenizer sentencepiece is for text: use it with --task tsv")
+    return Tokenizer.fit(
+        "sentencepiece",
+        _text_splits(options)[0],
+        options["subword_vocab_size"],
+        options["subword_type"],
+        options["joint_vocab"],
+    )
+
+
+def task_splits(options: dict, tokenizer: Optional[Tokenizer] = None):
+    """(train, valid, test) lists of the task's pairs, tokenized by `tokenizer`
+    (by default the word or character tokenizer `options` name; subwords need
+    fit_tokenizer's). An InputError where a split comes out empty."""
+    tokenizer = tokenizer or Tokenizer(options["tokenizer"])
+    return [tokenized(split, tokenizer, options) for split in _text_splits(options)]
+
+
+def _text_splits(options: dict):
+    pairs = task_text_pairs(options)
     splits = train_valid_test_split(pairs, SPLIT, seed=options["seed"])
     if not all(splits):
         sizes = ", ".join(f"{name} {len(split)}" for name, split in zip(SPLIT_NAMES, splits))

@@ -40,3 +40,84 @@ def detokenize(words: list[str]) -> str:
             text += " "
         text += word
     return text
+
+
+TOKENIZER_KINDS = ("word", "char", "sentencepiece")
+
+
+class Tokenizer:
+    """How a task's text becomes tokens and back, for each side: words or
+    characters (lowercased), or sentencepiece subwords (case kept), one model
+    per side or one shared model. ``fit`` trains the subword models; the state
+    (models included) goes into checkpoints, so a checkpoint alone translates::
+
+        tokenizer = Tokenizer.fit("sentencepiece", train_pairs, vocab_size=500)
+        tokenizer.tokenize("I see the cat.", "source")   # ["▁I", "▁see", "▁the", "▁cat", "."]
+    """
+
+    def __init__(self, kind: str = "word", lowercase: bool = True, subword_models=None) -> None:
+        if kind not in TOKENIZER_KINDS:
+            raise ValueError(f"tokenizer must be one of {TOKENIZER_KINDS}, got {kind!r}")
+        if (kind == "sentencepiece") != (subword_models is not None):
+            raise ValueError(
+                "subword models are given with the sentencepiece tokenizer, and only then"
+            )
+        self.kind, self.lowercase = kind, lowercase
+        self.subword_models = subword_models  # {"source": SubwordModel, "target": SubwordModel}
+
+    @classmethod
+    def fit(
+        cls,
+        kind: str,
+        train_pairs,
+        vocab_size: int = 8000,
+        subword_type: str = "unigram",
+        joint: bool = False,
+    ) -> "Tokenizer":
+        """The tokenizer of `kind`; for sentencepiece, its models trained on the
+        (source, target) text pairs of the training split: one per side, or
+        one on both sides' text with `joint`."""
+        if kind != "sentencepiece":
+            return cls(kind)
+        from .subwords import SubwordModel
+
+        sources, targets = [s for s, _ in train_pairs], [t for _, t in train_pairs]
+        if joint:
+            shared = SubwordModel.train(
+                sources + targets, vocab_size, subword_type, "the joint text"
+            )
+            models = {"source": shared, "target": shared}
+        else:
+            models = {
+                side: SubwordModel.train(text, vocab_size, subword_type, f"the {side} text")
+                for side, text in (("source", sources), ("target", targets))
+            }
+        return cls(kind, lowercase=False, subword_models=models)
+
+    def tokenize(self, text: str, side: str) -> list[str]:
+        if self.subword_models is not None:
+            return self.subword_models[side].encode(text)
+        return TOKENIZERS[self.kind](text, lowercase=self.lowercase)
+
+    def detokenize(self, tokens: list[str], side: str) -> str:
+        if self.subword_models is not None:
+            return self.subword_models[side].decode(tokens)
+        return detokenize(tokens) if self.kind == "word" else "".join(tokens)
+
+    def to_state(self) -> dict:
+        state = {"kind": self.kind, "lowercase": self.lowercase}
+        if self.subword_models is not None:
+            state["subword_models"] = {s: m.to_bytes() for s, m in self.subword_models.items()}
+        return state
+
+    @classmethod
+    def from_state(cls, state) -> "Tokenizer":
+        """What to_state gave, or the bare name older checkpoints stored."""
+        if isinstance(state, str):
+            return cls(state)
+        models = state.get("subword_models")
+        if models is not None:
+            from .subwords import SubwordModel
+
+            models = {side: SubwordModel(data) for side, data in models.items()}
+        return cls(state["kind"], state["lowercase"], models)
