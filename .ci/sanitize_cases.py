@@ -69,9 +69,10 @@ def attention(dtype):
         mask = torch.ones(3, S, dtype=torch.bool, device=DEVICE)
         if S:
             mask[1] = False
-        backward_of(
-            *functional.bahdanau_attention(rand(3, 8), rand(3, S, 8), rand(3, S, 5), rand(8), mask)
-        )
+        for query in (rand(3, 8), rand(3, 4, 8), rand(3, 0, 8)):  # one, T or no queries a row
+            backward_of(
+                *functional.bahdanau_attention(query, rand(3, S, 8), rand(3, S, 5), rand(8), mask)
+            )
     keys, values = rand(3, 7, 8), rand(3, 7, 5)
     mask = torch.ones(3, 7, dtype=torch.bool, device=DEVICE)
     backward_of(*functional.luong_attention(rand(3, 8), keys, values, mask))

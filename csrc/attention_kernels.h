@@ -19,21 +19,23 @@ struct SoftmaxBackwardTensors {
   Tensor grad_scores;
 };
 
-// score[b,s] = v . tanh(query_proj[b] + keys_proj[b,s]), weights = masked softmax
-// over s, context[b] = sum_s weights[b,s] values[b,s].
+// T queries per batch row against the row's keys and values:
+// score[b,t,s] = v . tanh(query_proj[b,t] + keys_proj[b,s]), weights = masked
+// softmax over s, context[b,t] = sum_s weights[b,t,s] values[b,s].
 struct BahdanauForwardTensors {
-  Tensor query_proj, keys_proj, values, v, mask;  // (B,A), (B,S,A), (B,S,D), (A), (B,S)
-  Tensor context, weights;                        // (B,D), (B,S)
+  Tensor query_proj, keys_proj, values, v, mask;  // (B,T,A), (B,S,A), (B,S,D), (A), (B,S)
+  Tensor context, weights;                        // (B,T,D), (B,T,S)
 };
 struct BahdanauBackwardTensors {
-  Tensor grad_context, grad_weights, query_proj, keys_proj, values, v, weights;
+  Tensor grad_context, grad_weights, query_proj, keys_proj, values, v, weights;  // as above
   // Which gradients to compute: the scores' (query_proj, keys_proj and v), the
   // values'. Flags, not "is the output defined / non-null": with S = 0 the
   // outputs over S have no elements (a null data pointer), yet grad_query_proj
   // and grad_v_rows must still be written (zeros).
   bool want_scores = false, want_values = false;
-  // Outputs, defined when wanted. grad_v_rows is (B, A) in the accumulation
-  // type: each row's share of grad_v, summed by the op.
+  // Outputs, defined when wanted. grad_keys_proj (B,S,A) and grad_values
+  // (B,S,D) sum over the T queries, grad_v_rows (B,A) is each row's share of
+  // grad_v (summed by the op): these three are in the accumulation type.
   Tensor grad_query_proj, grad_keys_proj, grad_v_rows, grad_values;
 };
 

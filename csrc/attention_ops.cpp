@@ -36,17 +36,21 @@ AttentionSizes check_bahdanau_args(const char* op, const Tensor& query_proj,
                                    const Tensor& keys_proj, const Tensor& values, const Tensor& v,
                                    const OptTensor& mask) {
   check_floating(op, "query_proj", query_proj);
-  check_rank(op, "query_proj", query_proj, 2, "(batch, attn_size)");
+  TORCH_CHECK(query_proj.dim() == 2 || query_proj.dim() == 3, op,
+              ": expected query_proj of shape (batch, attn_size) or (batch, steps, attn_size), "
+              "got ",
+              query_proj.sizes());
   check_rank(op, "keys_proj", keys_proj, 3, "(batch, src_len, attn_size)");
   check_rank(op, "values", values, 3, "(batch, src_len, value_size)");
   check_rank(op, "v", v, 1, "(attn_size)");
-  const int64_t B = query_proj.size(0), A = query_proj.size(1);
+  const bool steps = query_proj.dim() == 3;
+  const int64_t B = query_proj.size(0), A = query_proj.size(-1);
   const int64_t S = keys_proj.size(1), D = values.size(2);
   check_tensor(op, "keys_proj", keys_proj, {B, S, A}, query_proj, "query_proj");
   check_tensor(op, "values", values, {B, S, D}, query_proj, "query_proj");
   check_tensor(op, "v", v, {A}, query_proj, "query_proj");
   check_mask(op, mask, {B, S}, query_proj);
-  return {B, S, A, A, D};
+  return {B, S, A, A, D, steps ? query_proj.size(1) : 1, steps};
 }
 
 AttentionSizes check_luong_args(const char* op, const Tensor& query, const Tensor& keys,
@@ -74,9 +78,12 @@ AttentionSizes check_luong_args(const char* op, const Tensor& query, const Tenso
 void check_attention_grads(const char* op, const AttentionSizes& n, const Tensor& grad_context,
                            const Tensor& grad_weights, const Tensor& weights, const Tensor& like,
                            const char* like_name) {
-  check_tensor(op, "grad_context", grad_context, {n.B, n.D}, like, like_name);
-  check_tensor(op, "grad_weights", grad_weights, {n.B, n.S}, like, like_name);
-  check_tensor(op, "weights", weights, {n.B, n.S}, like, like_name);
+  auto shape = n.rows();
+  shape.push_back(n.D);
+  check_tensor(op, "grad_context", grad_context, shape, like, like_name);
+  shape.back() = n.S;
+  check_tensor(op, "grad_weights", grad_weights, shape, like, like_name);
+  check_tensor(op, "weights", weights, shape, like, like_name);
 }
 
 }  // namespace seq2seq_ext

@@ -11,6 +11,7 @@
 #include <ATen/ops/empty.h>
 
 #include <array>
+#include <vector>
 
 #include "attention_kernels.h"
 #include "checks.h"
@@ -22,17 +23,22 @@ namespace seq2seq_ext {
 
 struct AttentionSizes {
   int64_t B, S, Q, K, D;  // batch, source length, query, key, value sizes
+  int64_t T = 1;          // queries per batch row
+  bool steps = false;     // the query has a T dimension: (B, T, Q), not (B, Q)
+  // The leading dimensions of a query's results: (B) or (B, T).
+  std::vector<int64_t> rows() const { return steps ? std::vector{B, T} : std::vector{B}; }
 };
 void check_softmax_args(const char* op, const Tensor& scores, const OptTensor& mask);
 void check_softmax_backward_args(const char* op, const Tensor& grad_weights, const Tensor& weights);
-// Bahdanau: Q = K = attention size A.
+// Bahdanau: Q = K = attention size A; query_proj (B, A) or (B, T, A).
 AttentionSizes check_bahdanau_args(const char* op, const Tensor& query_proj,
                                    const Tensor& keys_proj, const Tensor& values, const Tensor& v,
                                    const OptTensor& mask);
 AttentionSizes check_luong_args(const char* op, const Tensor& query, const Tensor& keys,
                                 const Tensor& values, const OptTensor& W, const OptTensor& mask);
-// The gradients a backward op receives and the weights it saved: (B, D), (B, S)
-// and (B, S), like `like` (its first argument, named `like_name`).
+// The gradients a backward op receives and the weights it saved: (rows, D),
+// (rows, S) and (rows, S) with rows = n.rows(), like `like` (its first
+// argument, named `like_name`).
 void check_attention_grads(const char* op, const AttentionSizes& n, const Tensor& grad_context,
                            const Tensor& grad_weights, const Tensor& weights, const Tensor& like,
                            const char* like_name);
@@ -74,21 +80,27 @@ Tensor masked_softmax_backward(const Tensor& grad_weights, const Tensor& weights
 
 // ---- Bahdanau (additive) attention: one fused kernel each way
 
+// The kernels see T queries per row: (B, A) is T = 1.
+inline Tensor per_step(const Tensor& x, const AttentionSizes& n) {
+  return x.contiguous().view({n.B, n.T, x.size(-1)});
+}
+
 template <c10::DeviceType device>
 Tensor2 bahdanau_attention(const Tensor& query_proj, const Tensor& keys_proj, const Tensor& values,
                            const Tensor& v, const OptTensor& mask) {
   const auto n = check_bahdanau_args("bahdanau_attention", query_proj, keys_proj, values, v, mask);
   const at::OptionalDeviceGuard guard(at::device_of(query_proj));
   BahdanauForwardTensors t;
-  t.query_proj = query_proj.contiguous();
+  t.query_proj = per_step(query_proj, n);
   t.keys_proj = keys_proj.contiguous();
   t.values = values.contiguous();
   t.v = v.contiguous();
   t.mask = contiguous_mask(mask);
-  t.context = at::empty({n.B, n.D}, query_proj.options());
-  t.weights = at::empty({n.B, n.S}, query_proj.options());
-  if (n.B > 0) AttentionKernels<device>::bahdanau_forward(t);
-  return {t.context, t.weights};
+  t.context = at::empty({n.B, n.T, n.D}, query_proj.options());
+  t.weights = at::empty({n.B, n.T, n.S}, query_proj.options());
+  if (n.B > 0 && n.T > 0) AttentionKernels<device>::bahdanau_forward(t);
+  if (n.steps) return {t.context, t.weights};
+  return {t.context.view({n.B, n.D}), t.weights.view({n.B, n.S})};
 }
 
 // output_mask: (the score gradients query_proj, keys_proj and v; values).
@@ -103,27 +115,30 @@ Tensor4 bahdanau_attention_backward(const Tensor& grad_context, const Tensor& gr
   const at::OptionalDeviceGuard guard(at::device_of(query_proj));
   const auto [want_scores, want_values] = output_mask;
   const auto options = query_proj.options();
+  const auto dtype = query_proj.scalar_type();
+  const auto acc = options.dtype(at::toOpMathType(dtype));
   BahdanauBackwardTensors t;
-  t.grad_context = grad_context.contiguous();
-  t.grad_weights = grad_weights.contiguous();
-  t.query_proj = query_proj.contiguous();
+  t.grad_context = per_step(grad_context, n);
+  t.grad_weights = per_step(grad_weights, n);
+  t.query_proj = per_step(query_proj, n);
   t.keys_proj = keys_proj.contiguous();
   t.values = values.contiguous();
   t.v = v.contiguous();
-  t.weights = weights.contiguous();
+  t.weights = per_step(weights, n);
   t.want_scores = want_scores;
   t.want_values = want_values;
   if (want_scores) {
-    t.grad_query_proj = at::empty({n.B, n.Q}, options);
-    t.grad_keys_proj = at::empty({n.B, n.S, n.Q}, options);
-    t.grad_v_rows = at::empty({n.B, n.Q}, options.dtype(at::toOpMathType(v.scalar_type())));
+    t.grad_query_proj = at::empty({n.B, n.T, n.Q}, options);
+    t.grad_keys_proj = at::empty({n.B, n.S, n.Q}, acc);
+    t.grad_v_rows = at::empty({n.B, n.Q}, acc);
   }
-  if (want_values) t.grad_values = at::empty({n.B, n.S, n.D}, options);
+  if (want_values) t.grad_values = at::empty({n.B, n.S, n.D}, acc);
   if (n.B > 0 && (want_scores || want_values)) AttentionKernels<device>::bahdanau_backward(t);
   const auto none = [&] { return at::empty({0}, options); };  // one per output
-  return {want_scores ? t.grad_query_proj : none(), want_scores ? t.grad_keys_proj : none(),
-          want_values ? t.grad_values : none(),
-          want_scores ? t.grad_v_rows.sum(0).to(v.scalar_type()) : none()};
+  return {want_scores ? t.grad_query_proj.view(query_proj.sizes()) : none(),
+          want_scores ? t.grad_keys_proj.to(dtype) : none(),
+          want_values ? t.grad_values.to(dtype) : none(),
+          want_scores ? t.grad_v_rows.sum(0).to(dtype) : none()};
 }
 
 // ---- Luong (dot / general) attention: GEMMs around the softmax kernel.

@@ -89,6 +89,9 @@ TORCH_LIBRARY(seq2seq_ext, m) {
   m.def("masked_softmax_backward(Tensor grad_weights, Tensor weights) -> Tensor");
 
   // Bahdanau attention, fused: scores, masked softmax and context in one kernel.
+  // query_proj is (B, A), one query per row, or (B, T, A), T queries per row
+  // against the same keys and values (a decoder's every step, with no T-fold
+  // copy of the memory); context and weights have query_proj's leading dims.
   // The backward recomputes tanh from its inputs; output_mask = (query_proj,
   // keys_proj and v; values).
   m.def(

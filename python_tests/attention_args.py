@@ -11,7 +11,9 @@ from conftest import HALF_TYPES, assert_close_scaled, grads_of
 from seq2seq_ext import functional, reference
 
 ALL_DTYPES = [torch.float64, torch.float32, torch.bfloat16, torch.float16]
-OPS = ["bahdanau", "luong_dot", "luong_general"]
+# bahdanau_steps: Bahdanau with T queries per batch row, query_proj (B, T, A).
+OPS = ["bahdanau", "bahdanau_steps", "luong_dot", "luong_general"]
+STEPS = 3  # bahdanau_steps' T
 
 
 @dataclass
@@ -26,7 +28,7 @@ class Attn:
     def call(self, impl):
         """impl: "fused" (functional), "reference" or "torch" (composition)."""
         t = self.tensors
-        if self.op == "bahdanau":
+        if self.op.startswith("bahdanau"):
             fn = {
                 "fused": functional.bahdanau_attention,
                 "reference": reference.bahdanau_attention,
@@ -61,6 +63,12 @@ def composed_softmax(scores, mask, dim=-1):
 
 
 def composed_bahdanau(query_proj, keys_proj, values, v, mask=None):
+    if query_proj.dim() == 3:  # each of the T queries on its own
+        outputs = [
+            composed_bahdanau(query_proj[:, t], keys_proj, values, v, mask)
+            for t in range(query_proj.shape[1])
+        ]
+        return tuple(torch.stack(parts, 1) for parts in zip(*outputs))
     scores = (torch.tanh(query_proj[:, None, :] + keys_proj) * v).sum(-1)
     weights = composed_softmax(scores, mask)
     return (weights[:, :, None] * values).sum(1), weights
@@ -111,9 +119,9 @@ def make(
         return t.to(dtype=dtype, device=device).requires_grad_(requires_grad)
 
     mask = lengths_mask(random_lengths(B, S, seed, empty_row), S, device) if masked else None
-    if op == "bahdanau":
+    if op.startswith("bahdanau"):
         tensors = dict(
-            query_proj=rand(B, A),
+            query_proj=rand(B, STEPS, A) if op == "bahdanau_steps" else rand(B, A),
             keys_proj=rand(B, S, A),
             values=rand(B, S, D),
             v=rand(A, scale=score_scale / math.sqrt(A)),

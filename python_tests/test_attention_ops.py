@@ -117,12 +117,56 @@ def test_cuda_sizes_beyond_one_block(op, dtype):
     assert_close_scaled(weights, expected, tolerance(dtype, "cuda"), "masked_softmax, S = 333")
 
 
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("steps", [0, 1, 5])
+def test_bahdanau_steps_are_separate_queries_on_one_memory(steps, dtype, device):
+    """A (B, T, A) query_proj gives, value for value and gradient for gradient,
+    what T calls with one (B, A) query each give: the keys' and values'
+    gradients are the sums over the T queries."""
+    args = make("bahdanau", B=6, S=9, A=16, D=12, dtype=dtype, device=device)
+    t = args.tensors
+    queries = torch.randn(6, steps, 16, dtype=torch.float64).to(dtype).to(device)
+    queries.requires_grad_()
+    memory = (t["keys_proj"], t["values"], t["v"])
+    context, weights = functional.bahdanau_attention(queries, *memory, mask=args.mask)
+    assert context.shape == (6, steps, 12) and weights.shape == (6, steps, 9)
+    separate = [
+        functional.bahdanau_attention(queries[:, k], *memory, mask=args.mask) for k in range(steps)
+    ]
+    expected = [torch.stack(parts, 1) if steps else None for parts in zip(*separate)]
+    inputs = [queries, *memory]
+    grad_out = (torch.randn_like(context), torch.randn_like(weights))
+    grads = grads_of((context, weights), inputs, grad_out)
+    if steps == 0:  # nothing attends: every gradient is zero
+        assert all(not g.any() for g in grads)
+        return
+    tol = tolerance(dtype, device)
+    for ours, theirs, what in zip((context, weights), expected, ("context", "weights")):
+        assert_close_scaled(ours, theirs, tol, what)
+    for ours, theirs, x in zip(grads, grads_of(expected, inputs, grad_out), inputs):
+        assert_close_scaled(ours, theirs, tol, f"grad of a {tuple(x.shape)} argument")
+
+
+def test_bahdanau_steps_grad_shapes_are_checked():
+    args = make("bahdanau_steps", requires_grad=False)  # B=4, T=3, S=7, A=6, D=5
+    inputs = op_args(args)[:4]
+    context, weights = torch.ops.seq2seq_ext.bahdanau_attention(*inputs, args.mask)
+    backward = torch.ops.seq2seq_ext.bahdanau_attention_backward
+    with pytest.raises(
+        RuntimeError, match=r"expected grad_context of shape \[4, 3, 5\], got \[4, 5\]"
+    ):
+        backward(context[:, 0], torch.zeros_like(weights), *inputs, weights, [True, True])
+    with pytest.raises(RuntimeError, match=r"expected weights of shape \[4, 3, 7\], got \[4, 7\]"):
+        backward(context, weights, *inputs, weights[:, 0], [True, True])
+
+
 # ---------------------------------------------------------------- opcheck
 
 
 def op_args(args):
     t = args.tensors
-    if args.op == "bahdanau":
+    if args.op.startswith("bahdanau"):
         return (t["query_proj"], t["keys_proj"], t["values"], t["v"], args.mask)
     return (t["query"], t["keys"], t["values"], args.mask, t.get("W"))
 
@@ -130,7 +174,7 @@ def op_args(args):
 def forward_op(op):
     return (
         torch.ops.seq2seq_ext.bahdanau_attention
-        if op == "bahdanau"
+        if op.startswith("bahdanau")
         else torch.ops.seq2seq_ext.luong_attention
     )
 
@@ -162,7 +206,7 @@ def test_opcheck_backward_ops(op, device):
     context, weights = forward_op(op)(*op_args(args))
     grads = (torch.randn_like(context), torch.randn_like(weights))
     t = args.tensors
-    if op == "bahdanau":
+    if op.startswith("bahdanau"):
         backward = torch.ops.seq2seq_ext.bahdanau_attention_backward.default
         inputs = (t["query_proj"], t["keys_proj"], t["values"], t["v"], weights)
         masks = [[True, True], [True, False], [False, True], [False, False]]
@@ -197,6 +241,11 @@ def test_backward_computes_only_the_asked_gradients():
 # ---------------------------------------------------------------- masks, lengths, edge cases
 
 
+def per_query(output):
+    """An output as (B, ...) slices, one per query: itself, or bahdanau_steps' T."""
+    return output.unbind(1) if output.dim() == 3 else [output]
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
 @pytest.mark.parametrize("op", OPS)
@@ -205,19 +254,21 @@ def test_fully_masked_rows_give_zeros_and_zero_gradients(op, dtype, device):
     args.mask = torch.tensor([[True, False, True, False], [False] * 4, [False] * 4], device=device)
     context, weights = args.call("fused")
     assert not context.isnan().any() and not weights.isnan().any()
-    assert not context[1:].any() and not weights[1:].any()
-    assert not weights[0, 1].item() and not weights[0, 3].item()
-    torch.testing.assert_close(
-        weights[0].float().sum(), torch.tensor(1.0, device=device), rtol=0, atol=1e-2
-    )
+    for c, w in zip(per_query(context), per_query(weights)):
+        assert not c[1:].any() and not w[1:].any()
+        assert not w[0, 1].item() and not w[0, 3].item()
+        torch.testing.assert_close(
+            w[0].float().sum(), torch.tensor(1.0, device=device), rtol=0, atol=1e-2
+        )
+    names = [name for name, t in args.tensors.items() if t.requires_grad]
     grads = grads_of(
         (context, weights),
         args.differentiable(),
         (torch.randn_like(context), torch.randn_like(weights)),
     )
-    for g, t in zip(grads, args.differentiable()):
+    for g, name in zip(grads, names):
         assert g is not None and not g.isnan().any()
-        if t.dim() == 3:  # keys and values of the masked rows and positions get nothing
+        if name in ("keys_proj", "keys", "values"):  # masked rows and positions get nothing
             assert not g[1:].any() and not g[0, 1].any() and not g[0, 3].any()
 
 
@@ -313,7 +364,7 @@ def test_lengths_give_the_mask(op, device):
     lengths = random_lengths(5, 6, 0).to(device)
     t = list(args.tensors.values())
     with_mask = args.call("fused")
-    fn = functional.bahdanau_attention if op == "bahdanau" else functional.luong_attention
+    fn = functional.bahdanau_attention if op.startswith("bahdanau") else functional.luong_attention
     extra = {} if op != "luong_general" else {"W": t.pop()}
     with_lengths = fn(*t, lengths=lengths, **extra)
     for a, b in zip(with_lengths, with_mask):
@@ -359,7 +410,8 @@ def test_source_length_one(op, device):
     args = make(op, B=3, S=1, device=device, masked=False)
     context, weights = args.call("fused")
     torch.testing.assert_close(weights, torch.ones_like(weights))
-    torch.testing.assert_close(context, args.tensors["values"][:, 0].detach())
+    for query_context in per_query(context):
+        torch.testing.assert_close(query_context, args.tensors["values"][:, 0].detach())
     compare(args, "reference", 1e-10, "S=1")
 
 
@@ -369,7 +421,8 @@ def test_empty_batch_and_empty_source(op, device):
     for B, S in ((0, 5), (3, 0)):
         args = make(op, B=B, S=S, device=device, masked=True)
         context, weights = args.call("fused")
-        assert context.shape == (B, 5) and weights.shape == (B, S)
+        rows = context.shape[:-1]  # (B) or (B, T)
+        assert context.shape == (*rows, 5) and weights.shape == (*rows, S) and rows[0] == B
         assert not context.any()
         grads = grads_of(
             (context, weights),
@@ -443,9 +496,15 @@ def bahdanau_bad_variants():
     r = lambda *shape: torch.randn(*shape, dtype=torch.float64)
     return [
         (
-            "3-D query_proj",
+            "4-D query_proj",
+            dict(query_proj=r(4, 1, 2, 6)),
+            r"expected query_proj of shape \(batch, attn_size\) or \(batch, steps, attn_size\),"
+            r" got \[4, 1, 2, 6\]",
+        ),
+        (
+            "3-D query_proj of another batch",
             dict(query_proj=r(1, 4, 6)),
-            r"expected query_proj of shape \(batch, attn_size\), got a 3-D tensor of shape \[1, 4, 6\]",
+            r"expected keys_proj of shape \[1, 7, 6\], got \[4, 7, 6\]",
         ),
         (
             "2-D keys_proj",

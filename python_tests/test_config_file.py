@@ -12,12 +12,6 @@ from seq2seq_ext.config_file import config_arguments, write_config
 from seq2seq_ext.errors import InputError
 
 
-def train_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser()
-    cli.add_train_arguments(parser)
-    return parser
-
-
 def small_parser() -> argparse.ArgumentParser:
     """One option of each kind config_arguments tells apart, one required."""
     parser = argparse.ArgumentParser()
@@ -40,18 +34,18 @@ def config(tmp_path, text, name="config.yaml"):
 
 
 def tokens_of(tmp_path, text, parser=None):
-    return config_arguments(config(tmp_path, text), parser or train_parser())
+    return config_arguments(config(tmp_path, text), parser or cli.train_parser())
 
 
 def parsed(tmp_path, text, command_line=()):
-    parser = train_parser()
+    parser = cli.train_parser()
     return parser.parse_args([*config_arguments(config(tmp_path, text), parser), *command_line])
 
 
 def error_of(tmp_path, text, parser=None) -> str:
     path = config(tmp_path, text)
     with pytest.raises(InputError) as error:
-        config_arguments(path, parser or train_parser())
+        config_arguments(path, parser or cli.train_parser())
     message = str(error.value)
     assert "\n" not in message
     assert message.startswith(str(path))
@@ -60,7 +54,7 @@ def error_of(tmp_path, text, parser=None) -> str:
 
 # ------------------------------------------------------------------ round trip
 def test_written_config_reads_back_to_the_same_options(tmp_path):
-    parser = train_parser()
+    parser = cli.train_parser()
     args = parser.parse_args(
         ["--hidden", "32", "--lr", "0.000123456789", "--teacher-forcing", "1.0", "0.25"]
         + ["--bidirectional", "--max-pairs", "7", "--data", "-odd name.tsv", "--no-progress"]
@@ -138,7 +132,7 @@ def test_booleans(tmp_path):
 
 def test_null_leaves_the_default(tmp_path):
     assert tokens_of(tmp_path, "hidden: null\nbidirectional: ~\nteacher-forcing:\n") == []
-    assert parsed(tmp_path, "hidden: null\n").hidden == train_parser().parse_args([]).hidden
+    assert parsed(tmp_path, "hidden: null\n").hidden == cli.train_parser().parse_args([]).hidden
 
 
 def test_a_value_starting_with_a_dash_is_a_value(tmp_path):
@@ -150,7 +144,7 @@ def test_a_value_starting_with_a_dash_is_a_value(tmp_path):
 def test_unknown_option_names_the_closest(tmp_path):
     path = config(tmp_path, "hidden: 3\nhiden: 4\n")
     with pytest.raises(InputError, match="unknown option 'hiden' \\(did you mean 'hidden'\\?\\)"):
-        config_arguments(path, train_parser())
+        config_arguments(path, cli.train_parser())
     assert error_of(tmp_path, "zzzz: 1\n").endswith("unknown option 'zzzz'")
     assert "unknown option 'help'" in error_of(tmp_path, "help: true\n")
     assert "did you mean 'shuffle'" in error_of(tmp_path, "no-shuffle: true\n", small_parser())
@@ -164,7 +158,7 @@ def test_a_config_file_names_no_other(tmp_path):
 def test_value_out_of_range_names_the_entry(tmp_path):
     path = config(tmp_path, "layers: 2\nhidden: -5\n")
     with pytest.raises(InputError) as error:
-        config_arguments(path, train_parser())
+        config_arguments(path, cli.train_parser())
     assert str(error.value) == f"{path}: hidden: argument --hidden: must be at least 1, got -5"
 
 
@@ -208,7 +202,7 @@ def test_the_top_level_must_be_a_mapping(tmp_path, text):
 def test_missing_file(tmp_path):
     path = tmp_path / "nope.yaml"
     with pytest.raises(InputError) as error:
-        config_arguments(path, train_parser())
+        config_arguments(path, cli.train_parser())
     assert str(error.value) == f"{path}: cannot read the file (No such file or directory)"
 
 
@@ -216,7 +210,7 @@ def test_not_utf8(tmp_path):
     path = tmp_path / "latin1.yaml"
     path.write_bytes(b"hidden: 3\ndata: caf\xe9.tsv\n")
     with pytest.raises(InputError) as error:
-        config_arguments(path, train_parser())
+        config_arguments(path, cli.train_parser())
     assert str(error.value).startswith(f"{path}, line 2: not UTF-8 (byte 0xe9)")
 
 

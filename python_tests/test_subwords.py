@@ -111,29 +111,21 @@ def test_training_is_quiet(sentences, capfd):
 
 
 @pytest.mark.parametrize("subword_type", SUBWORD_TYPES)
-def test_vocab_too_large_names_the_largest_size(sentences, subword_type):
+@pytest.mark.parametrize("asked, side, step", [(100_000, "or less", 1), (10, "or more", -1)])
+def test_a_size_the_text_cannot_give_names_the_limit(sentences, subword_type, asked, side, step):
+    """Too large or too small: one line naming the text, the size asked for and
+    the limit, which trains, while one step beyond it fails."""
     with pytest.raises(InputError) as raised:
-        SubwordModel.train(sentences, 100_000, subword_type, what="the joint text")
+        SubwordModel.train(sentences, asked, subword_type, what="the joint text")
     message = str(raised.value)
     assert "\n" not in message
-    assert "the joint text" in message and "100000" in message
-    largest = int(re.search(r"--subword-vocab-size (\d+) or less", message).group(1))
-    assert len(SubwordModel.train(sentences, largest, subword_type)) == largest
-    with pytest.raises(InputError, match=f"at most {largest} pieces"):
-        SubwordModel.train(sentences, largest + 1, subword_type)
-
-
-@pytest.mark.parametrize("subword_type", SUBWORD_TYPES)
-def test_vocab_too_small_names_the_smallest_size(sentences, subword_type):
-    with pytest.raises(InputError) as raised:
-        SubwordModel.train(sentences, 10, subword_type, what="the source text")
-    message = str(raised.value)
-    assert "\n" not in message
-    assert "the source text" in message and " 10 " in message
-    smallest = int(re.search(r"--subword-vocab-size (\d+) or more", message).group(1))
-    # One piece per distinct character (the space as "▁"), and <unk>.
-    assert smallest == len(set("".join(sentences))) + 1
-    assert len(SubwordModel.train(sentences, smallest, subword_type)) == smallest
+    assert "the joint text" in message and f" {asked} " in message
+    limit = int(re.search(rf"--subword-vocab-size (\d+) {side}", message).group(1))
+    assert len(SubwordModel.train(sentences, limit, subword_type)) == limit
+    with pytest.raises(InputError, match=f" {limit} pieces"):
+        SubwordModel.train(sentences, limit + step, subword_type)
+    if side == "or more":  # one piece per distinct character (the space as "▁"), and <unk>
+        assert limit == len(set("".join(sentences))) + 1
 
 
 @pytest.mark.parametrize("sentences", [[], ["", "  "]])

@@ -165,7 +165,8 @@ def bahdanau_attention(query_proj, keys_proj, values, v, mask=None, lengths=None
     = W_k K (compute it once per source), values (B, S, D), v (A,).
     score[b,s] = v . tanh(query_proj[b] + keys_proj[b,s]);
     weights = masked_softmax(score, mask); context[b] = sum_s weights[b,s] values[b,s].
-    Returns (context (B, D), weights (B, S))."""
+    Returns (context (B, D), weights (B, S)). A query_proj (B, T, A) holds T
+    queries per row against the same memory: context (B, T, D), weights (B, T, S)."""
     mask = resolve_mask(mask, lengths, values.shape[0], values.shape[1])
     if not _use_kernel("bahdanau_attention", query_proj):
         return reference.bahdanau_attention(query_proj, keys_proj, values, v, mask)

@@ -149,7 +149,14 @@ def bahdanau_attention(query_proj, keys_proj, values, v, mask=None):
     """score[b,s] = v . tanh(query_proj[b] + keys_proj[b,s]);
     weights = masked_softmax(score, mask); context[b] = sum_s weights[b,s] values[b,s].
     query_proj (B, A), keys_proj (B, S, A), values (B, S, D), v (A,), mask (B, S).
-    Returns (context (B, D), weights (B, S))."""
+    Returns (context (B, D), weights (B, S)).
+
+    query_proj (B, T, A) holds T queries per row, each attending as above to the
+    row's keys and values: context (B, T, D), weights (B, T, S)."""
+    if query_proj.dim() == 3:
+        scores = torch.tanh(query_proj.unsqueeze(2) + keys_proj.unsqueeze(1)) @ v  # (B, T, S)
+        weights = masked_softmax(scores, mask.unsqueeze(1) if mask is not None else None)
+        return torch.bmm(weights, values), weights
     scores = torch.tanh(query_proj.unsqueeze(1) + keys_proj) @ v
     weights = masked_softmax(scores, mask)
     return torch.bmm(weights.unsqueeze(1), values).squeeze(1), weights

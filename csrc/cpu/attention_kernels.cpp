@@ -104,7 +104,7 @@ void masked_softmax_backward_cpu(const SoftmaxBackwardTensors& t) {
 template <typename scalar_t>
 void bahdanau_forward_cpu(const BahdanauForwardTensors& t) {
   const int64_t B = t.values.size(0), S = t.values.size(1), D = t.values.size(2);
-  const int64_t A = t.v.size(0);
+  const int64_t T = t.query_proj.size(1), A = t.v.size(0);
   using acc_t = at::opmath_type<scalar_t>;
   const scalar_t* query_proj = t.query_proj.const_data_ptr<scalar_t>();
   const scalar_t* keys_proj = t.keys_proj.const_data_ptr<scalar_t>();
@@ -112,12 +112,14 @@ void bahdanau_forward_cpu(const BahdanauForwardTensors& t) {
   const bool* mask = mask_data(t.mask);
   scalar_t* context = t.context.mutable_data_ptr<scalar_t>();
   scalar_t* weights = t.weights.mutable_data_ptr<scalar_t>();
-  at::parallel_for(0, B, rows_per_task(S * (A + D)), [&](int64_t begin, int64_t end) {
+  // One task per query row r = (b, t): its own outputs, its batch row's memory.
+  at::parallel_for(0, B * T, rows_per_task(S * (A + D)), [&](int64_t begin, int64_t end) {
     std::vector<acc_t> v(A), q(A), score(S), sum(D);
     load_row(t.v.const_data_ptr<scalar_t>(), A, v.data());
-    for (int64_t b = begin; b < end; ++b) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t b = r / T;
       const bool* row_mask = mask ? mask + b * S : nullptr;
-      load_row(query_proj + b * A, A, q.data());
+      load_row(query_proj + r * A, A, q.data());
       // score[s] = v . tanh(q + k[s]); masked positions are skipped.
       for (int64_t s = 0; s < S; ++s) {
         const scalar_t* k = keys_proj + (b * S + s) * A;
@@ -129,7 +131,7 @@ void bahdanau_forward_cpu(const BahdanauForwardTensors& t) {
         score[s] = dot;
       }
       softmax_row(score.data(), row_mask, S);
-      store_row(score.data(), S, weights + b * S);
+      store_row(score.data(), S, weights + r * S);
       // context = sum_s w[s] values[s], one contiguous row of D at a time.
       std::fill(sum.begin(), sum.end(), acc_t(0));
       for (int64_t s = 0; s < S; ++s) {
@@ -139,22 +141,24 @@ void bahdanau_forward_cpu(const BahdanauForwardTensors& t) {
 #pragma omp simd
         for (int64_t d = 0; d < D; ++d) sum[d] += w * static_cast<acc_t>(value[d]);
       }
-      store_row(sum.data(), D, context + b * D);
+      store_row(sum.data(), D, context + r * D);
     }
   });
 }
 
-// Per batch row, with w = weights[b], dc = grad_context[b]:
+// Per query row (b, t), with w = weights[b,t], dc = grad_context[b,t]:
 //   dw[s]     = grad_weights[s] + dc . values[s]       (context = sum_s w[s] values[s])
 //   dscore[s] = w[s] * (dw[s] - sum_s' w[s'] dw[s'])  (softmax backward)
-//   grad_values[s] = w[s] * dc
-// and, recomputing t = tanh(q + k[s]) instead of having stored it,
-//   g = dscore[s] * v * (1 - t^2)  ->  grad_keys_proj[s] = g, grad_query_proj += g,
-//   grad_v += dscore[s] * t.
+//   grad_values[b,s] += w[s] * dc
+// and, recomputing th = tanh(q + k[s]) instead of having stored it,
+//   g = dscore[s] * v * (1 - th^2)  ->  grad_keys_proj[b,s] += g,
+//   grad_query_proj[b,t] += g, grad_v += dscore[s] * th.
+// The sums over t make a batch row one task: its T queries write the same
+// grad_keys_proj and grad_values rows (in the accumulation type).
 template <typename scalar_t>
 void bahdanau_backward_cpu(const BahdanauBackwardTensors& t) {
   const int64_t B = t.values.size(0), S = t.values.size(1), D = t.values.size(2);
-  const int64_t A = t.v.size(0);
+  const int64_t T = t.query_proj.size(1), A = t.v.size(0);
   const bool want_scores = t.want_scores, want_values = t.want_values;
   using acc_t = at::opmath_type<scalar_t>;
   const scalar_t* grad_context = t.grad_context.const_data_ptr<scalar_t>();
@@ -163,58 +167,63 @@ void bahdanau_backward_cpu(const BahdanauBackwardTensors& t) {
   const scalar_t* keys_proj = t.keys_proj.const_data_ptr<scalar_t>();
   const scalar_t* values = t.values.const_data_ptr<scalar_t>();
   const scalar_t* weights = t.weights.const_data_ptr<scalar_t>();
-  at::parallel_for(0, B, rows_per_task(S * (2 * A + 2 * D)), [&](int64_t begin, int64_t end) {
-    std::vector<acc_t> v(A), q(A), dc(D), w(S), dscore(S), gq(A), gv(A);
+  const int64_t work_per_row = T * S * (2 * A + 2 * D);
+  at::parallel_for(0, B, rows_per_task(work_per_row), [&](int64_t begin, int64_t end) {
+    std::vector<acc_t> v(A), q(A), dc(D), w(S), dscore(S), gq(A);
     load_row(t.v.const_data_ptr<scalar_t>(), A, v.data());
     for (int64_t b = begin; b < end; ++b) {
-      load_row(grad_context + b * D, D, dc.data());
-      load_row(weights + b * S, S, w.data());
-      acc_t total = 0;  // sum_s w[s] dw[s]
-      for (int64_t s = 0; s < S; ++s) {
-        dscore[s] = 0;
-        if (w[s] == acc_t(0)) continue;  // its dscore is 0 whatever dw is
-        const scalar_t* value = values + (b * S + s) * D;
-        acc_t dw = static_cast<acc_t>(grad_weights[b * S + s]);
-#pragma omp simd reduction(+ : dw)
-        for (int64_t d = 0; d < D; ++d) dw += dc[d] * static_cast<acc_t>(value[d]);
-        dscore[s] = dw;
-        total += w[s] * dw;
+      acc_t* grad_values =
+          want_values ? t.grad_values.mutable_data_ptr<acc_t>() + b * S * D : nullptr;
+      acc_t* grad_keys =
+          want_scores ? t.grad_keys_proj.mutable_data_ptr<acc_t>() + b * S * A : nullptr;
+      acc_t* gv = want_scores ? t.grad_v_rows.mutable_data_ptr<acc_t>() + b * A : nullptr;
+      if (want_values) std::fill(grad_values, grad_values + S * D, acc_t(0));
+      if (want_scores) {
+        std::fill(grad_keys, grad_keys + S * A, acc_t(0));
+        std::fill(gv, gv + A, acc_t(0));
       }
-      for (int64_t s = 0; s < S; ++s) dscore[s] = w[s] * (dscore[s] - total);
-
-      if (want_values) {
-        scalar_t* grad_values = t.grad_values.mutable_data_ptr<scalar_t>() + b * S * D;
+      for (int64_t r = b * T; r < (b + 1) * T; ++r) {
+        load_row(grad_context + r * D, D, dc.data());
+        load_row(weights + r * S, S, w.data());
+        acc_t total = 0;  // sum_s w[s] dw[s]
         for (int64_t s = 0; s < S; ++s) {
+          dscore[s] = 0;
+          if (w[s] == acc_t(0)) continue;  // its dscore is 0 whatever dw is
+          const scalar_t* value = values + (b * S + s) * D;
+          acc_t dw = static_cast<acc_t>(grad_weights[r * S + s]);
+#pragma omp simd reduction(+ : dw)
+          for (int64_t d = 0; d < D; ++d) dw += dc[d] * static_cast<acc_t>(value[d]);
+          dscore[s] = dw;
+          total += w[s] * dw;
+        }
+        for (int64_t s = 0; s < S; ++s) dscore[s] = w[s] * (dscore[s] - total);
+
+        if (want_values) {
+          for (int64_t s = 0; s < S; ++s) {
+            if (w[s] == acc_t(0)) continue;
 #pragma omp simd
-          for (int64_t d = 0; d < D; ++d) {
-            grad_values[s * D + d] = static_cast<scalar_t>(w[s] * dc[d]);
+            for (int64_t d = 0; d < D; ++d) grad_values[s * D + d] += w[s] * dc[d];
           }
         }
-      }
-      if (!want_scores) continue;
-      load_row(query_proj + b * A, A, q.data());
-      std::fill(gq.begin(), gq.end(), acc_t(0));
-      std::fill(gv.begin(), gv.end(), acc_t(0));
-      scalar_t* grad_keys = t.grad_keys_proj.mutable_data_ptr<scalar_t>() + b * S * A;
-      for (int64_t s = 0; s < S; ++s) {
-        const acc_t ds = dscore[s];
-        scalar_t* gk = grad_keys + s * A;
-        if (ds == acc_t(0)) {
-          std::fill(gk, gk + A, scalar_t(0));
-          continue;
-        }
-        const scalar_t* k = keys_proj + (b * S + s) * A;
+        if (!want_scores) continue;
+        load_row(query_proj + r * A, A, q.data());
+        std::fill(gq.begin(), gq.end(), acc_t(0));
+        for (int64_t s = 0; s < S; ++s) {
+          const acc_t ds = dscore[s];
+          if (ds == acc_t(0)) continue;
+          const scalar_t* k = keys_proj + (b * S + s) * A;
+          acc_t* gk = grad_keys + s * A;
 #pragma omp simd
-        for (int64_t a = 0; a < A; ++a) {
-          const acc_t th = tanh_(q[a] + static_cast<acc_t>(k[a]));
-          const acc_t g = ds * v[a] * (acc_t(1) - th * th);
-          gk[a] = static_cast<scalar_t>(g);
-          gq[a] += g;
-          gv[a] += ds * th;
+          for (int64_t a = 0; a < A; ++a) {
+            const acc_t th = tanh_(q[a] + static_cast<acc_t>(k[a]));
+            const acc_t g = ds * v[a] * (acc_t(1) - th * th);
+            gk[a] += g;
+            gq[a] += g;
+            gv[a] += ds * th;
+          }
         }
+        store_row(gq.data(), A, t.grad_query_proj.mutable_data_ptr<scalar_t>() + r * A);
       }
-      store_row(gq.data(), A, t.grad_query_proj.mutable_data_ptr<scalar_t>() + b * A);
-      std::copy(gv.begin(), gv.end(), t.grad_v_rows.mutable_data_ptr<acc_t>() + b * A);
     }
   });
 }

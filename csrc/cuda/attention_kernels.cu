@@ -1,9 +1,11 @@
-// CUDA kernels of the attention ops. One thread block per batch row (a
-// grid-stride loop over rows, so any batch fits); inside a row, the block loops
-// over S, A and D in strides of its threads, so no size has an upper limit.
-// Per-row scores live in a global scratch buffer in the accumulation type
-// (B x S values, read back from L2), never in shared memory, whose size would
-// cap S. Reductions: warp shuffles, then one value per warp in shared memory.
+// CUDA kernels of the attention ops. One thread block per row (a grid-stride
+// loop over rows, so any batch fits): a query row in the forwards, a batch row
+// with its T queries in the Bahdanau backward (they sum into the same key and
+// value gradients); inside a row, the block loops over S, A and D in strides of
+// its threads, so no size has an upper limit. Per-query scores live in a global
+// scratch buffer in the accumulation type (B x T x S values, read back from L2),
+// never in shared memory, whose size would cap S. Reductions: warp shuffles,
+// then one value per warp in shared memory.
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
@@ -140,8 +142,8 @@ template <typename scalar_t>
 struct BahdanauArgs {
   using acc_t = at::opmath_type<scalar_t>;
   const scalar_t *query_proj, *keys_proj, *values, *v;
-  int64_t B, S, A, D;
-  acc_t* scratch;  // (B, S): scores, then weights; in the backward dw, then dscore
+  int64_t B, T, S, A, D;
+  acc_t* scratch;  // (B, T, S): scores, then weights; in the backward dw, then dscore
 };
 
 template <typename scalar_t>
@@ -152,6 +154,7 @@ BahdanauArgs<scalar_t> bahdanau_args(const Tensor& query_proj, const Tensor& key
           .values = values.const_data_ptr<scalar_t>(),
           .v = v.const_data_ptr<scalar_t>(),
           .B = values.size(0),
+          .T = query_proj.size(1),
           .S = values.size(1),
           .A = v.size(0),
           .D = values.size(2),
@@ -166,10 +169,11 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ acc_t shared[kWarps];
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
   const int64_t S = p.S, A = p.A, D = p.D;
-  for (int64_t b = blockIdx.x; b < p.B; b += gridDim.x) {
-    acc_t* score = p.scratch + b * S;
+  for (int64_t r = blockIdx.x; r < p.B * p.T; r += gridDim.x) {
+    const int64_t b = r / p.T;  // query row r = (b, t) attends to batch row b's memory
+    acc_t* score = p.scratch + r * S;
     const bool* row_mask = mask ? mask + b * S : nullptr;
-    const scalar_t* q = p.query_proj + b * A;
+    const scalar_t* q = p.query_proj + r * A;
     // score[s] = v . tanh(q + k[s]): one warp per position, its lanes over A.
     for (int64_t s = warp; s < S; s += kWarps) {
       acc_t dot = 0;
@@ -185,81 +189,93 @@ __global__ void __launch_bounds__(kThreads)
     __syncthreads();
     softmax_row(score, row_mask, S, shared);
     for (int64_t s = threadIdx.x; s < S; s += blockDim.x) {
-      weights[b * S + s] = static_cast<scalar_t>(score[s]);
+      weights[r * S + s] = static_cast<scalar_t>(score[s]);
     }
     // context[d] = sum_s w[s] values[s, d]: threads over d (coalesced loads).
     for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
       acc_t sum = 0;
       for (int64_t s = 0; s < S; ++s) sum += score[s] * acc_t(p.values[(b * S + s) * D + d]);
-      context[b * D + d] = static_cast<scalar_t>(sum);
+      context[r * D + d] = static_cast<scalar_t>(sum);
     }
     __syncthreads();  // score is done with before the next row's reductions
   }
 }
 
 // See the CPU kernel for the formulas. want_scores / want_values: which
-// gradients to write (BahdanauBackwardTensors says why flags).
+// gradients to write (BahdanauBackwardTensors says why flags). grad_keys_proj,
+// grad_values and grad_v_rows are in the accumulation type.
 template <typename scalar_t>
 __global__ void __launch_bounds__(kThreads)
     bahdanau_backward_kernel(const BahdanauArgs<scalar_t> p, const scalar_t* grad_context,
                              const scalar_t* grad_weights, const scalar_t* weights,
                              bool want_scores, bool want_values, scalar_t* grad_query_proj,
-                             scalar_t* grad_keys_proj, at::opmath_type<scalar_t>* grad_v_rows,
-                             scalar_t* grad_values) {
+                             at::opmath_type<scalar_t>* grad_keys_proj,
+                             at::opmath_type<scalar_t>* grad_v_rows,
+                             at::opmath_type<scalar_t>* grad_values) {
   using acc_t = at::opmath_type<scalar_t>;
   __shared__ acc_t shared[kWarps];
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
-  const int64_t S = p.S, A = p.A, D = p.D;
+  const int64_t T = p.T, S = p.S, A = p.A, D = p.D;
   for (int64_t b = blockIdx.x; b < p.B; b += gridDim.x) {
-    const scalar_t* w = weights + b * S;
-    const scalar_t* dc = grad_context + b * D;
-    if (want_values) {
+    const int64_t first = b * T, last = first + T;  // the row's query rows
+    if (want_values) {                              // grad_values[s, d] = sum_t w[t, s] dc[t, d]
       for (int64_t i = threadIdx.x; i < S * D; i += blockDim.x) {
-        grad_values[b * S * D + i] = static_cast<scalar_t>(acc_t(w[i / D]) * acc_t(dc[i % D]));
+        acc_t sum = 0;
+        for (int64_t r = first; r < last; ++r) {
+          sum += acc_t(weights[r * S + i / D]) * acc_t(grad_context[r * D + i % D]);
+        }
+        grad_values[b * S * D + i] = sum;
       }
     }
     if (!want_scores) continue;  // uniform across the block
-    // dw[s] = grad_weights[s] + dc . values[s]: one warp per position, lanes over D.
-    acc_t* dscore = p.scratch + b * S;
-    for (int64_t s = warp; s < S; s += kWarps) {
-      acc_t dot = 0;
-      if (acc_t(w[s]) != acc_t(0)) {
-        const scalar_t* value = p.values + (b * S + s) * D;
-        for (int64_t d = lane; d < D; d += kWarpSize) dot += acc_t(dc[d]) * acc_t(value[d]);
-      }
-      dot = warp_sum(dot);
-      if (lane == 0) dscore[s] = acc_t(grad_weights[b * S + s]) + dot;
-    }
-    __syncthreads();
-    // Softmax backward: dscore = w (dw - sum_s w dw).
-    acc_t total = 0;
-    for (int64_t s = threadIdx.x; s < S; s += blockDim.x) total += acc_t(w[s]) * dscore[s];
-    total = block_reduce<false>(total, shared);
-    for (int64_t s = threadIdx.x; s < S; s += blockDim.x) {
-      dscore[s] = acc_t(w[s]) * (dscore[s] - total);
-    }
-    __syncthreads();
-    // Through tanh, recomputed: one thread per a, looping over s (coalesced over a).
-    for (int64_t a = threadIdx.x; a < A; a += blockDim.x) {
-      const acc_t q = p.query_proj[b * A + a], va = p.v[a];
-      acc_t gq = 0, gv = 0;
-      for (int64_t s = 0; s < S; ++s) {
-        const int64_t i = (b * S + s) * A + a;
-        const acc_t ds = dscore[s];
-        if (ds == acc_t(0)) {
-          grad_keys_proj[i] = scalar_t(0);
-          continue;
+    for (int64_t r = first; r < last; ++r) {
+      const scalar_t* w = weights + r * S;
+      const scalar_t* dc = grad_context + r * D;
+      // dw[s] = grad_weights[s] + dc . values[s]: one warp per position, lanes over D.
+      acc_t* dscore = p.scratch + r * S;
+      for (int64_t s = warp; s < S; s += kWarps) {
+        acc_t dot = 0;
+        if (acc_t(w[s]) != acc_t(0)) {
+          const scalar_t* value = p.values + (b * S + s) * D;
+          for (int64_t d = lane; d < D; d += kWarpSize) dot += acc_t(dc[d]) * acc_t(value[d]);
         }
-        const acc_t th = tanh_(q + acc_t(p.keys_proj[i]));
-        const acc_t g = ds * va * (acc_t(1) - th * th);
-        grad_keys_proj[i] = static_cast<scalar_t>(g);
-        gq += g;
-        gv += ds * th;
+        dot = warp_sum(dot);
+        if (lane == 0) dscore[s] = acc_t(grad_weights[r * S + s]) + dot;
       }
-      grad_query_proj[b * A + a] = static_cast<scalar_t>(gq);
+      __syncthreads();
+      // Softmax backward: dscore = w (dw - sum_s w dw).
+      acc_t total = 0;
+      for (int64_t s = threadIdx.x; s < S; s += blockDim.x) total += acc_t(w[s]) * dscore[s];
+      total = block_reduce<false>(total, shared);
+      for (int64_t s = threadIdx.x; s < S; s += blockDim.x) {
+        dscore[s] = acc_t(w[s]) * (dscore[s] - total);
+      }
+      __syncthreads();
+    }
+    // Through tanh, recomputed: one thread per a, looping over the queries and
+    // s (coalesced over a); the thread owns column a of the row's key gradients.
+    for (int64_t a = threadIdx.x; a < A; a += blockDim.x) {
+      const acc_t va = p.v[a];
+      acc_t gv = 0;
+      for (int64_t s = 0; s < S; ++s) grad_keys_proj[(b * S + s) * A + a] = 0;
+      for (int64_t r = first; r < last; ++r) {
+        const acc_t q = p.query_proj[r * A + a];
+        acc_t gq = 0;
+        for (int64_t s = 0; s < S; ++s) {
+          const acc_t ds = p.scratch[r * S + s];
+          if (ds == acc_t(0)) continue;
+          const int64_t i = (b * S + s) * A + a;
+          const acc_t th = tanh_(q + acc_t(p.keys_proj[i]));
+          const acc_t g = ds * va * (acc_t(1) - th * th);
+          grad_keys_proj[i] += g;
+          gq += g;
+          gv += ds * th;
+        }
+        grad_query_proj[r * A + a] = static_cast<scalar_t>(gq);
+      }
       grad_v_rows[b * A + a] = gv;
     }
-    __syncthreads();  // dscore is done with before the next row's reduction
+    __syncthreads();  // dscore is done with before the next row's reductions
   }
 }
 
@@ -295,12 +311,12 @@ void AttentionKernels<c10::kCUDA>::masked_softmax_backward(const SoftmaxBackward
 
 template <>
 void AttentionKernels<c10::kCUDA>::bahdanau_forward(const BahdanauForwardTensors& t) {
-  const int64_t B = t.values.size(0), S = t.values.size(1);
-  const Tensor scratch = scratch_like(t.values, B, S);
+  const int64_t queries = t.query_proj.size(0) * t.query_proj.size(1), S = t.values.size(1);
+  const Tensor scratch = scratch_like(t.values, queries, S);
   AT_DISPATCH_FLOATING_TYPES_AND2(
       at::kHalf, at::kBFloat16, t.values.scalar_type(), "bahdanau_attention", [&] {
         bahdanau_forward_kernel<scalar_t>
-            <<<blocks_for(B), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
+            <<<blocks_for(queries), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
                 bahdanau_args<scalar_t>(t.query_proj, t.keys_proj, t.values, t.v, scratch),
                 mask_data(t.mask), t.context.mutable_data_ptr<scalar_t>(),
                 t.weights.mutable_data_ptr<scalar_t>());
@@ -311,21 +327,23 @@ void AttentionKernels<c10::kCUDA>::bahdanau_forward(const BahdanauForwardTensors
 template <>
 void AttentionKernels<c10::kCUDA>::bahdanau_backward(const BahdanauBackwardTensors& t) {
   const int64_t B = t.values.size(0), S = t.values.size(1);
-  const Tensor scratch = scratch_like(t.values, B, S);
+  const Tensor scratch = scratch_like(t.values, B * t.query_proj.size(1), S);
   AT_DISPATCH_FLOATING_TYPES_AND2(
       at::kHalf, at::kBFloat16, t.values.scalar_type(), "bahdanau_attention_backward", [&] {
         using acc_t = at::opmath_type<scalar_t>;
         const auto out = [](const Tensor& x) {
           return x.defined() ? x.mutable_data_ptr<scalar_t>() : nullptr;
         };
+        const auto acc_out = [](const Tensor& x) {
+          return x.defined() ? x.mutable_data_ptr<acc_t>() : nullptr;
+        };
         bahdanau_backward_kernel<scalar_t>
             <<<blocks_for(B), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
                 bahdanau_args<scalar_t>(t.query_proj, t.keys_proj, t.values, t.v, scratch),
                 t.grad_context.const_data_ptr<scalar_t>(),
                 t.grad_weights.const_data_ptr<scalar_t>(), t.weights.const_data_ptr<scalar_t>(),
-                t.want_scores, t.want_values, out(t.grad_query_proj), out(t.grad_keys_proj),
-                t.grad_v_rows.defined() ? t.grad_v_rows.mutable_data_ptr<acc_t>() : nullptr,
-                out(t.grad_values));
+                t.want_scores, t.want_values, out(t.grad_query_proj), acc_out(t.grad_keys_proj),
+                acc_out(t.grad_v_rows), acc_out(t.grad_values));
         C10_CUDA_KERNEL_LAUNCH_CHECK();
       });
 }

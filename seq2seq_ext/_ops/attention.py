@@ -6,18 +6,20 @@ import torch
 from .registration import grad_or_empty, new, only_needed, output_mask, register_op, zeros_if_none
 
 
-def _context_and_weights(like, values):
-    """Fake outputs of an attention op: context (B, D) and weights (B, S)."""
-    B, S, D = values.shape
-    return new(like, B, D), new(like, B, S)
+def _context_and_weights(query, values):
+    """Fake outputs of an attention op: context (rows, D) and weights (rows, S),
+    where rows are the query's leading dimensions, (B) or (B, T)."""
+    _, S, D = values.shape
+    rows = query.shape[:-1]
+    return new(query, *rows, D), new(query, *rows, S)
 
 
 def _output_grads(grad_context, grad_weights, values, weights):
-    """The gradients of an attention op's two outputs, (B, D) and (B, S), zeros
-    for an output nobody used."""
-    B, _, D = values.shape
-    return zeros_if_none(grad_context, values, B, D), zeros_if_none(
-        grad_weights, weights, B, weights.shape[1]
+    """The gradients of an attention op's two outputs, (rows, D) and (rows, S),
+    zeros for an output nobody used."""
+    rows = weights.shape[:-1]
+    return zeros_if_none(grad_context, values, *rows, values.shape[2]), zeros_if_none(
+        grad_weights, weights, *weights.shape
     )
 
 

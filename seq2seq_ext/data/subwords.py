@@ -32,10 +32,24 @@ _TRAINER_OPTIONS = dict(
     num_threads=16,  # sentencepiece's default, fixed: unigram pieces depend on the thread count
     minloglevel=2,  # errors only; training logs pages on stderr otherwise
 )
-# sentencepiece's messages, e.g. "Vocabulary size too high (200). Please set it to a value
-# <= 155." and "Vocabulary size is smaller than required_chars. 30 vs 41."
-_TOO_LARGE = re.compile(r"Vocabulary size (?:is )?too high(?:.*?<= (\d+))?")
-_TOO_SMALL = re.compile(r"Vocabulary size is smaller than required_chars(?:\. \d+ vs (\d+))?")
+# sentencepiece's errors for a size the text cannot give, e.g. "Vocabulary size too high
+# (200). Please set it to a value <= 155." and "Vocabulary size is smaller than
+# required_chars. 30 vs 41.": the pattern (capturing the limit), the size's fault, what the
+# limit means, and on which side of it to stay.
+_SIZE_LIMITS = (
+    (
+        re.compile(r"Vocabulary size (?:is )?too high(?:.*?<= (\d+))?"),
+        "large",
+        "a {subword_type} model of it has at most {limit} pieces",
+        "or less",
+    ),
+    (
+        re.compile(r"Vocabulary size is smaller than required_chars(?:\. \d+ vs (\d+))?"),
+        "small",
+        "its characters and <unk> need {limit} pieces",
+        "or more",
+    ),
+)
 
 
 class SubwordModel:
@@ -105,23 +119,18 @@ def _size_error(
 ) -> Optional[InputError]:
     """The InputError for sentencepiece's vocabulary-size error ``message``
     (with the size limit where the message gives it), or None for another error."""
-    too_large, too_small = _TOO_LARGE.search(message), _TOO_SMALL.search(message)
-    if too_large:
-        largest = too_large.group(1)
-        fix = f"at most {largest} pieces; use --subword-vocab-size {largest} or less"
-        if largest is None:
-            fix = "fewer pieces; use a smaller --subword-vocab-size"
-        return InputError(
-            f"subword vocabulary size {vocab_size} is too large for {what}:"
-            f" a {subword_type} model of it has {fix}"
+    for pattern, fault, meaning, side in _SIZE_LIMITS:
+        match = pattern.search(message)
+        if match is None:
+            continue
+        limit = match.group(1)
+        advice = (
+            f"{meaning.format(subword_type=subword_type, limit=limit)};"
+            f" use --subword-vocab-size {limit} {side}"
+            if limit
+            else f"use a {'smaller' if fault == 'large' else 'larger'} --subword-vocab-size"
         )
-    if too_small:
-        smallest = too_small.group(1)
-        fix = f"need {smallest} pieces; use --subword-vocab-size {smallest} or more"
-        if smallest is None:
-            fix = "need more pieces; use a larger --subword-vocab-size"
         return InputError(
-            f"subword vocabulary size {vocab_size} is too small for {what}:"
-            f" its characters and <unk> {fix}"
+            f"subword vocabulary size {vocab_size} is too {fault} for {what}: {advice}"
         )
     return None

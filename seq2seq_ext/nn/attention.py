@@ -22,13 +22,6 @@ from .. import functional, reference
 from .backends import check_backend
 
 
-def _per_query(t: Optional[Tensor], steps: int) -> Optional[Tensor]:
-    """(B, ...) -> (B*steps, ...): row b repeated for each of its `steps` queries."""
-    if t is None:
-        return None
-    return t.unsqueeze(1).expand(t.shape[0], steps, *t.shape[1:]).reshape(-1, *t.shape[1:])
-
-
 def _attend(name: str, backend: str, *args, mask=None, lengths=None, **kwargs):
     """Calls the fused op `name` of functional.py, or (backend="torch") the
     pure-PyTorch one of reference.py, which takes a mask only."""
@@ -108,34 +101,19 @@ class BahdanauAttention(nn.Module):
         ``project_keys``) is given, which also saves recomputing it each step.
 
         A query of shape (B, T, query_size) holds T queries per row (a decoder's
-        every step): context (B, T, value_size) and weights (B, T, S). The fused
-        op takes one query per row, so each row's memory is copied T times."""
+        every step): context (B, T, value_size) and weights (B, T, S), in one
+        call of the fused op against the row's memory (no copy per query)."""
         if keys_proj is None:
             keys_proj = self.project_keys(values)
-        mask = functional.resolve_mask(mask, lengths, values.shape[0], values.shape[1])
-        if query.dim() != 3:
-            return _attend(
-                "bahdanau_attention",
-                self.backend,
-                self.W_q(query),
-                keys_proj,
-                values,
-                self.scoring_vector(),
-                mask=mask,
-            )
-        batch, steps = query.shape[:2]
-        context, weights = _attend(
+        return _attend(
             "bahdanau_attention",
             self.backend,
-            self.W_q(query).flatten(0, 1),
-            _per_query(keys_proj, steps),
-            _per_query(values, steps),
+            self.W_q(query),
+            keys_proj,
+            values,
             self.scoring_vector(),
-            mask=_per_query(mask, steps),
-        )
-        return (
-            context.view(batch, steps, values.shape[2]),
-            weights.view(batch, steps, values.shape[1]),
+            mask=mask,
+            lengths=lengths,
         )
 
     def extra_repr(self) -> str:
