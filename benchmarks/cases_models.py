@@ -8,15 +8,22 @@ mode="reduce-overhead"):
   teacher-forced pass (the whole forward), forward and forward+backward, at
   the reverse-words task's size (GRU) and, in full runs, at a large one (LSTM, 8000 words);
 - one training step of the model examples/reverse_words.py --quick trains
-  (forward, masked cross-entropy, backward, clipping at 1.0, Adam), in tokens/s;
+  (forward, masked cross-entropy, backward, clipping at 1.0, Adam), in tokens/s,
+  and of the same model with input feeding (its decoder runs step by step);
 - greedy and beam-search (beam 4) decoding of those 64 sentences and, in full
-  runs, of 64 at the large size, in sentences/s.
+  runs, of 64 at the large size, in sentences/s;
+- in full runs, one sentence (batch 1, a 2-layer bidirectional GRU, 8000
+  words), greedy and beam 5: the per-step cost a user translating a sentence waits for. On the CPU
+  its greedy decoding has one more peer, the torch backend with int8 weights by
+  torch.ao.quantization.quantize_dynamic (the usual way to speed up a CPU
+  translation model).
 
 All with Bahdanau attention, in float32. FLOPs: seq2seq_ext.flops.count_flops
 (of the padded batch). Bytes: the parameters read once, and the case's inputs
 and outputs (times three with the backward, as benchmarks/costs.py counts).
 """
 
+import copy
 import dataclasses
 from functools import partial
 
@@ -55,6 +62,17 @@ SIZES = [
     (Seq2SeqConfig(8000, 8000, embedding_size=512, hidden_size=512, cell="lstm"), 64, 50, 50),
 ]
 BEAM = 4
+# The one-sentence case: (config, B, S, T) and its beam.
+SENTENCE = (
+    Seq2SeqConfig(
+        8000, 8000, embedding_size=256, hidden_size=256, num_layers=2, bidirectional=True
+    ),
+    1,
+    20,
+    25,
+)
+SENTENCE_BEAM = 5
+QUANTIZED = "quantize_dynamic(torch.nn)"
 LEARNING_RATE = 3e-3  # python -m seq2seq_ext train's default, as the example uses
 CLIP = 1.0
 ADAM_ACCESSES = (
@@ -85,20 +103,30 @@ def cases(device, quick):
     tokens = int(
         (words_batch.tgt[:, 1:] != words_config.pad_index).sum()
     )  # the targets the loss counts
-    yield (
-        _params(
-            "training step",
-            "fwd+bwd",
-            words_config,
-            words_batch,
-            items=tokens,
-            items_unit="tokens",
-            **_training_costs(words_config, words_batch),
-        ),
-        partial(_training_impls, words_config, words_batch, device),
-    )
-    for config, batch in [(words_config, words_batch)] + sized[1:]:
-        for beam in (1, BEAM):
+    feeding_config = dataclasses.replace(words_config, input_feeding=True)
+    for label, config in (
+        ("training step", words_config),
+        ("training step, input feeding", feeding_config),
+    ):
+        yield (
+            _params(
+                label,
+                "fwd+bwd",
+                config,
+                words_batch,
+                items=tokens,
+                items_unit="tokens",
+                **_training_costs(config, words_batch),
+            ),
+            partial(_training_impls, config, words_batch, device),
+        )
+    decodes = [(words_config, words_batch, BEAM)] + [(c, b, BEAM) for c, b in sized[1:]]
+    if not quick:
+        sentence_config, *sentence_shape = SENTENCE
+        sentence = _random_batch(sentence_config, *sentence_shape)
+        decodes.append((sentence_config, sentence, SENTENCE_BEAM))
+    for config, batch, beam_size in decodes:
+        for beam in (1, beam_size):
             label = "greedy decode" if beam == 1 else f"beam {beam} decode"
             yield (
                 _params(
@@ -156,7 +184,7 @@ def _params(label, mode, config, batch, **fields):
     E, H, V = config.embedding_size, config.hidden_size, config.tgt_vocab_size
     return dict(
         label=label,
-        shape=f"{config.cell.upper()} B={B} S={S} T={T} E={E} H={H} V={V}",
+        shape=f"{_layers(config)} B={B} S={S} T={T} E={E} H={H} V={V}",
         mode=mode,
         cell=config.cell,
         B=B,
@@ -168,6 +196,12 @@ def _params(label, mode, config, batch, **fields):
         dtype="float32",
         **fields,
     )
+
+
+def _layers(config):
+    """e.g. "GRU", or "2-layer bidirectional GRU"."""
+    layers = f"{config.num_layers}-layer " if config.num_layers > 1 else ""
+    return f"{layers}{'bidirectional ' if config.bidirectional else ''}{config.cell.upper()}"
 
 
 # ----------------------------------------------------------------- costs
@@ -327,7 +361,18 @@ def _decode_impls(config, batch, beam, device):
         _never_end(model)
     batch = batch.to(device)
     runs = _runs(models, lambda model: partial(_decode, model, beam), device)
+    if batch.src.shape[0] == 1 and beam == 1 and torch.device(device).type == "cpu":
+        quantized = _quantized(models["torch.nn"])
+        runs[QUANTIZED] = (partial(_decode, quantized, beam), quantized)
     return _timed(runs, (batch.src, batch.src_lengths, batch.tgt.shape[1] - 1), "fwd")
+
+
+def _quantized(model):
+    """`model` (backend "torch") with int8 weights in its Linear, GRU and LSTM
+    layers, activations quantized on the fly (a copy: `model` is unchanged)."""
+    return torch.ao.quantization.quantize_dynamic(
+        copy.deepcopy(model), {nn.Linear, nn.GRU, nn.LSTM}, dtype=torch.qint8
+    )
 
 
 def _never_end(model):

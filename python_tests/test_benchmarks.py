@@ -111,10 +111,9 @@ def test_quick_cpu_models_cases_report_flops_throughput_and_peak_memory(tmp_path
         TORCHDYNAMO_DISABLE="1",
     )
     rows = {(row["label"], row["impl"]): row for row in data["rows"]}
+    labels = ("decoder step", "training step", "training step, input feeding", "greedy decode")
     assert set(rows) == {
-        (label, impl)
-        for label in ("decoder step", "training step", "greedy decode")
-        for impl in ("fused", "torch.nn", "torch.compile(fused)")
+        (label, impl) for label in labels for impl in ("fused", "torch.nn", "torch.compile(fused)")
     }
     assert all("median_ms" in row for row in rows.values())
 
@@ -353,3 +352,29 @@ def test_readme_section_comes_from_full_and_partial_results_not_quick(tmp_path):
     # The charts, linked relative to the README (a partial run without charts gets none).
     assert "](results/cpu-x-2t-speedup.png)" in text and "](results/cpu-x-2t-ceiling.png)" in text
     assert text.count("![") == 2
+
+
+def test_a_peer_of_some_cases_only_gets_dashes_elsewhere():
+    """quantize_dynamic times the one-sentence greedy decode only: the suite's
+    table has its column, with '-' in the other cases' rows."""
+    script = """
+from benchmarks.report import _suite_table
+
+def row(label, impl, ms, **extra):
+    return dict(label=label, shape="s", dtype="float32", mode="fwd", impl=impl, median_ms=ms,
+                n=3, gflops=1.0, fraction_of_ceiling=0.5, bound="compute",
+                peak_memory_mib=1.0, **extra)
+
+rows = [row("a", "fused", 1.0, speedup_over={"torch.nn": 2.0}), row("a", "torch.nn", 2.0),
+        row("b", "fused", 1.0, speedup_over={"torch.nn": 2.0, "int8": 0.5}),
+        row("b", "torch.nn", 2.0), row("b", "int8", 0.5)]
+print("\\n".join(_suite_table("models", rows)))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    table = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert table[0].startswith("| case | shape | dtype | mode | fused ms | torch.nn ms | int8 ms |")
+    assert table[1].startswith("| a | s | float32 | fwd | 1.000 | 2.000 | - | 2.00x | - |")
+    assert table[2].startswith("| b | s | float32 | fwd | 1.000 | 2.000 | 0.500 | 2.00x | 0.50x |")
