@@ -28,7 +28,14 @@ from . import distributed
 from ._ops import backend_summary
 from .atomic_file import atomic_output
 from .config_file import config_arguments, write_config
-from .data import TASKS, TOKENIZER_KINDS, fit_tokenizer, task_pairs, task_splits
+from .data import (
+    TASKS,
+    TOKENIZER_KINDS,
+    fit_tokenizer,
+    task_pairs,
+    task_splits,
+    task_text_splits,
+)
 from .data.subwords import SUBWORD_TYPES
 from .errors import InputError
 from .models import Seq2Seq, Seq2SeqConfig
@@ -68,8 +75,9 @@ def train(args) -> dict:
     device = distributed.start(args.device)
     rank, world = distributed.rank(), distributed.world_size()
     data = data_options(args)
-    tokenizer = fit_tokenizer(data)
-    train_pairs, valid_pairs, test_pairs = task_splits(data, tokenizer)
+    text_splits = task_text_splits(data)
+    tokenizer = fit_tokenizer(data, text_splits[0])
+    train_pairs, valid_pairs, test_pairs = task_splits(data, tokenizer, text_splits)
     if rank == 0:
         write_config(Path(args.out) / "config.yaml", args, train_parser())
     src_vocab = datasets.Vocab.build(source for source, _ in train_pairs)

@@ -3,7 +3,15 @@ TSV files, synthetic task generators, and padded, length-bucketed batches."""
 
 from .batching import Batch, BucketBatchSampler, Seq2SeqDataset, collate, make_loader, pad_sequences
 from .pairs import ENG_FRA_SAMPLE, read_lines, read_tsv_pairs
-from .task_data import SPLIT, TASKS, fit_tokenizer, task_pairs, task_splits, task_text_pairs
+from .task_data import (
+    SPLIT,
+    TASKS,
+    fit_tokenizer,
+    task_pairs,
+    task_splits,
+    task_text_pairs,
+    task_text_splits,
+)
 from .tasks import (
     add_two_digits_examples,
     addition_pairs,
@@ -62,6 +70,7 @@ __all__ = [
     "task_pairs",
     "task_splits",
     "task_text_pairs",
+    "task_text_splits",
     "fit_tokenizer",
     "Seq2SeqDataset",
     "Batch",

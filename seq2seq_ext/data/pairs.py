@@ -26,18 +26,14 @@ def read_tsv_pairs(path, max_pairs: Optional[int] = None, reverse: bool = False)
     InputError naming the file and the line: nothing is skipped silently.
     """
     pairs = []
-    try:
-        with open(path, "rb") as f:
-            for number, raw in enumerate(f, start=1):
-                if max_pairs is not None and len(pairs) >= max_pairs:
-                    break
-                line = _decode(raw, path, number)
-                if not line.strip():
-                    continue
-                source, target = _columns(line, path, number)
-                pairs.append((target, source) if reverse else (source, target))
-    except OSError as error:
-        raise InputError(f"{path}: cannot read the file ({error.strerror})") from error
+    for number, raw in _raw_lines(path):
+        if max_pairs is not None and len(pairs) >= max_pairs:
+            break
+        line = _decode(raw, path, number)
+        if not line.strip():
+            continue
+        source, target = _columns(line, path, number)
+        pairs.append((target, source) if reverse else (source, target))
     if not pairs:
         raise InputError(f"{path}: no sentence pair found (the file has no non-blank line)")
     return pairs
@@ -47,9 +43,15 @@ def read_lines(path) -> list:
     """The lines of a UTF-8 text file (a byte-order mark is allowed), without
     their line ends; InputError naming the file (and the line) if it cannot be
     read or a line is not UTF-8."""
+    return [_decode(raw, path, n).rstrip("\r\n") for n, raw in _raw_lines(path)]
+
+
+def _raw_lines(path):
+    """(line number from 1, the line's bytes) of a file, read as it is iterated;
+    InputError naming the file if it cannot be read."""
     try:
         with open(path, "rb") as f:
-            return [_decode(raw, path, n).rstrip("\r\n") for n, raw in enumerate(f, start=1)]
+            yield from enumerate(f, start=1)
     except OSError as error:
         raise InputError(f"{path}: cannot read the file ({error.strerror})") from error
 

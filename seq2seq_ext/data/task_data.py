@@ -46,31 +46,33 @@ def task_pairs(options: dict, tokenizer: Tokenizer):
     return tokenized(task_text_pairs(options), tokenizer, options)
 
 
-def fit_tokenizer(options: dict) -> Tokenizer:
-    """The tokenizer `options` name, its subword models (if any) trained on the
-    training split's text."""
-    if options["tokenizer"] != "sentencepiece":
-        return Tokenizer(options["tokenizer"])
-    if options["task"] != "tsv":
+def fit_tokenizer(options: dict, train_text_pairs) -> Tokenizer:
+    """The tokenizer `options` name, its subword models (if any) trained on
+    the training split's text (task_text_splits(options)[0])."""
+    if options["tokenizer"] == "sentencepiece" and options["task"] != "tsv":
         raise InputError("--tokenizer sentencepiece is for text: use it with --task tsv")
     return Tokenizer.fit(
-        "sentencepiece",
-        _text_splits(options)[0],
+        options["tokenizer"],
+        train_text_pairs,
         options["subword_vocab_size"],
         options["subword_type"],
         options["joint_vocab"],
     )
 
 
-def task_splits(options: dict, tokenizer: Optional[Tokenizer] = None):
+def task_splits(options: dict, tokenizer: Optional[Tokenizer] = None, text_splits=None):
     """(train, valid, test) lists of the task's pairs, tokenized by `tokenizer`
     (by default the word or character tokenizer `options` name; subwords need
-    fit_tokenizer's). An InputError where a split comes out empty."""
+    fit_tokenizer's), from `text_splits` if the caller has read them already.
+    An InputError where a split comes out empty."""
     tokenizer = tokenizer or Tokenizer(options["tokenizer"])
-    return [tokenized(split, tokenizer, options) for split in _text_splits(options)]
+    text_splits = text_splits or task_text_splits(options)
+    return [tokenized(split, tokenizer, options) for split in text_splits]
 
 
-def _text_splits(options: dict):
+def task_text_splits(options: dict):
+    """(train, valid, test) lists of task_text_pairs(options), the same every
+    time; an InputError where a split comes out empty."""
     pairs = task_text_pairs(options)
     splits = train_valid_test_split(pairs, SPLIT, seed=options["seed"])
     if not all(splits):

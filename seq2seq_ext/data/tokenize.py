@@ -51,7 +51,7 @@ class Tokenizer:
     per side or one shared model. ``fit`` trains the subword models; the state
     (models included) goes into checkpoints, so a checkpoint alone translates::
 
-        tokenizer = Tokenizer.fit("sentencepiece", train_pairs, vocab_size=500)
+        tokenizer = Tokenizer.fit("sentencepiece", train_pairs, vocab_size=500, subword_type="bpe")
         tokenizer.tokenize("I see the cat.", "source")   # ["▁I", "▁see", "▁the", "▁cat", "."]
     """
 
@@ -70,8 +70,8 @@ class Tokenizer:
         cls,
         kind: str,
         train_pairs,
-        vocab_size: int = 8000,
-        subword_type: str = "unigram",
+        vocab_size: int,
+        subword_type: str,
         joint: bool = False,
     ) -> "Tokenizer":
         """The tokenizer of `kind`; for sentencepiece, its models trained on the
