@@ -3,7 +3,8 @@ what .ci/gpu runs under compute-sanitizer (memcheck, initcheck, racecheck,
 synccheck), where each kernel launch is slow. Covers each cell and layer op
 (the LSTM with and without a projection, an unsorted packed batch, the output
 masks a frozen weight or input gives), the masked softmax (an all-masked row),
-Bahdanau (masked, a source of length 0) and Luong (dot and general), in
+Bahdanau (masked, a source of length 0) and Luong (dot and general), and
+the decoding ops (greedy and beam search of small models, each attention), in
 float32 and bfloat16. Prints one line per case; exits non-zero on an error.
 
     python .ci/sanitize_cases.py [cuda|cpu]     (cpu: a dry run of the cases)
@@ -16,6 +17,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 import seq2seq_ext
 from seq2seq_ext import functional
+from seq2seq_ext.models import Seq2Seq
 
 DEVICE = sys.argv[1] if len(sys.argv) > 1 else "cuda"
 
@@ -79,11 +81,31 @@ def attention(dtype):
     backward_of(*functional.luong_attention(rand(3, 4), keys, values, mask, W=rand(4, 8)))
 
 
+def decoding(dtype):
+    src = torch.tensor([[4, 5, 6, 3], [7, 3, 0, 0]], device=DEVICE)
+    lengths = torch.tensor([4, 2], device=DEVICE)
+    for cell, attention in (("lstm", "bahdanau"), ("gru", "luong-general"), ("rnn_tanh", "none")):
+        model = Seq2Seq(
+            src_vocab_size=9,
+            tgt_vocab_size=8,
+            embedding_size=5,
+            hidden_size=6,
+            num_layers=2,
+            cell=cell,
+            attention=attention,
+            bidirectional=attention != "none",
+            input_feeding=attention == "bahdanau",
+        )
+        model = model.to(DEVICE, dtype).eval()
+        model.greedy_decode(src, lengths, max_len=5, use_ops=True)
+        model.beam_search(src, lengths, beam_size=3, max_len=5, length_penalty=1.0, use_ops=True)
+
+
 def main():
     served = seq2seq_ext.backend_summary(DEVICE)
     assert served["compiled_kernels"], f"not all ops run compiled kernels on {DEVICE}: {served}"
     for dtype in (torch.float32, torch.bfloat16):
-        for case in (cells, layers, attention):
+        for case in (cells, layers, attention, decoding):
             case(dtype)
             if DEVICE == "cuda":
                 torch.cuda.synchronize()

@@ -59,6 +59,54 @@ CellGemmGrads layer_gemm_backward(const PackedSteps& steps, const Tensor& grad_x
                                   const Tensor& output, const Tensor& h0, const Tensor& w_ih,
                                   const Tensor& w_hh, OutputMask mask);
 
+// ---- one forward step of a layer, shared by the layer ops' time loops and the
+// decoder's (decoder_step.h). `recurrence` holds W_hh; hx (and cx) are the
+// state the step reads, the outputs are written in place.
+
+// LSTM: gates (rows, 4H) hold x W_ih^T and become the activated gates.
+template <c10::DeviceType device>
+void lstm_step(const RecurrentKernels<device>& recurrence, const Tensor& gates,
+               const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx, const Tensor& cx,
+               const Tensor& hy, const Tensor& cy) {
+  LstmForwardTensors t;
+  t.gates = gates;
+  t.b_ih = bias_ih;
+  t.b_hh = bias_hh;
+  t.cx = cx;
+  t.cy = cy;
+  t.hy = hy;
+  t.workspace = gates;
+  recurrence.lstm_forward(t, hx);
+}
+
+// GRU: xgates (rows, 3H) = x W_ih^T; hgates a (rows, 3H) buffer for h W_hh^T.
+template <c10::DeviceType device>
+void gru_step(const RecurrentKernels<device>& recurrence, const Tensor& xgates,
+              const Tensor& hgates, const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx,
+              const Tensor& hy, const Tensor& workspace) {
+  GruForwardTensors t;
+  t.hx = hx;
+  t.xgates = xgates;
+  t.hgates = hgates;
+  t.b_ih = bias_ih;
+  t.b_hh = bias_hh;
+  t.hy = hy;
+  t.workspace = workspace;
+  recurrence.gru_forward(t, hx);
+}
+
+// Elman RNN: gates (rows, H) hold x W_ih^T.
+template <c10::DeviceType device>
+void rnn_step(const RecurrentKernels<device>& recurrence, RnnNonlinearity kind, const Tensor& gates,
+              const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx, const Tensor& hy) {
+  RnnForwardTensors t;
+  t.gates = gates;
+  t.b_ih = bias_ih;
+  t.b_hh = bias_hh;
+  t.hy = hy;
+  recurrence.rnn_forward(kind, t, hx);
+}
+
 // ---- LSTM
 
 template <c10::DeviceType device>
@@ -90,18 +138,12 @@ Tensor6 lstm_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor&
   const RecurrentKernels<device> recurrence(w_hh, kLstmGates, Pass::Forward, h0.size(0));
   for (int64_t s = 0; s < steps.count(); ++s) {
     if (steps.rows(s) == 0) continue;
-    LstmForwardTensors t;
-    t.gates = steps.of(gates, s);
-    t.b_ih = bias_ih;
-    t.b_hh = bias_hh;
-    t.cx = steps.previous(cells, c0c, s);
-    t.cy = steps.of(cells, s);
-    t.hy = steps.of(projected ? unprojected : output, s);
-    t.workspace = t.gates;
-    recurrence.lstm_forward(t, steps.previous(output, h0c, s));
+    const Tensor hy = steps.of(projected ? unprojected : output, s);
+    lstm_step(recurrence, steps.of(gates, s), bias_ih, bias_hh, steps.previous(output, h0c, s),
+              steps.previous(cells, c0c, s), hy, steps.of(cells, s));
     if (projected) {
       Tensor output_rows = steps.of(output, s);
-      at::mm_out(output_rows, t.hy, w_hr->t());
+      at::mm_out(output_rows, hy, w_hr->t());
     }
   }
   return {output,     steps.final_states(output, h0c), steps.final_states(cells, c0c), cells, gates,
@@ -188,15 +230,8 @@ Tensor3 gru_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& 
   for (int64_t s = 0; s < steps.count(); ++s) {
     const int64_t rows = steps.rows(s);
     if (rows == 0) continue;
-    GruForwardTensors t;
-    t.hx = steps.previous(output, h0c, s);
-    t.xgates = steps.of(xgates, s);
-    t.hgates = hgates.narrow(0, 0, rows);
-    t.b_ih = bias_ih;
-    t.b_hh = bias_hh;
-    t.hy = steps.of(output, s);
-    t.workspace = steps.of(workspace, s);
-    recurrence.gru_forward(t, t.hx);
+    gru_step(recurrence, steps.of(xgates, s), hgates.narrow(0, 0, rows), bias_ih, bias_hh,
+             steps.previous(output, h0c, s), steps.of(output, s), steps.of(workspace, s));
   }
   return {output, steps.final_states(output, h0c), workspace};
 }
@@ -262,12 +297,8 @@ Tensor2 rnn_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& 
   const RecurrentKernels<device> recurrence(w_hh, kRnnGates, Pass::Forward, h0.size(0));
   for (int64_t s = 0; s < steps.count(); ++s) {
     if (steps.rows(s) == 0) continue;
-    RnnForwardTensors t;
-    t.gates = steps.of(xgates, s);
-    t.b_ih = bias_ih;
-    t.b_hh = bias_hh;
-    t.hy = steps.of(output, s);
-    recurrence.rnn_forward(kind, t, steps.previous(output, h0c, s));
+    rnn_step(recurrence, kind, steps.of(xgates, s), bias_ih, bias_hh,
+             steps.previous(output, h0c, s), steps.of(output, s));
   }
   return {output, steps.final_states(output, h0c)};
 }

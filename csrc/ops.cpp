@@ -111,4 +111,21 @@ TORCH_LIBRARY(seq2seq_ext, m) {
       "luong_attention_backward(Tensor grad_context, Tensor grad_weights, Tensor query, "
       "Tensor keys, Tensor values, Tensor? W, Tensor weights, bool[4] output_mask) -> "
       "(Tensor grad_query, Tensor grad_keys, Tensor grad_values, Tensor grad_W)");
+
+  // Decoding a Seq2Seq model with the whole loop in C++ (decode_ops.h): greedy,
+  // and beam search ranked by score / ((5 + length) / 6) ** length_penalty.
+  // weights: the decoder's, in the order of decoder_args.h; state: [h] or
+  // [h, c], each (layers, batch, hidden_size); values (batch, src_len, K) and
+  // mask (batch, src_len) bool: the memory; keys_proj: Bahdanau's, else None.
+  // -> tokens (batch, steps), scores (batch,), attention (batch, steps, src_len)
+  // (empty without attention), lengths (batch,). Not differentiable.
+  m.def(
+      "greedy_decode(Tensor[] weights, str cell, str attention, bool input_feeding, "
+      "Tensor[] state, Tensor values, Tensor mask, Tensor? keys_proj, int sos, int eos, int pad, "
+      "int max_len) -> (Tensor tokens, Tensor scores, Tensor attention, Tensor lengths)");
+  m.def(
+      "beam_search(Tensor[] weights, str cell, str attention, bool input_feeding, "
+      "Tensor[] state, Tensor values, Tensor mask, Tensor? keys_proj, int sos, int eos, int pad, "
+      "int max_len, int beam_size, float length_penalty) -> (Tensor tokens, Tensor scores, "
+      "Tensor attention, Tensor lengths)");
 }

@@ -6,6 +6,7 @@
 
 #include "attention_ops.h"
 #include "cell_ops.h"
+#include "decode_ops.h"
 #include "layer_ops.h"
 
 namespace seq2seq_ext {
@@ -36,6 +37,9 @@ void register_ops(torch::Library& m) {
   m.impl("bahdanau_attention_backward", &bahdanau_attention_backward<device>);
   m.impl("luong_attention", &luong_attention<device>);
   m.impl("luong_attention_backward", &luong_attention_backward<device>);
+
+  m.impl("greedy_decode", &greedy_decode<device>);
+  m.impl("beam_search", &beam_search<device>);
 }
 
 }  // namespace seq2seq_ext

@@ -1,7 +1,9 @@
 // CPU kernels of the attention ops: batch rows in parallel (at::parallel_for),
 // and inside a row, inner loops that run contiguously over the attention size A
-// or the value size D, so that they vectorize (`omp simd`; exp_ / tanh_ are
-// plain arithmetic in float, see cell_math.h). Sums are in the accumulation type.
+// or the value size D, so that they vectorize (exp_ / tanh_ are plain
+// arithmetic in float, see cell_math.h). Sums are in the accumulation type.
+// Bahdanau's rows run on the best ISA (isa.h): its tanh over (S, A) per query
+// is most of the work.
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
@@ -12,6 +14,7 @@
 
 #include "../attention_ops.h"
 #include "../cell_math.h"
+#include "isa.h"
 
 namespace seq2seq_ext {
 
@@ -101,6 +104,24 @@ void masked_softmax_backward_cpu(const SoftmaxBackwardTensors& t) {
   });
 }
 
+// The sum of x[i] * y[i] for i < n, in kLanes partial sums (of i % kLanes)
+// added up in a fixed order at the end: a loop the compiler vectorizes for any
+// target, with the same rounding for all.
+constexpr int64_t kLanes = 8;
+
+template <typename acc_t, typename scalar_t>
+inline __attribute__((always_inline)) acc_t lane_dot(const acc_t* x, const scalar_t* y, int64_t n) {
+  acc_t lane[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int64_t l = 0; l < kLanes; ++l) lane[l] += x[i + l] * static_cast<acc_t>(y[i + l]);
+  }
+  for (int64_t l = 0; i + l < n; ++l) lane[l] += x[i + l] * static_cast<acc_t>(y[i + l]);
+  acc_t sum = 0;
+  for (int64_t l = 0; l < kLanes; ++l) sum += lane[l];
+  return sum;
+}
+
 template <typename scalar_t>
 void bahdanau_forward_cpu(const BahdanauForwardTensors& t) {
   const int64_t B = t.values.size(0), S = t.values.size(1), D = t.values.size(2);
@@ -113,8 +134,8 @@ void bahdanau_forward_cpu(const BahdanauForwardTensors& t) {
   scalar_t* context = t.context.mutable_data_ptr<scalar_t>();
   scalar_t* weights = t.weights.mutable_data_ptr<scalar_t>();
   // One task per query row r = (b, t): its own outputs, its batch row's memory.
-  at::parallel_for(0, B * T, rows_per_task(S * (A + D)), [&](int64_t begin, int64_t end) {
-    std::vector<acc_t> v(A), q(A), score(S), sum(D);
+  const auto rows = [&](int64_t begin, int64_t end) __attribute__((always_inline)) {
+    std::vector<acc_t> v(A), q(A), th(A), score(S), sum(D);
     load_row(t.v.const_data_ptr<scalar_t>(), A, v.data());
     for (int64_t r = begin; r < end; ++r) {
       const int64_t b = r / T;
@@ -122,13 +143,11 @@ void bahdanau_forward_cpu(const BahdanauForwardTensors& t) {
       load_row(query_proj + r * A, A, q.data());
       // score[s] = v . tanh(q + k[s]); masked positions are skipped.
       for (int64_t s = 0; s < S; ++s) {
+        score[s] = 0;
+        if (!keep(row_mask, s)) continue;
         const scalar_t* k = keys_proj + (b * S + s) * A;
-        acc_t dot = 0;
-        if (keep(row_mask, s)) {
-#pragma omp simd reduction(+ : dot)
-          for (int64_t a = 0; a < A; ++a) dot += v[a] * tanh_(q[a] + static_cast<acc_t>(k[a]));
-        }
-        score[s] = dot;
+        for (int64_t a = 0; a < A; ++a) th[a] = tanh_(q[a] + static_cast<acc_t>(k[a]));
+        score[s] = lane_dot(v.data(), th.data(), A);
       }
       softmax_row(score.data(), row_mask, S);
       store_row(score.data(), S, weights + r * S);
@@ -138,12 +157,13 @@ void bahdanau_forward_cpu(const BahdanauForwardTensors& t) {
         const acc_t w = score[s];
         if (w == acc_t(0)) continue;  // masked (or underflowed): adds nothing
         const scalar_t* value = values + (b * S + s) * D;
-#pragma omp simd
         for (int64_t d = 0; d < D; ++d) sum[d] += w * static_cast<acc_t>(value[d]);
       }
       store_row(sum.data(), D, context + r * D);
     }
-  });
+  };
+  at::parallel_for(0, B * T, rows_per_task(S * (A + D)),
+                   [&](int64_t begin, int64_t end) { run_on_best_isa(rows, begin, end); });
 }
 
 // Per query row (b, t), with w = weights[b,t], dc = grad_context[b,t]:
@@ -168,7 +188,7 @@ void bahdanau_backward_cpu(const BahdanauBackwardTensors& t) {
   const scalar_t* values = t.values.const_data_ptr<scalar_t>();
   const scalar_t* weights = t.weights.const_data_ptr<scalar_t>();
   const int64_t work_per_row = T * S * (2 * A + 2 * D);
-  at::parallel_for(0, B, rows_per_task(work_per_row), [&](int64_t begin, int64_t end) {
+  const auto rows = [&](int64_t begin, int64_t end) __attribute__((always_inline)) {
     std::vector<acc_t> v(A), q(A), dc(D), w(S), dscore(S), gq(A);
     load_row(t.v.const_data_ptr<scalar_t>(), A, v.data());
     for (int64_t b = begin; b < end; ++b) {
@@ -190,9 +210,8 @@ void bahdanau_backward_cpu(const BahdanauBackwardTensors& t) {
           dscore[s] = 0;
           if (w[s] == acc_t(0)) continue;  // its dscore is 0 whatever dw is
           const scalar_t* value = values + (b * S + s) * D;
-          acc_t dw = static_cast<acc_t>(grad_weights[r * S + s]);
-#pragma omp simd reduction(+ : dw)
-          for (int64_t d = 0; d < D; ++d) dw += dc[d] * static_cast<acc_t>(value[d]);
+          const acc_t dw =
+              static_cast<acc_t>(grad_weights[r * S + s]) + lane_dot(dc.data(), value, D);
           dscore[s] = dw;
           total += w[s] * dw;
         }
@@ -201,7 +220,6 @@ void bahdanau_backward_cpu(const BahdanauBackwardTensors& t) {
         if (want_values) {
           for (int64_t s = 0; s < S; ++s) {
             if (w[s] == acc_t(0)) continue;
-#pragma omp simd
             for (int64_t d = 0; d < D; ++d) grad_values[s * D + d] += w[s] * dc[d];
           }
         }
@@ -213,7 +231,7 @@ void bahdanau_backward_cpu(const BahdanauBackwardTensors& t) {
           if (ds == acc_t(0)) continue;
           const scalar_t* k = keys_proj + (b * S + s) * A;
           acc_t* gk = grad_keys + s * A;
-#pragma omp simd
+#pragma GCC ivdep
           for (int64_t a = 0; a < A; ++a) {
             const acc_t th = tanh_(q[a] + static_cast<acc_t>(k[a]));
             const acc_t g = ds * v[a] * (acc_t(1) - th * th);
@@ -225,7 +243,9 @@ void bahdanau_backward_cpu(const BahdanauBackwardTensors& t) {
         store_row(gq.data(), A, t.grad_query_proj.mutable_data_ptr<scalar_t>() + r * A);
       }
     }
-  });
+  };
+  at::parallel_for(0, B, rows_per_task(work_per_row),
+                   [&](int64_t begin, int64_t end) { run_on_best_isa(rows, begin, end); });
 }
 
 }  // namespace

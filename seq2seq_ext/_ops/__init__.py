@@ -31,6 +31,9 @@ OPS = (
     "bahdanau_attention",
     "luong_attention",
 )
+# A Seq2Seq decoder's whole loop (no backward op: decoding is not differentiated).
+DECODING_OPS = ("greedy_decode", "beam_search")
+COMPILED_OPS = OPS + DECODING_OPS
 
 
 def _load_compiled():
@@ -65,7 +68,7 @@ if _C is None:
         stacklevel=2,
     )
 else:
-    from . import attention, cells, layers  # noqa: F401  (each registers its ops on import)
+    from . import attention, cells, decoding, layers  # noqa: F401  (each registers its ops on import)
 
 
 def _has_kernel(op: str, device_type: str) -> bool:
@@ -77,7 +80,7 @@ def _has_kernel(op: str, device_type: str) -> bool:
 
 # (op, device type) -> whether a compiled kernel serves it. A plain dict, so
 # that torch.compile traces the lookup in functional.py without a graph break.
-KERNELS = {(op, device): _has_kernel(op, device) for op in OPS for device in DEVICE_TYPES}
+KERNELS = {(op, device): _has_kernel(op, device) for op in COMPILED_OPS for device in DEVICE_TYPES}
 
 
 def backend_info() -> dict:
@@ -85,15 +88,15 @@ def backend_info() -> dict:
     return {
         "compiled": _C is not None,
         "load_error": LOAD_ERROR,
-        "cpu_kernels": all(KERNELS[(op, "cpu")] for op in OPS),
-        "cuda_kernels": all(KERNELS[(op, "cuda")] for op in OPS),
+        "cpu_kernels": all(KERNELS[(op, "cpu")] for op in COMPILED_OPS),
+        "cuda_kernels": all(KERNELS[(op, "cuda")] for op in COMPILED_OPS),
         "cuda_available": torch.cuda.is_available(),
         "ops": {
             op: {
                 device: "kernel" if KERNELS[(op, device)] else "reference"
                 for device in DEVICE_TYPES
             }
-            for op in OPS
+            for op in COMPILED_OPS
         },
     }
 

@@ -78,6 +78,23 @@ class AttentionDecoder(nn.Module):
         outputs, weights = outputs.squeeze(1), (weights.squeeze(1) if weights is not None else None)
         return self.output(self.dropout(outputs)), state, weights, outputs
 
+    def decoding_op_arguments(self, memory: Memory, state) -> tuple:
+        """The decoding ops' (``seq2seq_ext::greedy_decode`` and ``beam_search``)
+        leading arguments: this decoder's weights in the order of
+        csrc/decoder_args.h, its cell, attention and input feeding, the state
+        as a list, and the memory (values, mask, keys_proj)."""
+        config = self.config
+        weights = [self.embedding.weight, *self.rnn._flat_weights]
+        if config.attention == "bahdanau":
+            weights += [self.attention.W_q.weight, self.attention.scoring_vector()]
+        elif config.attention == "luong-general":
+            weights.append(self.attention.W)
+        if self.attention is not None:
+            weights += [self.combine.weight, self.combine.bias]
+        weights += [self.output.weight, self.output.bias]
+        states = list(state) if isinstance(state, tuple) else [state]
+        return (weights, config.cell, config.attention, config.input_feeding, states, *memory)
+
     def _attend(self, hidden: Tensor, memory: Memory):
         """hidden (B, T, H) -> outputs o (B, T, H), weights (B, T, S) or None."""
         if self.attention is None:

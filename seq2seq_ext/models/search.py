@@ -1,9 +1,16 @@
-"""Greedy and beam-search decoding of a Seq2Seq model, batched."""
+"""Greedy and beam-search decoding of a Seq2Seq model, batched.
+
+The loops here are the definition. On the fused backend with compiled kernels,
+the same loops run in C++ (the ops seq2seq_ext::greedy_decode and beam_search,
+csrc/decode_ops.h), step for step the same computations, so they return the
+same tokens, scores, attention and lengths without a Python call per step."""
 
 from typing import NamedTuple, Optional
 
 import torch
 from torch import Tensor
+
+from .._ops import KERNELS
 
 
 class Decoded(NamedTuple):
@@ -26,10 +33,52 @@ def _check_max_len(max_len: int) -> None:
         raise ValueError(f"max_len must be >= 1, got {max_len}")
 
 
-def greedy_decode(model, src: Tensor, src_lengths: Tensor, max_len: int) -> Decoded:
+def decoding_ops_serve(model, device) -> bool:
+    """Whether the C++ decoding loop can decode `model` on `device`: the fused
+    backend with compiled kernels there, and no dropout active (its step has none)."""
+    config = model.config
+    return (
+        config.backend == "fused"
+        and KERNELS.get(("greedy_decode", torch.device(device).type), False)
+        and not (model.training and config.dropout > 0)
+    )
+
+
+def _use_ops(model, device, use_ops: Optional[bool]) -> bool:
+    """use_ops None: the C++ loop where it serves; True: it, or an error; False: Python's."""
+    serves = decoding_ops_serve(model, device)
+    if use_ops and not serves:
+        raise ValueError(
+            "use_ops=True, but the C++ decoding loop needs backend='fused', compiled kernels on "
+            f"{torch.device(device).type} and no dropout in training mode"
+        )
+    return serves if use_ops is None else use_ops
+
+
+def _run_op(op, model, memory, state, max_len: int, *extra) -> Decoded:
+    config = model.config
+    tokens, scores, attention, lengths = op(
+        *model.decoder.decoding_op_arguments(memory, state),
+        config.sos_index,
+        config.eos_index,
+        config.pad_index,
+        max_len,
+        *extra,
+    )
+    return Decoded(tokens, scores, attention if config.attention != "none" else None, lengths)
+
+
+def greedy_decode(
+    model, src: Tensor, src_lengths: Tensor, max_len: int, use_ops: Optional[bool] = None
+) -> Decoded:
+    """The most likely token at each step. use_ops: run the loop in C++ (None:
+    wherever decoding_ops_serve)."""
     _check_max_len(max_len)
+    use_ops = _use_ops(model, src.device, use_ops)
     config = model.config
     memory, state = model.encode(src, src_lengths)
+    if use_ops:
+        return _run_op(torch.ops.seq2seq_ext.greedy_decode, model, memory, state, max_len)
     batch = src.shape[0]
     token = torch.full((batch,), config.sos_index, dtype=torch.long, device=src.device)
     finished = torch.zeros(batch, dtype=torch.bool, device=src.device)
@@ -58,18 +107,35 @@ def length_penalty_factor(lengths: Tensor, alpha: float) -> Tensor:
 
 
 def beam_search(
-    model, src: Tensor, src_lengths: Tensor, beam_size: int, max_len: int, length_penalty: float
+    model,
+    src: Tensor,
+    src_lengths: Tensor,
+    beam_size: int,
+    max_len: int,
+    length_penalty: float,
+    use_ops: Optional[bool] = None,
 ) -> Decoded:
     """Keeps the beam_size best partial hypotheses of each sentence by summed
     log-probability. A finished hypothesis stays in the beam and can only be
     extended by PAD, at no cost. At the end each sentence's hypotheses are ranked
-    by score / length_penalty_factor(length)."""
+    by score / length_penalty_factor(length). use_ops as greedy_decode's."""
     _check_max_len(max_len)
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")
+    use_ops = _use_ops(model, src.device, use_ops)
     config = model.config
     batch, beams, device = src.shape[0], beam_size, src.device
     memory, state = model.encode(src, src_lengths)
+    if use_ops:
+        return _run_op(
+            torch.ops.seq2seq_ext.beam_search,
+            model,
+            memory,
+            state,
+            max_len,
+            beam_size,
+            float(length_penalty),
+        )
     # Every row of the batch becomes `beams` rows, sentence-major: row b*beams + k.
     rows = torch.arange(batch, device=device).repeat_interleave(beams)
     memory, state = memory.index_select(rows), _reorder_state(state, rows)

@@ -74,9 +74,13 @@ class Seq2Seq(nn.Module):
         return torch.stack(logits, dim=1)
 
     @torch.no_grad()
-    def greedy_decode(self, src: Tensor, src_lengths: Tensor, max_len: int = 50):
-        """The most likely token at each step. -> search.Decoded."""
-        return search.greedy_decode(self, src, src_lengths, max_len)
+    def greedy_decode(
+        self, src: Tensor, src_lengths: Tensor, max_len: int = 50, use_ops: Optional[bool] = None
+    ):
+        """The most likely token at each step. -> search.Decoded. ``use_ops``:
+        run the loop in C++ (the default wherever search.decoding_ops_serve) or,
+        False, in Python; both return the same."""
+        return search.greedy_decode(self, src, src_lengths, max_len, use_ops)
 
     @torch.no_grad()
     def beam_search(
@@ -86,7 +90,11 @@ class Seq2Seq(nn.Module):
         beam_size: int = 4,
         max_len: int = 50,
         length_penalty: float = 0.0,
+        use_ops: Optional[bool] = None,
     ):
         """The best of ``beam_size`` hypotheses kept at each step, ranked at the end
-        by log-probability / ((5 + length) / 6) ** length_penalty. -> search.Decoded."""
-        return search.beam_search(self, src, src_lengths, beam_size, max_len, length_penalty)
+        by log-probability / ((5 + length) / 6) ** length_penalty. -> search.Decoded.
+        ``use_ops`` as greedy_decode's."""
+        return search.beam_search(
+            self, src, src_lengths, beam_size, max_len, length_penalty, use_ops
+        )

@@ -1,0 +1,151 @@
+// Greedy decoding and beam search with the whole loop in C++, for every
+// device: the same algorithm, step for step, as seq2seq_ext/models/search.py
+// (which documents it), on DecoderStep (decoder_step.h). The encoder runs
+// before, in Python; these ops take its memory and the decoder's initial state.
+//
+// Both return (tokens (B, L) int64: up to EOS, then PAD; scores (B,); attention
+// (B, L, S), or an empty tensor without attention; lengths (B,) int64: tokens up
+// to and including EOS). L is the step at which every row had finished, at most
+// max_len: like the Python loop, each step asks the device whether all rows are
+// done.
+#pragma once
+
+#include <ATen/ops/arange.h>
+#include <ATen/ops/argmax.h>
+#include <ATen/ops/full.h>
+#include <ATen/ops/log_softmax.h>
+#include <ATen/ops/max.h>
+#include <ATen/ops/pow.h>
+#include <ATen/ops/stack.h>
+#include <ATen/ops/topk.h>
+#include <ATen/ops/zeros.h>
+
+#include <limits>
+#include <vector>
+
+#include "decoder_step.h"
+
+namespace seq2seq_ext {
+
+// The parsed arguments both ops share.
+struct DecodeArgs {
+  DecoderWeights weights;
+  DecoderMemory memory;
+  DecoderState state;
+};
+
+inline DecodeArgs decode_args(const char* op, at::TensorList weights, std::string_view cell,
+                              std::string_view attention, bool input_feeding,
+                              at::TensorList state, const Tensor& values, const Tensor& mask,
+                              const OptTensor& keys_proj, SpecialTokens tokens, int64_t max_len) {
+  DecoderMemory memory = decoder_memory(op, values, mask, keys_proj);
+  DecoderWeights w = decoder_weights(op, weights, cell, attention, input_feeding, state, memory);
+  check_search_args(op, w, tokens, max_len);
+  DecoderState initial = decoder_state(w, state);
+  return {std::move(w), std::move(memory), std::move(initial)};
+}
+
+inline Tensor stacked_or_empty(const std::vector<Tensor>& steps, const Tensor& like) {
+  return steps.front().defined() ? at::stack(steps, 1) : at::empty({0}, like.options());
+}
+
+template <c10::DeviceType device>
+Tensor4 greedy_decode(at::TensorList weights, c10::string_view cell, c10::string_view attention,
+                      bool input_feeding, at::TensorList state, const Tensor& values,
+                      const Tensor& mask, const OptTensor& keys_proj, int64_t sos, int64_t eos,
+                      int64_t pad, int64_t max_len) {
+  const at::OptionalDeviceGuard guard(at::device_of(values));
+  auto [w, memory, s] = decode_args("greedy_decode", weights, cell, attention, input_feeding, state,
+                                    values, mask, keys_proj, {sos, eos, pad}, max_len);
+  const int64_t B = values.size(0);
+  const auto on_device = values.options();
+  const DecoderStep<device> step(w, B);
+  Tensor token = at::full({B}, sos, on_device.dtype(at::kLong));
+  Tensor finished = at::zeros({B}, on_device.dtype(at::kBool));
+  Tensor lengths = at::zeros({B}, on_device.dtype(at::kLong));
+  Tensor scores = at::zeros({B}, on_device);
+  std::vector<Tensor> tokens, attention_steps;
+  for (int64_t t = 0; t < max_len; ++t) {
+    const auto [logits, step_weights] = step(token, s, memory);
+    const auto [best, best_token] = at::log_softmax(logits, 1).max(1);
+    token = best_token.masked_fill(finished, pad);
+    scores.add_(best.masked_fill(finished, 0.0));
+    lengths.add_(finished.logical_not().to(at::kLong));
+    tokens.push_back(token);
+    attention_steps.push_back(step_weights);
+    finished.logical_or_(token.eq(eos));
+    if (finished.all().item<bool>()) break;
+  }
+  return {at::stack(tokens, 1), scores, stacked_or_empty(attention_steps, values), lengths};
+}
+
+// GNMT's length penalty ((5 + length) / 6) ** alpha, in float64 as search.py's.
+inline Tensor length_penalty_factor(const Tensor& lengths, double alpha) {
+  return at::pow(lengths.to(at::kDouble).add(5.0).div(6.0), alpha);
+}
+
+template <c10::DeviceType device>
+Tensor4 beam_search(at::TensorList weights, c10::string_view cell, c10::string_view attention,
+                    bool input_feeding, at::TensorList state, const Tensor& values,
+                    const Tensor& mask, const OptTensor& keys_proj, int64_t sos, int64_t eos,
+                    int64_t pad, int64_t max_len, int64_t beam_size, double length_penalty) {
+  const char* op = "beam_search";
+  const at::OptionalDeviceGuard guard(at::device_of(values));
+  auto [w, memory, s] = decode_args(op, weights, cell, attention, input_feeding, state, values,
+                                    mask, keys_proj, {sos, eos, pad}, max_len);
+  TORCH_CHECK(beam_size >= 1, op, ": beam_size must be >= 1, got ", beam_size);
+  const int64_t batch = values.size(0), beams = beam_size, R = batch * beams;
+  const auto on_device = values.options();
+  const auto longs = on_device.dtype(at::kLong);
+  const double inf = std::numeric_limits<double>::infinity();
+  // Every sentence becomes `beams` rows, sentence-major: row b * beams + k.
+  const Tensor rows = at::arange(batch, longs).repeat_interleave(beams);
+  memory = memory.index_select(rows);
+  s.index_select(rows);
+  const DecoderStep<device> step(w, R);
+  Tensor token = at::full({R}, sos, longs);
+  Tensor scores = at::zeros({batch, beams}, on_device);
+  scores.narrow(1, 1, beams - 1).fill_(-inf);  // the beams start identical: keep one
+  Tensor finished = at::zeros({R}, on_device.dtype(at::kBool));
+  Tensor lengths = at::zeros({R}, longs);
+  Tensor tokens = at::empty({R, 0}, longs), attention_so_far;
+  const Tensor first_row = at::arange(batch, longs).mul(beams).unsqueeze(1);
+  for (int64_t t = 0; t < max_len; ++t) {
+    const auto [logits, step_weights] = step(token, s, memory);
+    // A finished hypothesis can only be extended by PAD, at no cost.
+    Tensor log_probs = at::log_softmax(logits, 1);
+    log_probs.masked_fill_(finished.unsqueeze(1), -inf);
+    log_probs.select(1, pad).masked_fill_(finished, 0.0);
+    const int64_t vocab = log_probs.size(1);
+    const Tensor candidates = scores.view({-1, 1}).add(log_probs).view({batch, beams * vocab});
+    const auto [best_scores, best] = candidates.topk(beams, 1);
+    scores = best_scores;
+    const Tensor origin = first_row.add(best.div(vocab, "floor")).view(-1);
+    token = best.remainder(vocab).view(-1);
+    s.index_select(origin);
+    finished = finished.index_select(0, origin);
+    lengths = lengths.index_select(0, origin);
+    tokens = at::cat({tokens.index_select(0, origin), token.unsqueeze(1)}, 1);
+    if (step_weights.defined()) {
+      const Tensor latest = step_weights.index_select(0, origin).unsqueeze(1);
+      attention_so_far = attention_so_far.defined()
+                             ? at::cat({attention_so_far.index_select(0, origin), latest}, 1)
+                             : latest;
+    }
+    lengths.add_(finished.logical_not().to(at::kLong));
+    finished.logical_or_(token.eq(eos));
+    if (finished.all().item<bool>()) break;
+  }
+  // Rank each sentence's hypotheses by score / length penalty; keep the best.
+  const Tensor ranked = scores.div(length_penalty_factor(lengths.view({batch, beams}),
+                                                         length_penalty));
+  const Tensor best_beam = ranked.argmax(1);
+  const Tensor chosen = first_row.squeeze(1).add(best_beam);
+  return {tokens.index_select(0, chosen),
+          ranked.gather(1, best_beam.unsqueeze(1)).squeeze(1).to(scores.scalar_type()),
+          attention_so_far.defined() ? attention_so_far.index_select(0, chosen)
+                                     : at::empty({0}, values.options()),
+          lengths.index_select(0, chosen)};
+}
+
+}  // namespace seq2seq_ext

@@ -1,0 +1,78 @@
+// What the decoding ops (decode_ops.h) take: a Seq2Seq decoder's weights, the
+// memory it attends to and its state, checked and named once here
+// (decoder_args.cpp), so that the step (decoder_step.h) reads plain fields.
+//
+// The decoder at step t (seq2seq_ext/models/decoder.py): x_t = embed(y_{t-1})
+// (and, with input feeding, the previous output o_{t-1}); h_t = RNN stack(x_t,
+// h_{t-1}); with attention, context_t = attend(h_t, memory) and
+// o_t = tanh(W_c [h_t; context_t]), else o_t = h_t; logits_t = W_out o_t + b_out.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "cell_units.h"
+#include "op_types.h"
+
+namespace seq2seq_ext {
+
+enum class DecoderCell { Lstm, Gru, RnnTanh, RnnRelu };
+enum class DecoderAttention { Bahdanau, LuongDot, LuongGeneral, None };
+
+struct DecoderLayerWeights {
+  Tensor w_ih, w_hh, b_ih, b_hh;  // as torch.nn's layers hold them, biases required
+};
+
+// The op's `weights` list, in this order: the target embedding (V, E); per
+// layer w_ih, w_hh, b_ih, b_hh; the attention's (Bahdanau: W_q (A, H) and the
+// scoring vector v (A); Luong general: W (H, K); dot and none: nothing); with
+// attention, the combine layer's weight (H, H + K) and bias (H); the output
+// layer's weight (V, H) and bias (V).
+struct DecoderWeights {
+  DecoderCell cell;
+  DecoderAttention attention;
+  bool input_feeding;
+  Tensor embedding;
+  std::vector<DecoderLayerWeights> layers;
+  Tensor query_weight;    // Bahdanau W_q, Luong general W
+  Tensor scoring_vector;  // Bahdanau v
+  Tensor combine_weight, combine_bias, output_weight, output_bias;
+
+  int64_t hidden_size() const { return layers[0].w_hh.size(1); }
+  int64_t vocab_size() const { return output_weight.size(0); }
+  bool is_lstm() const { return cell == DecoderCell::Lstm; }
+};
+
+// What the decoder attends to: values (B, S, K) (the encoder outputs), mask
+// (B, S) bool (True = a real source token), keys_proj (B, S, A) (Bahdanau only).
+struct DecoderMemory {
+  Tensor values, mask, keys_proj;
+  DecoderMemory index_select(const Tensor& rows) const;
+};
+
+// Per layer h (B, H) (and the LSTM's c), plus the output fed to the next step
+// (input feeding; zeros at the start).
+struct DecoderState {
+  std::vector<Tensor> h, c;
+  Tensor feed;
+  // The state of batch rows `rows` (beam search's reordering).
+  void index_select(const Tensor& rows);
+};
+
+struct SpecialTokens {
+  int64_t sos, eos, pad;
+};
+
+// Checks every argument against the others (shapes, dtypes, devices, counts),
+// with messages that name the op and the argument.
+DecoderWeights decoder_weights(const char* op, at::TensorList weights, std::string_view cell,
+                               std::string_view attention, bool input_feeding,
+                               at::TensorList state, const DecoderMemory& memory);
+DecoderMemory decoder_memory(const char* op, const Tensor& values, const Tensor& mask,
+                             const OptTensor& keys_proj);
+// The state list: [h] or, for the LSTM, [h, c], each (layers, B, H).
+DecoderState decoder_state(const DecoderWeights& w, at::TensorList state);
+void check_search_args(const char* op, const DecoderWeights& w, SpecialTokens tokens,
+                       int64_t max_len);
+
+}  // namespace seq2seq_ext
