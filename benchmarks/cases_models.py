@@ -11,7 +11,9 @@ mode="reduce-overhead"):
   (forward, masked cross-entropy, backward, clipping at 1.0, Adam), in tokens/s,
   and of the same model with input feeding (its decoder runs step by step);
 - greedy and beam-search (beam 4) decoding of those 64 sentences and, in full
-  runs, of 64 at the large size, in sentences/s;
+  runs, of 64 at the large size, in sentences/s; the fused model decodes with
+  its loop in C++ (the decoding ops), and has one more peer, the same model
+  decoding with the loop in Python (``use_ops=False``);
 - in full runs, one sentence (batch 1, a 2-layer bidirectional GRU, 8000
   words), greedy and beam 5: the per-step cost a user translating a sentence waits for. On the CPU
   its greedy decoding has one more peer, the torch backend with int8 weights by
@@ -73,6 +75,7 @@ SENTENCE = (
 )
 SENTENCE_BEAM = 5
 QUANTIZED = "quantize_dynamic(torch.nn)"
+PYTHON_LOOP = f"{OURS}, Python loop"
 LEARNING_RATE = 3e-3  # python -m seq2seq_ext train's default, as the example uses
 CLIP = 1.0
 ADAM_ACCESSES = (
@@ -361,6 +364,7 @@ def _decode_impls(config, batch, beam, device):
         _never_end(model)
     batch = batch.to(device)
     runs = _runs(models, lambda model: partial(_decode, model, beam), device)
+    runs[PYTHON_LOOP] = (partial(_decode, models[OURS], beam, use_ops=False), models[OURS])
     if batch.src.shape[0] == 1 and beam == 1 and torch.device(device).type == "cpu":
         quantized = _quantized(models["torch.nn"])
         runs[QUANTIZED] = (partial(_decode, quantized, beam), quantized)
@@ -383,7 +387,7 @@ def _never_end(model):
         model.decoder.output.bias[EOS_INDEX] = float("-inf")
 
 
-def _decode(model, beam, src, src_lengths, max_len):
+def _decode(model, beam, src, src_lengths, max_len, use_ops=None):
     if beam == 1:
-        return model.greedy_decode(src, src_lengths, max_len)
-    return model.beam_search(src, src_lengths, beam, max_len)
+        return model.greedy_decode(src, src_lengths, max_len, use_ops=use_ops)
+    return model.beam_search(src, src_lengths, beam, max_len, use_ops=use_ops)

@@ -35,9 +35,9 @@ struct DecodeArgs {
 };
 
 inline DecodeArgs decode_args(const char* op, at::TensorList weights, std::string_view cell,
-                              std::string_view attention, bool input_feeding,
-                              at::TensorList state, const Tensor& values, const Tensor& mask,
-                              const OptTensor& keys_proj, SpecialTokens tokens, int64_t max_len) {
+                              std::string_view attention, bool input_feeding, at::TensorList state,
+                              const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
+                              SpecialTokens tokens, int64_t max_len) {
   DecoderMemory memory = decoder_memory(op, values, mask, keys_proj);
   DecoderWeights w = decoder_weights(op, weights, cell, attention, input_feeding, state, memory);
   check_search_args(op, w, tokens, max_len);
@@ -137,8 +137,8 @@ Tensor4 beam_search(at::TensorList weights, c10::string_view cell, c10::string_v
     if (finished.all().item<bool>()) break;
   }
   // Rank each sentence's hypotheses by score / length penalty; keep the best.
-  const Tensor ranked = scores.div(length_penalty_factor(lengths.view({batch, beams}),
-                                                         length_penalty));
+  const Tensor ranked =
+      scores.div(length_penalty_factor(lengths.view({batch, beams}), length_penalty));
   const Tensor best_beam = ranked.argmax(1);
   const Tensor chosen = first_row.squeeze(1).add(best_beam);
   return {tokens.index_select(0, chosen),

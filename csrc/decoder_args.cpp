@@ -95,8 +95,8 @@ DecoderMemory decoder_memory(const char* op, const Tensor& values, const Tensor&
 }
 
 DecoderWeights decoder_weights(const char* op, at::TensorList weights, std::string_view cell,
-                               std::string_view attention, bool input_feeding,
-                               at::TensorList state, const DecoderMemory& memory) {
+                               std::string_view attention, bool input_feeding, at::TensorList state,
+                               const DecoderMemory& memory) {
   DecoderWeights w{parse_cell(op, cell), parse_attention(op, attention), input_feeding};
   const bool attends = w.attention != DecoderAttention::None;
   TORCH_CHECK(!input_feeding || attends, op, ": input feeding needs attention");
@@ -165,8 +165,8 @@ void check_search_args(const char* op, const DecoderWeights& w, SpecialTokens to
                        int64_t max_len) {
   TORCH_CHECK(max_len >= 1, op, ": max_len must be >= 1, got ", max_len);
   const int64_t V = w.vocab_size();
-  for (const auto& [name, index] : {std::pair{"sos", tokens.sos}, std::pair{"eos", tokens.eos},
-                                    std::pair{"pad", tokens.pad}}) {
+  for (const auto& [name, index] :
+       {std::pair{"sos", tokens.sos}, std::pair{"eos", tokens.eos}, std::pair{"pad", tokens.pad}}) {
     TORCH_CHECK(0 <= index && index < V, op, ": ", name, " index ", index,
                 " is outside the target vocabulary [0, ", V, ")");
   }

@@ -66,8 +66,8 @@ struct SpecialTokens {
 // Checks every argument against the others (shapes, dtypes, devices, counts),
 // with messages that name the op and the argument.
 DecoderWeights decoder_weights(const char* op, at::TensorList weights, std::string_view cell,
-                               std::string_view attention, bool input_feeding,
-                               at::TensorList state, const DecoderMemory& memory);
+                               std::string_view attention, bool input_feeding, at::TensorList state,
+                               const DecoderMemory& memory);
 DecoderMemory decoder_memory(const char* op, const Tensor& values, const Tensor& mask,
                              const OptTensor& keys_proj);
 // The state list: [h] or, for the LSTM, [h, c], each (layers, B, H).

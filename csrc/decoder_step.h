@@ -14,7 +14,6 @@
 #include <ATen/ops/embedding.h>
 #include <ATen/ops/tanh.h>
 
-
 #include "attention_ops.h"
 #include "decoder_args.h"
 #include "layer_ops.h"
@@ -34,8 +33,7 @@ class DecoderStep {
 
   // token (rows,) -> logits (rows, V) and attention weights (rows, S)
   // (undefined without attention); `state` moves on to the next step.
-  Tensor2 operator()(const Tensor& token, DecoderState& state,
-                                       const DecoderMemory& memory) const {
+  Tensor2 operator()(const Tensor& token, DecoderState& state, const DecoderMemory& memory) const {
     Tensor input = at::embedding(w_.embedding, token);
     if (w_.input_feeding) input = at::cat({input, state.feed}, 1);
     for (size_t l = 0; l < w_.layers.size(); ++l) input = layer(l, input, state);
@@ -66,8 +64,8 @@ class DecoderStep {
           break;
         }
         case DecoderCell::Gru:
-          gru_step(recurrence, xgates, at::empty(xgates.sizes(), xgates.options()), p.b_ih,
-                   p.b_hh, hx, hy, at::empty({rows_, kGruSaved * hx.size(1)}, hx.options()));
+          gru_step(recurrence, xgates, at::empty(xgates.sizes(), xgates.options()), p.b_ih, p.b_hh,
+                   hx, hy, at::empty({rows_, kGruSaved * hx.size(1)}, hx.options()));
           break;
         case DecoderCell::RnnTanh:
           rnn_step(recurrence, RnnNonlinearity::Tanh, xgates, p.b_ih, p.b_hh, hx, hy);
@@ -89,9 +87,8 @@ class DecoderStep {
     }
     // Luong, as LuongAttention does it for a (rows, 1, H) query: GEMMs around
     // the masked softmax.
-    const Tensor query = w_.attention == DecoderAttention::LuongGeneral
-                             ? at::mm(hidden, w_.query_weight)
-                             : hidden;
+    const Tensor query =
+        w_.attention == DecoderAttention::LuongGeneral ? at::mm(hidden, w_.query_weight) : hidden;
     const Tensor scores = at::bmm(query.unsqueeze(1), memory.values.transpose(1, 2));
     const Tensor weights = softmax_kernel<device>(scores, memory.mask.unsqueeze(1));
     return {at::bmm(weights, memory.values).squeeze(1), weights.squeeze(1)};
