@@ -84,12 +84,18 @@ def test_ops_equal_the_python_search(cell, decoder, beam_size):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize(
     "batch, num_layers, dtype",
-    [(1, 1, torch.float32), (1, 3, torch.float32), (4, 2, torch.float64), (0, 2, torch.float32)],
+    [
+        (1, 1, torch.float32),
+        (1, 3, torch.float32),
+        (4, 2, torch.float64),
+        (3, 2, torch.bfloat16),
+        (0, 2, torch.float32),
+    ],
 )
 @pytest.mark.parametrize("beam_size", [None, 1, 4], ids=["greedy", "beam1", "beam4"])
 def test_ops_equal_the_python_search_at_every_size(device, batch, num_layers, dtype, beam_size):
-    """Batch 1 (the CPU's matrix-vector recurrence), several layers, float64, an
-    empty batch; on each device."""
+    """Batch 1 (the CPU's matrix-vector recurrence), several layers, float64,
+    bfloat16, an empty batch; on each device."""
     model = make_model("gru", "bahdanau", True, True, num_layers=num_layers).to(device, dtype)
     src, lengths = make_source(batch, device=device)
     assert_same_decoding(*decode_both_ways(model, src, lengths, beam_size))
