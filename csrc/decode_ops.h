@@ -27,24 +27,6 @@
 
 namespace seq2seq_ext {
 
-// The parsed arguments both ops share.
-struct DecodeArgs {
-  DecoderWeights weights;
-  DecoderMemory memory;
-  DecoderState state;
-};
-
-inline DecodeArgs decode_args(const char* op, at::TensorList weights, std::string_view cell,
-                              std::string_view attention, bool input_feeding, at::TensorList state,
-                              const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
-                              SpecialTokens tokens, int64_t max_len) {
-  DecoderMemory memory = decoder_memory(op, values, mask, keys_proj);
-  DecoderWeights w = decoder_weights(op, weights, cell, attention, input_feeding, state, memory);
-  check_search_args(op, w, tokens, max_len);
-  DecoderState initial = decoder_state(w, state);
-  return {std::move(w), std::move(memory), std::move(initial)};
-}
-
 inline Tensor stacked_or_empty(const std::vector<Tensor>& steps, const Tensor& like) {
   return steps.front().defined() ? at::stack(steps, 1) : at::empty({0}, like.options());
 }

@@ -3,9 +3,23 @@
 
 #include <ATen/ops/zeros.h>
 
+#include "cell_units.h"
 #include "checks.h"
 
 namespace seq2seq_ext {
+
+DecoderMemory DecoderMemory::index_select(const Tensor& rows) const {
+  return {values.index_select(0, rows), mask.index_select(0, rows),
+          keys_proj.defined() ? keys_proj.index_select(0, rows) : Tensor()};
+}
+
+void DecoderState::index_select(const Tensor& rows) {
+  for (auto* states : {&h, &c}) {
+    for (Tensor& s : *states) s = s.index_select(0, rows);
+  }
+  if (feed.defined()) feed = feed.index_select(0, rows);
+}
+
 namespace {
 
 DecoderCell parse_cell(const char* op, std::string_view cell) {
@@ -65,20 +79,6 @@ class WeightReader {
   const Tensor& like_;
   size_t next_ = 0;
 };
-
-}  // namespace
-
-DecoderMemory DecoderMemory::index_select(const Tensor& rows) const {
-  return {values.index_select(0, rows), mask.index_select(0, rows),
-          keys_proj.defined() ? keys_proj.index_select(0, rows) : Tensor()};
-}
-
-void DecoderState::index_select(const Tensor& rows) {
-  for (auto* states : {&h, &c}) {
-    for (Tensor& s : *states) s = s.index_select(0, rows);
-  }
-  if (feed.defined()) feed = feed.index_select(0, rows);
-}
 
 DecoderMemory decoder_memory(const char* op, const Tensor& values, const Tensor& mask,
                              const OptTensor& keys_proj) {
@@ -172,6 +172,19 @@ void check_search_args(const char* op, const DecoderWeights& w, SpecialTokens to
   }
   TORCH_CHECK(w.embedding.size(0) >= V, op, ": the embedding has ", w.embedding.size(0),
               " tokens, fewer than the output layer's ", V);
+}
+
+}  // namespace
+
+DecodeArgs decode_args(const char* op, at::TensorList weights, std::string_view cell,
+                       std::string_view attention, bool input_feeding, at::TensorList state,
+                       const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
+                       SpecialTokens tokens, int64_t max_len) {
+  DecoderMemory memory = decoder_memory(op, values, mask, keys_proj);
+  DecoderWeights w = decoder_weights(op, weights, cell, attention, input_feeding, state, memory);
+  check_search_args(op, w, tokens, max_len);
+  DecoderState initial = decoder_state(w, state);
+  return {std::move(w), std::move(memory), std::move(initial)};
 }
 
 }  // namespace seq2seq_ext

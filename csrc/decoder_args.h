@@ -11,7 +11,6 @@
 #include <string_view>
 #include <vector>
 
-#include "cell_units.h"
 #include "op_types.h"
 
 namespace seq2seq_ext {
@@ -38,7 +37,6 @@ struct DecoderWeights {
   Tensor scoring_vector;  // Bahdanau v
   Tensor combine_weight, combine_bias, output_weight, output_bias;
 
-  int64_t hidden_size() const { return layers[0].w_hh.size(1); }
   int64_t vocab_size() const { return output_weight.size(0); }
   bool is_lstm() const { return cell == DecoderCell::Lstm; }
 };
@@ -63,16 +61,18 @@ struct SpecialTokens {
   int64_t sos, eos, pad;
 };
 
-// Checks every argument against the others (shapes, dtypes, devices, counts),
-// with messages that name the op and the argument.
-DecoderWeights decoder_weights(const char* op, at::TensorList weights, std::string_view cell,
-                               std::string_view attention, bool input_feeding, at::TensorList state,
-                               const DecoderMemory& memory);
-DecoderMemory decoder_memory(const char* op, const Tensor& values, const Tensor& mask,
-                             const OptTensor& keys_proj);
-// The state list: [h] or, for the LSTM, [h, c], each (layers, B, H).
-DecoderState decoder_state(const DecoderWeights& w, at::TensorList state);
-void check_search_args(const char* op, const DecoderWeights& w, SpecialTokens tokens,
-                       int64_t max_len);
+// The decoding ops' arguments, parsed and checked against each other (shapes,
+// dtypes, devices, counts, the special tokens and max_len), with messages that
+// name the op and the argument. state: [h] or, for the LSTM, [h, c], each
+// (layers, B, H).
+struct DecodeArgs {
+  DecoderWeights weights;
+  DecoderMemory memory;
+  DecoderState state;
+};
+DecodeArgs decode_args(const char* op, at::TensorList weights, std::string_view cell,
+                       std::string_view attention, bool input_feeding, at::TensorList state,
+                       const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
+                       SpecialTokens tokens, int64_t max_len);
 
 }  // namespace seq2seq_ext

@@ -68,15 +68,14 @@ template <c10::DeviceType device>
 void lstm_step(const RecurrentKernels<device>& recurrence, const Tensor& gates,
                const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx, const Tensor& cx,
                const Tensor& hy, const Tensor& cy) {
-  LstmForwardTensors t;
-  t.gates = gates;
-  t.b_ih = bias_ih;
-  t.b_hh = bias_hh;
-  t.cx = cx;
-  t.cy = cy;
-  t.hy = hy;
-  t.workspace = gates;
-  recurrence.lstm_forward(t, hx);
+  recurrence.lstm_forward({.gates = gates,
+                           .b_ih = bias_ih,
+                           .b_hh = bias_hh,
+                           .cx = cx,
+                           .hy = hy,
+                           .cy = cy,
+                           .workspace = gates},
+                          hx);
 }
 
 // GRU: xgates (rows, 3H) = x W_ih^T; hgates a (rows, 3H) buffer for h W_hh^T.
@@ -84,27 +83,21 @@ template <c10::DeviceType device>
 void gru_step(const RecurrentKernels<device>& recurrence, const Tensor& xgates,
               const Tensor& hgates, const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx,
               const Tensor& hy, const Tensor& workspace) {
-  GruForwardTensors t;
-  t.hx = hx;
-  t.xgates = xgates;
-  t.hgates = hgates;
-  t.b_ih = bias_ih;
-  t.b_hh = bias_hh;
-  t.hy = hy;
-  t.workspace = workspace;
-  recurrence.gru_forward(t, hx);
+  recurrence.gru_forward({.xgates = xgates,
+                          .hgates = hgates,
+                          .b_ih = bias_ih,
+                          .b_hh = bias_hh,
+                          .hx = hx,
+                          .hy = hy,
+                          .workspace = workspace},
+                         hx);
 }
 
 // Elman RNN: gates (rows, H) hold x W_ih^T.
 template <c10::DeviceType device>
 void rnn_step(const RecurrentKernels<device>& recurrence, RnnNonlinearity kind, const Tensor& gates,
               const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx, const Tensor& hy) {
-  RnnForwardTensors t;
-  t.gates = gates;
-  t.b_ih = bias_ih;
-  t.b_hh = bias_hh;
-  t.hy = hy;
-  recurrence.rnn_forward(kind, t, hx);
+  recurrence.rnn_forward(kind, {.gates = gates, .b_ih = bias_ih, .b_hh = bias_hh, .hy = hy}, hx);
 }
 
 // ---- LSTM
