@@ -4,8 +4,9 @@ synccheck), where each kernel launch is slow. Covers each cell and layer op
 (the LSTM with and without a projection, an unsorted packed batch, the output
 masks a frozen weight or input gives), the masked softmax (an all-masked row),
 Bahdanau (masked, a source of length 0) and Luong (dot and general), and
-the decoding ops (greedy and beam search of small models, each attention), in
-float32 and bfloat16. Prints one line per case; exits non-zero on an error.
+the decoder loop ops (greedy and beam search of small models, each attention,
+and the step-by-step training pass with scheduled sampling, forward and
+backward), in float32 and bfloat16. Prints one line per case; exits non-zero on an error.
 
     python .ci/sanitize_cases.py [cuda|cpu]     (cpu: a dry run of the cases)
 """
@@ -81,7 +82,7 @@ def attention(dtype):
     backward_of(*functional.luong_attention(rand(3, 4), keys, values, mask, W=rand(4, 8)))
 
 
-def decoding(dtype):
+def decoder_loops(dtype):
     src = torch.tensor([[4, 5, 6, 3], [7, 3, 0, 0]], device=DEVICE)
     lengths = torch.tensor([4, 2], device=DEVICE)
     for cell, attention in (("lstm", "bahdanau"), ("gru", "luong-general"), ("rnn_tanh", "none")):
@@ -99,13 +100,15 @@ def decoding(dtype):
         model = model.to(DEVICE, dtype).eval()
         model.greedy_decode(src, lengths, max_len=5, use_ops=True)
         model.beam_search(src, lengths, beam_size=3, max_len=5, length_penalty=1.0, use_ops=True)
+        tgt = torch.tensor([[1, 4, 5, 2], [1, 6, 2, 0]], device=DEVICE)
+        backward_of(model.train()(src, lengths, tgt, teacher_forcing_ratio=0.5, use_ops=True))
 
 
 def main():
     served = seq2seq_ext.backend_summary(DEVICE)
     assert served["compiled_kernels"], f"not all ops run compiled kernels on {DEVICE}: {served}"
     for dtype in (torch.float32, torch.bfloat16):
-        for case in (cells, layers, attention, decoding):
+        for case in (cells, layers, attention, decoder_loops):
             case(dtype)
             if DEVICE == "cuda":
                 torch.cuda.synchronize()

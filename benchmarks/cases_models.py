@@ -9,7 +9,9 @@ mode="reduce-overhead"):
   the reverse-words task's size (GRU) and, in full runs, at a large one (LSTM, 8000 words);
 - one training step of the model examples/reverse_words.py --quick trains
   (forward, masked cross-entropy, backward, clipping at 1.0, Adam), in tokens/s,
-  and of the same model with input feeding (its decoder runs step by step);
+  and of the same model with input feeding (its decoder runs step by step:
+  the fused model's loop in C++, the op decoder_stepwise_pass, and one more
+  peer, the same model's loop in Python, ``use_ops=False``);
 - greedy and beam-search (beam 4) decoding of those 64 sentences and, in full
   runs, of 64 at the large size, in sentences/s; the fused model decodes with
   its loop in C++ (the decoding ops), and has one more peer, the same model
@@ -330,13 +332,19 @@ def _timed(runs, args, mode, leaves=()):
 
 
 def _training_impls(config, batch, device):
-    """Each implementation trains its own copy of the model, with its own Adam."""
+    """Each implementation trains its own copy of the model, with its own Adam.
+    With input feeding, the fused model's Python loop over the decoder's steps
+    is one more peer of its C++ loop (the op decoder_stepwise_pass)."""
     models = _models(config, device)
     batch = batch.to(device)
     steps = {
         name: partial(_training_step, model, model, _adam(model), batch)
         for name, model in models.items()
     }
+    if config.input_feeding:
+        looped = _build(config, device, weights=models[OURS].state_dict())
+        forward = partial(looped, use_ops=False)
+        steps[PYTHON_LOOP] = partial(_training_step, forward, looped, _adam(looped), batch)
     compiled_model = _build(config, device, weights=models[OURS].state_dict())
     optimizer = _adam(compiled_model)
     for name, forward in compiled_peers(COMPILED, compiled_model, device).items():

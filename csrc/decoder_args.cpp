@@ -174,6 +174,29 @@ void check_search_args(const char* op, const DecoderWeights& w, SpecialTokens to
               " tokens, fewer than the output layer's ", V);
 }
 
+void check_pass_args(const char* op, const DecoderWeights& w, const DecoderMemory& memory,
+                     const Tensor& tgt_in, const OptTensor& use_truth, int64_t padding_idx) {
+  const int64_t B = memory.values.size(0);
+  TORCH_CHECK(tgt_in.dim() == 2 && tgt_in.scalar_type() == at::kLong && tgt_in.size(0) == B &&
+                  tgt_in.device() == memory.values.device(),
+              op, ": expected tgt_in of dtype int64 and shape (", B, ", steps) on ",
+              memory.values.device(), ", got ", tgt_in.scalar_type(), " of shape ", tgt_in.sizes(),
+              " on ", tgt_in.device());
+  if (use_truth.has_value()) {
+    TORCH_CHECK(use_truth->scalar_type() == at::kBool && use_truth->sizes() == tgt_in.sizes() &&
+                    use_truth->device() == tgt_in.device(),
+                op, ": expected use_truth of dtype Bool and shape ", tgt_in.sizes(), " on ",
+                tgt_in.device(), ", got ", use_truth->scalar_type(), " of shape ",
+                use_truth->sizes(), " on ", use_truth->device());
+    // Fed predictions index the embedding.
+    TORCH_CHECK(w.embedding.size(0) >= w.vocab_size(), op, ": the embedding has ",
+                w.embedding.size(0), " tokens, fewer than the output layer's ", w.vocab_size());
+  }
+  TORCH_CHECK(padding_idx >= -1 && padding_idx < w.embedding.size(0), op, ": padding_idx ",
+              padding_idx, " is outside the embedding's [0, ", w.embedding.size(0),
+              ") (or -1 for none)");
+}
+
 }  // namespace
 
 DecodeArgs decode_args(const char* op, at::TensorList weights, std::string_view cell,
@@ -183,6 +206,17 @@ DecodeArgs decode_args(const char* op, at::TensorList weights, std::string_view 
   DecoderMemory memory = decoder_memory(op, values, mask, keys_proj);
   DecoderWeights w = decoder_weights(op, weights, cell, attention, input_feeding, state, memory);
   check_search_args(op, w, tokens, max_len);
+  DecoderState initial = decoder_state(w, state);
+  return {std::move(w), std::move(memory), std::move(initial)};
+}
+
+DecodeArgs pass_args(const char* op, at::TensorList weights, std::string_view cell,
+                     std::string_view attention, bool input_feeding, at::TensorList state,
+                     const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
+                     const Tensor& tgt_in, const OptTensor& use_truth, int64_t padding_idx) {
+  DecoderMemory memory = decoder_memory(op, values, mask, keys_proj);
+  DecoderWeights w = decoder_weights(op, weights, cell, attention, input_feeding, state, memory);
+  check_pass_args(op, w, memory, tgt_in, use_truth, padding_idx);
   DecoderState initial = decoder_state(w, state);
   return {std::move(w), std::move(memory), std::move(initial)};
 }

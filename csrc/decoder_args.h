@@ -39,6 +39,12 @@ struct DecoderWeights {
 
   int64_t vocab_size() const { return output_weight.size(0); }
   bool is_lstm() const { return cell == DecoderCell::Lstm; }
+  // The columns of what a layer's step saves for the cell's backward: the
+  // LSTM's activated gates (4H), the GRU's r, z, n and W_hn h + b_hn (4H); the
+  // Elman RNN's backward needs only h.
+  int64_t workspace_size(int64_t H) const {
+    return cell == DecoderCell::Lstm || cell == DecoderCell::Gru ? 4 * H : 0;
+  }
 };
 
 // What the decoder attends to: values (B, S, K) (the encoder outputs), mask
@@ -74,5 +80,15 @@ DecodeArgs decode_args(const char* op, at::TensorList weights, std::string_view 
                        std::string_view attention, bool input_feeding, at::TensorList state,
                        const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
                        SpecialTokens tokens, int64_t max_len);
+
+// The training pass's arguments (stepwise_pass.h): the same weights, memory
+// and state, and the tokens fed at each step, tgt_in (B, T) int64, with, for
+// scheduled sampling, use_truth (B, T) bool (True = feed the true token, else
+// the model's previous prediction; column 0 is not read). padding_idx: the
+// embedding row that gets no gradient, or -1 for none.
+DecodeArgs pass_args(const char* op, at::TensorList weights, std::string_view cell,
+                     std::string_view attention, bool input_feeding, at::TensorList state,
+                     const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
+                     const Tensor& tgt_in, const OptTensor& use_truth, int64_t padding_idx);
 
 }  // namespace seq2seq_ext

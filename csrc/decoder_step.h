@@ -4,8 +4,11 @@
 // exactly the computations of AttentionDecoder.step on the fused backend, so
 // the decoding ops return what the Python search returns, bit for bit.
 //
-// A DecoderStep is built once per decode: on the CPU, RecurrentKernels packs
-// each layer's W_hh once for all steps (the Python loop packs it every step).
+// A step writes everything it computes into StepSlots: fresh tensors when
+// decoding, or one step's rows of the buffers the training pass saves for its
+// backward (stepwise_pass.h). A DecoderStep is built once per loop: on the
+// CPU, RecurrentKernels packs each layer's W_hh once for all steps (the Python
+// loop packs it every step).
 #pragma once
 
 #include <ATen/ops/addmm.h>
@@ -20,6 +23,21 @@
 
 namespace seq2seq_ext {
 
+// What one layer's step writes: h (rows, H), the LSTM's c, and what the
+// cell's backward reads (DecoderWeights::workspace_size columns).
+struct LayerSlots {
+  Tensor h, c, workspace;
+};
+
+// What one step writes, each (rows, ...): layer 0's input [embedding; fed
+// output], every layer's slots, and with attention the context (K), the
+// weights (S) and the output o_t (H).
+struct StepSlots {
+  Tensor input;
+  std::vector<LayerSlots> layers;
+  Tensor context, weights, output;
+};
+
 template <c10::DeviceType device>
 class DecoderStep {
  public:
@@ -31,52 +49,87 @@ class DecoderStep {
     }
   }
 
-  // token (rows,) -> logits (rows, V) and attention weights (rows, S)
+  // Decoding: token (rows,) -> logits (rows, V) and attention weights (rows, S)
   // (undefined without attention); `state` moves on to the next step.
   Tensor2 operator()(const Tensor& token, DecoderState& state, const DecoderMemory& memory) const {
-    Tensor input = at::embedding(w_.embedding, token);
-    if (w_.input_feeding) input = at::cat({input, state.feed}, 1);
-    for (size_t l = 0; l < w_.layers.size(); ++l) input = layer(l, input, state);
-    if (w_.attention == DecoderAttention::None) {
-      return {at::addmm(w_.output_bias, input, w_.output_weight.t()), Tensor()};
+    const StepSlots slots = fresh_slots(state, memory);
+    const Tensor output = run(token, state, memory, slots);
+    return {at::addmm(w_.output_bias, output, w_.output_weight.t()), slots.weights};
+  }
+
+  // Token (rows,) -> the output the logits come from: o_t, or with no attention
+  // h_t. Writes `slots` and moves `state` on to them.
+  Tensor run(const Tensor& token, DecoderState& state, const DecoderMemory& memory,
+             const StepSlots& slots) const {
+    const int64_t E = w_.embedding.size(1);
+    slots.input.narrow(1, 0, E).copy_(at::embedding(w_.embedding, token));
+    if (w_.input_feeding) slots.input.narrow(1, E, state.feed.size(1)).copy_(state.feed);
+    Tensor input = slots.input;
+    for (size_t l = 0; l < w_.layers.size(); ++l) {
+      layer(l, input, state, slots.layers[l]);
+      input = slots.layers[l].h;
     }
+    if (w_.attention == DecoderAttention::None) return input;
     const auto [context, weights] = attend(input, memory);
-    const Tensor output =
-        at::tanh(at::addmm(w_.combine_bias, at::cat({input, context}, 1), w_.combine_weight.t()));
+    slots.context.copy_(context);
+    slots.weights.copy_(weights);
+    Tensor output = slots.output;
+    at::tanh_out(output,
+                 at::addmm(w_.combine_bias, at::cat({input, context}, 1), w_.combine_weight.t()));
     if (w_.input_feeding) state.feed = output;
-    return {at::addmm(w_.output_bias, output, w_.output_weight.t()), weights};
+    return output;
   }
 
  private:
-  // Layer l's step on `input` (rows, I): updates its state, returns h (rows, H).
-  Tensor layer(size_t l, const Tensor& input, DecoderState& state) const {
+  StepSlots fresh_slots(const DecoderState& state, const DecoderMemory& memory) const {
+    const auto options = memory.values.options();
+    const int64_t H = state.h[0].size(1);
+    StepSlots slots;
+    slots.input = at::empty({rows_, w_.layers[0].w_ih.size(1)}, options);
+    for (size_t l = 0; l < w_.layers.size(); ++l) {
+      slots.layers.push_back({at::empty({rows_, H}, options),
+                              w_.is_lstm() ? at::empty({rows_, H}, options) : Tensor(),
+                              at::empty({rows_, w_.workspace_size(H)}, options)});
+    }
+    if (w_.attention != DecoderAttention::None) {
+      slots.context = at::empty({rows_, memory.values.size(2)}, options);
+      slots.weights = at::empty({rows_, memory.values.size(1)}, options);
+      slots.output = at::empty({rows_, H}, options);
+    }
+    return slots;
+  }
+
+  // Layer l's step on `input` (rows, I): writes `out`, moves its state on to it.
+  void layer(size_t l, const Tensor& input, DecoderState& state, const LayerSlots& out) const {
     const DecoderLayerWeights& p = w_.layers[l];
     const RecurrentKernels<device>& recurrence = recurrences_[l];
-    const Tensor xgates = at::mm(input, p.w_ih.t());
-    const Tensor hx = state.h[l];
-    Tensor hy = at::empty(hx.sizes(), hx.options());
+    const Tensor& hx = state.h[l];
     if (rows_ > 0) {
       switch (w_.cell) {
         case DecoderCell::Lstm: {
-          Tensor cy = at::empty(hy.sizes(), hy.options());
-          lstm_step(recurrence, xgates, p.b_ih, p.b_hh, hx, state.c[l], hy, cy);
-          state.c[l] = cy;
+          Tensor gates = out.workspace;  // x W_ih^T, then the activated gates
+          at::mm_out(gates, input, p.w_ih.t());
+          lstm_step(recurrence, gates, p.b_ih, p.b_hh, hx, state.c[l], out.h, out.c);
           break;
         }
-        case DecoderCell::Gru:
+        case DecoderCell::Gru: {
+          const Tensor xgates = at::mm(input, p.w_ih.t());
           gru_step(recurrence, xgates, at::empty(xgates.sizes(), xgates.options()), p.b_ih, p.b_hh,
-                   hx, hy, at::empty({rows_, kGruSaved * hx.size(1)}, hx.options()));
+                   hx, out.h, out.workspace);
           break;
+        }
         case DecoderCell::RnnTanh:
-          rnn_step(recurrence, RnnNonlinearity::Tanh, xgates, p.b_ih, p.b_hh, hx, hy);
+          rnn_step(recurrence, RnnNonlinearity::Tanh, at::mm(input, p.w_ih.t()), p.b_ih, p.b_hh, hx,
+                   out.h);
           break;
         case DecoderCell::RnnRelu:
-          rnn_step(recurrence, RnnNonlinearity::Relu, xgates, p.b_ih, p.b_hh, hx, hy);
+          rnn_step(recurrence, RnnNonlinearity::Relu, at::mm(input, p.w_ih.t()), p.b_ih, p.b_hh, hx,
+                   out.h);
           break;
       }
     }
-    state.h[l] = hy;
-    return hy;
+    state.h[l] = out.h;
+    if (w_.is_lstm()) state.c[l] = out.c;
   }
 
   // hidden (rows, H) -> context (rows, K), weights (rows, S).

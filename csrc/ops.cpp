@@ -128,4 +128,25 @@ TORCH_LIBRARY(seq2seq_ext, m) {
       "Tensor[] state, Tensor values, Tensor mask, Tensor? keys_proj, int sos, int eos, int pad, "
       "int max_len, int beam_size, float length_penalty) -> (Tensor tokens, Tensor scores, "
       "Tensor attention, Tensor lengths)");
+
+  // The decoder's step-by-step training pass (stepwise_pass.h): the same
+  // arguments as the decoding ops, the tokens fed at each step tgt_in (batch,
+  // steps) and, for scheduled sampling, use_truth (batch, steps) bool (False:
+  // feed the previous step's argmax instead). -> logits (batch, steps, vocab),
+  // the tokens fed, and what the backward reads (time-major; stepwise_pass.h
+  // lists them). The backward returns the gradients of weights and state as
+  // lists in their order, and of values and keys_proj (empty without Bahdanau).
+  m.def(
+      "decoder_stepwise_pass(Tensor[] weights, str cell, str attention, bool input_feeding, "
+      "Tensor[] state, Tensor values, Tensor mask, Tensor? keys_proj, Tensor tgt_in, "
+      "Tensor? use_truth, int padding_idx) -> (Tensor logits, Tensor tokens, Tensor inputs, "
+      "Tensor hidden, Tensor cells, Tensor workspace, Tensor context, Tensor attention_weights, "
+      "Tensor outputs)");
+  m.def(
+      "decoder_stepwise_pass_backward(Tensor grad_logits, Tensor[] weights, str cell, "
+      "str attention, bool input_feeding, Tensor[] state, Tensor values, Tensor mask, "
+      "Tensor? keys_proj, int padding_idx, Tensor tokens, Tensor inputs, Tensor hidden, "
+      "Tensor cells, Tensor workspace, Tensor context, Tensor attention_weights, "
+      "Tensor outputs) -> (Tensor[] grad_weights, Tensor[] grad_state, Tensor grad_values, "
+      "Tensor grad_keys_proj)");
 }

@@ -8,6 +8,7 @@
 #include "cell_ops.h"
 #include "decode_ops.h"
 #include "layer_ops.h"
+#include "stepwise_pass_backward.h"
 
 namespace seq2seq_ext {
 
@@ -40,6 +41,8 @@ void register_ops(torch::Library& m) {
 
   m.impl("greedy_decode", &greedy_decode<device>);
   m.impl("beam_search", &beam_search<device>);
+  m.impl("decoder_stepwise_pass", &decoder_stepwise_pass<device>);
+  m.impl("decoder_stepwise_pass_backward", &decoder_stepwise_pass_backward<device>);
 }
 
 }  // namespace seq2seq_ext

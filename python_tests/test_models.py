@@ -69,7 +69,7 @@ def test_teacher_forcing_equals_step_by_step(config):
     src, lengths, tgt = make_batch()
     whole = model(src, lengths, tgt)
     memory, state = model.encode(src, lengths)
-    stepped = model._decode_step_by_step(tgt[:, :-1], state, memory, ratio=1.0)
+    stepped = model._decode_step_by_step(tgt[:, :-1], state, memory, use_truth=None)
     torch.testing.assert_close(whole, stepped, rtol=1e-10, atol=1e-12)
 
 

@@ -33,7 +33,9 @@ OPS = (
 )
 # A Seq2Seq decoder's whole loop (no backward op: decoding is not differentiated).
 DECODING_OPS = ("greedy_decode", "beam_search")
-COMPILED_OPS = OPS + DECODING_OPS
+# The decoder's step-by-step training pass (it has a *_backward op).
+TRAINING_OPS = ("decoder_stepwise_pass",)
+COMPILED_OPS = OPS + DECODING_OPS + TRAINING_OPS
 
 
 def _load_compiled():
@@ -68,7 +70,7 @@ if _C is None:
         stacklevel=2,
     )
 else:
-    from . import attention, cells, decoding, layers  # noqa: F401  (each registers its ops on import)
+    from . import attention, cells, decoding, layers, stepwise_pass  # noqa: F401  (each registers its ops on import)
 
 
 def _has_kernel(op: str, device_type: str) -> bool:

@@ -10,7 +10,7 @@ from typing import NamedTuple, Optional
 import torch
 from torch import Tensor
 
-from .._ops import KERNELS
+from .loop_ops import loop_op_serves, use_loop_op
 
 
 class Decoded(NamedTuple):
@@ -34,25 +34,8 @@ def _check_max_len(max_len: int) -> None:
 
 
 def decoding_ops_serve(model, device) -> bool:
-    """Whether the C++ decoding loop can decode `model` on `device`: the fused
-    backend with compiled kernels there, and no dropout active (its step has none)."""
-    config = model.config
-    return (
-        config.backend == "fused"
-        and KERNELS.get(("greedy_decode", torch.device(device).type), False)
-        and not (model.training and config.dropout > 0)
-    )
-
-
-def _use_ops(model, device, use_ops: Optional[bool]) -> bool:
-    """use_ops None: the C++ loop where it serves; True: it, or an error; False: Python's."""
-    serves = decoding_ops_serve(model, device)
-    if use_ops and not serves:
-        raise ValueError(
-            "use_ops=True, but the C++ decoding loop needs backend='fused', compiled kernels on "
-            f"{torch.device(device).type} and no dropout in training mode"
-        )
-    return serves if use_ops is None else use_ops
+    """Whether the C++ decoding loop can decode `model` on `device` (loop_ops.loop_op_serves)."""
+    return loop_op_serves(model, "greedy_decode", device)
 
 
 def _run_op(op, model, memory, state, max_len: int, *extra) -> Decoded:
@@ -74,7 +57,7 @@ def greedy_decode(
     """The most likely token at each step. use_ops: run the loop in C++ (None:
     wherever decoding_ops_serve)."""
     _check_max_len(max_len)
-    use_ops = _use_ops(model, src.device, use_ops)
+    use_ops = use_loop_op(model, "greedy_decode", src.device, use_ops)
     config = model.config
     memory, state = model.encode(src, src_lengths)
     if use_ops:
@@ -122,7 +105,7 @@ def beam_search(
     _check_max_len(max_len)
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")
-    use_ops = _use_ops(model, src.device, use_ops)
+    use_ops = use_loop_op(model, "beam_search", src.device, use_ops)
     config = model.config
     batch, beams, device = src.shape[0], beam_size, src.device
     memory, state = model.encode(src, src_lengths)

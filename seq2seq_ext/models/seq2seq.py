@@ -11,6 +11,7 @@ from . import search
 from .config import Seq2SeqConfig
 from .decoder import AttentionDecoder, Memory
 from .encoder import Encoder
+from .loop_ops import use_loop_op
 
 
 class Seq2Seq(nn.Module):
@@ -35,14 +36,22 @@ class Seq2Seq(nn.Module):
         return self.decoder.memory(outputs, mask), state
 
     def forward(
-        self, src: Tensor, src_lengths: Tensor, tgt: Tensor, teacher_forcing_ratio: float = 1.0
+        self,
+        src: Tensor,
+        src_lengths: Tensor,
+        tgt: Tensor,
+        teacher_forcing_ratio: float = 1.0,
+        use_ops: Optional[bool] = None,
     ):
         """-> logits (B, T-1, V) predicting tgt[:, 1:] from tgt[:, :-1].
 
         With ``teacher_forcing_ratio`` < 1 (scheduled sampling), each example's
         next input is the true token with that probability, else the model's own
         previous prediction. Ratio 1 without input feeding runs the decoder's
-        recurrent layer once over all steps; otherwise it runs step by step."""
+        recurrent layer once over all steps; otherwise it runs step by step:
+        ``use_ops`` as greedy_decode's, for the op
+        ``seq2seq_ext::decoder_stepwise_pass`` (the loop and its backward
+        through time in C++)."""
         if tgt.dim() != 2 or tgt.dtype != torch.int64 or tgt.shape[0] != src.shape[0]:
             raise ValueError(
                 f"expected tgt of dtype int64 and shape ({src.shape[0]}, tgt_len), "
@@ -59,16 +68,25 @@ class Seq2Seq(nn.Module):
         if teacher_forcing_ratio == 1.0 and not self.config.input_feeding:
             logits, _, _ = self.decoder(tgt_in, state, memory)
             return logits
-        return self._decode_step_by_step(tgt_in, state, memory, teacher_forcing_ratio)
+        # Scheduled sampling: whether each step of each example reads the true token.
+        use_truth = None
+        if teacher_forcing_ratio < 1.0:
+            use_truth = torch.rand(tgt_in.shape, device=tgt_in.device) < teacher_forcing_ratio
+        if use_loop_op(self, "decoder_stepwise_pass", src.device, use_ops):
+            return torch.ops.seq2seq_ext.decoder_stepwise_pass(
+                *self.decoder.decoding_op_arguments(memory, state),
+                tgt_in,
+                use_truth,
+                self.config.pad_index,
+            )[0]
+        return self._decode_step_by_step(tgt_in, state, memory, use_truth)
 
-    def _decode_step_by_step(self, tgt_in: Tensor, state, memory: Memory, ratio: float):
-        logits, feed, token = [], None, tgt_in[:, 0]
+    def _decode_step_by_step(self, tgt_in: Tensor, state, memory: Memory, use_truth):
+        logits, feed = [], None
         for step in range(tgt_in.shape[1]):
-            if step > 0:
-                token = tgt_in[:, step]
-                if ratio < 1.0:
-                    use_truth = torch.rand(token.shape, device=token.device) < ratio
-                    token = torch.where(use_truth, token, logits[-1].argmax(dim=1))
+            token = tgt_in[:, step]
+            if step > 0 and use_truth is not None:
+                token = torch.where(use_truth[:, step], token, logits[-1].argmax(dim=1))
             step_logits, state, _, feed = self.decoder.step(token, state, memory, feed)
             logits.append(step_logits)
         return torch.stack(logits, dim=1)

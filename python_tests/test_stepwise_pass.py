@@ -1,0 +1,323 @@
+"""The step-by-step training pass as one op (seq2seq_ext::decoder_stepwise_pass:
+the decoder's loop and its backward through time in C++): the same logits
+and gradients as the Python loop over decoder.step for every cell, attention,
+input feeding and scheduled sampling; gradcheck in float64; opcheck; edge
+cases (empty batch, one step, one source token, fully masked rows,
+non-contiguous arguments, bfloat16); bad arguments; where it runs."""
+
+import itertools
+
+import pytest
+import torch
+from conftest import DEVICES, TOLERANCES, assert_close_scaled
+from test_decoding_ops import ATTENTIONS, CELLS, TGT_VOCAB, make_model, make_source
+
+from seq2seq_ext.models import search
+from seq2seq_ext.models.loop_ops import loop_op_serves
+
+OP = "decoder_stepwise_pass"
+# (attention, input_feeding, bidirectional, teacher_forcing_ratio): the
+# decoders that run step by step (input feeding, or scheduled sampling).
+STEPWISE = [
+    (attention, feeding, bidirectional, ratio)
+    for attention, feeding, bidirectional, ratio in itertools.product(
+        ATTENTIONS, [False, True], [False, True], [1.0, 0.5]
+    )
+    if (feeding or ratio < 1.0)
+    and not (feeding and attention == "none")
+    and not (attention == "luong-dot" and bidirectional)
+]
+
+
+def make_target(batch, tgt_len=7, seed=2, device="cpu"):
+    generator = torch.Generator().manual_seed(seed)
+    tgt = torch.randint(3, TGT_VOCAB, (batch, tgt_len), generator=generator)
+    tgt[:, 0] = 1
+    return tgt.to(device)
+
+
+def logits_and_grads(model, src, lengths, tgt, ratio, use_ops, inputs=()):
+    """The logits and the gradients of the model's parameters (and of
+    `inputs`) for fixed random upstream gradients; the same scheduled-sampling
+    draws for both loops."""
+    model.zero_grad()
+    torch.manual_seed(7)
+    logits = model(src, lengths, tgt, ratio, use_ops=use_ops)
+    upstream = torch.randn(logits.shape, generator=torch.Generator().manual_seed(3))
+    leaves = [*model.parameters(), *inputs]
+    grads = torch.autograd.grad(logits, leaves, upstream.to(logits), allow_unused=True)
+    return logits.detach(), grads
+
+
+def assert_same_pass(model, src, lengths, tgt, ratio, tol, inputs=()):
+    ours, ours_grads = logits_and_grads(model, src, lengths, tgt, ratio, True, inputs)
+    python, python_grads = logits_and_grads(model, src, lengths, tgt, ratio, False, inputs)
+    assert_close_scaled(ours, python, tol, "logits")
+    names = [name for name, _ in model.named_parameters()] + [f"input {i}" for i in inputs]
+    for name, a, b in zip(names, ours_grads, python_grads):
+        if b is None:
+            assert a is None or a.eq(0).all(), name
+            continue
+        assert_close_scaled(a, b, tol, f"grad of {name}")
+    return ours
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("decoder", STEPWISE, ids=lambda d: "-".join(map(str, d)))
+def test_op_equals_the_python_loop(cell, decoder):
+    *structure, ratio = decoder
+    model = make_model(cell, *structure).double().train()
+    src, lengths = make_source(batch=5)
+    assert_same_pass(model, src, lengths, make_target(5), ratio, TOLERANCES[torch.float64])
+
+
+def test_scheduled_sampling_feeds_the_predictions():
+    """With ratio 0 every step after the first reads the previous argmax, which
+    is not the target (so the comparison above exercises the sampling)."""
+    model = make_model("gru", "bahdanau", True, False)
+    src, lengths = make_source(batch=4)
+    tgt = make_target(4)
+    arguments = list(model.decoder.decoding_op_arguments(*model.encode(src, lengths)))
+    op = getattr(torch.ops.seq2seq_ext, OP)
+    use_truth = torch.zeros(tgt.shape, dtype=torch.bool)
+    logits, tokens, *_ = op(*arguments, tgt, use_truth, 0)
+    assert torch.equal(tokens[:, 0], tgt[:, 0])
+    assert torch.equal(tokens[:, 1:], logits[:, :-1].argmax(2))
+    assert not torch.equal(tokens, tgt)
+    _, truth_tokens, *_ = op(*arguments, tgt, None, 0)
+    assert torch.equal(truth_tokens, tgt)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(
+    "batch, num_layers, tgt_len, dtype",
+    [
+        (1, 1, 7, torch.float32),
+        (4, 3, 7, torch.float64),
+        (3, 2, 2, torch.float64),  # one decoder step
+        (0, 2, 7, torch.float64),  # an empty batch
+    ],
+)
+def test_sizes_and_devices(device, batch, num_layers, tgt_len, dtype):
+    """Batch 1 (the CPU's matrix-vector recurrence), several layers, one step,
+    an empty batch; gradients reach the encoder through the memory and state."""
+    model = make_model("lstm", "bahdanau", True, True, num_layers=num_layers)
+    model = model.to(device, dtype).train()
+    src, lengths = make_source(batch, device=device)
+    tgt = make_target(batch, tgt_len, device=device)
+    tol = TOLERANCES[dtype] * (10 if device == "cuda" else 1)
+    logits = assert_same_pass(model, src, lengths, tgt, 1.0, tol)
+    assert logits.shape == (batch, tgt_len - 1, TGT_VOCAB)
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "luong-general"])
+def test_fully_masked_rows_and_one_source_token(attention, monkeypatch):
+    """A row that attends to nothing (zero weights, zero context), and S = 1;
+    the memory and state are leaves, their gradients compared too."""
+    model = make_model("gru", attention, True, True).double()
+    config = model.config
+    for src_len, mask_row in ((4, [False] * 4), (1, [True])):
+        torch.manual_seed(5)
+        values = torch.randn(2, src_len, config.encoder_output_size, dtype=torch.double)
+        state = torch.randn(config.num_layers, 2, config.hidden_size, dtype=torch.double)
+        values.requires_grad_()
+        state.requires_grad_()
+        mask = torch.tensor([[True] * src_len, mask_row])
+        monkeypatch.setattr(
+            model,
+            "encode",
+            lambda *args, v=values, m=mask, s=state: (model.decoder.memory(v, m), s),
+        )
+        src = torch.zeros(2, src_len, dtype=torch.long)
+        assert_same_pass(
+            model, src, torch.tensor([src_len, 1]), make_target(2), 0.5, 1e-10, [values, state]
+        )
+
+
+def test_non_contiguous_arguments():
+    """Transposed views of the memory and state give what copies give."""
+    model = make_model("gru", "bahdanau", True, True).double()
+    src, lengths = make_source(batch=3)
+    tgt = make_target(3)
+    memory, state = model.encode(src, lengths)
+    args = model.decoder.decoding_op_arguments(memory, state)
+    op = getattr(torch.ops.seq2seq_ext, OP)
+    expected = op(*args, tgt, None, 0)[0]
+
+    def strided(t):
+        return t.transpose(0, -1).contiguous().transpose(0, -1)
+
+    weights, cell, attention, feeding, states, values, mask, keys_proj = args
+    assert not strided(values).is_contiguous()
+    ours = op(
+        [strided(w) for w in weights],
+        cell,
+        attention,
+        feeding,
+        [strided(s) for s in states],
+        strided(values),
+        mask,
+        strided(keys_proj),
+        strided(tgt),
+        None,
+        0,
+    )[0]
+    torch.testing.assert_close(ours, expected, rtol=0, atol=1e-12)
+
+
+def test_bfloat16_is_close_to_float64():
+    model = make_model("gru", "bahdanau", True, False).train()
+    src, lengths = make_source(batch=4)
+    tgt = make_target(4)
+    exact, exact_grads = logits_and_grads(model.double(), src, lengths, tgt, 1.0, False)
+    half, half_grads = logits_and_grads(model.bfloat16(), src, lengths, tgt, 1.0, True)
+    assert half.dtype == torch.bfloat16
+    assert_close_scaled(half.double(), exact, 5e-2, "logits")
+    for a, b in zip(half_grads, exact_grads):
+        assert_close_scaled(a.double(), b, 5e-2, "gradient")
+
+
+# ------------------------------------------------------------ the op itself
+
+
+def op_arguments(cell="gru", attention="bahdanau", feeding=True, batch=3, dtype=torch.double):
+    model = make_model(cell, attention, feeding, False).to(dtype)
+    src, lengths = make_source(batch, src_len=4)
+    with torch.no_grad():
+        memory, state = model.encode(src, lengths)
+    args = list(model.decoder.decoding_op_arguments(memory, state))
+    args[0], args[4] = list(args[0]), list(args[4])
+    return args + [make_target(batch, 4), None, 0]
+
+
+def differentiable(args):
+    """The op's arguments as leaves that require gradients: weights, state,
+    values and keys_proj."""
+    args[0] = [w.detach().clone().requires_grad_() for w in args[0]]
+    args[4] = [s.detach().clone().requires_grad_() for s in args[4]]
+    for i in (5, 7):
+        if args[i] is not None:
+            args[i] = args[i].detach().clone().requires_grad_()
+    return args
+
+
+@pytest.mark.parametrize(
+    "cell, attention, feeding, sampled",
+    [
+        ("lstm", "bahdanau", True, False),
+        ("gru", "luong-general", True, True),
+        ("rnn_tanh", "luong-dot", False, True),
+        ("rnn_relu", "none", False, True),
+    ],
+)
+def test_gradcheck(cell, attention, feeding, sampled):
+    args = differentiable(op_arguments(cell, attention, feeding, batch=2))
+    if sampled:
+        args[9] = torch.tensor([[True, False, True, False], [True, True, False, False]])
+    weights, states = args[0], args[4]
+    leaves = [*weights, *states, args[5]] + ([args[7]] if args[7] is not None else [])
+    counts = len(weights), len(states)
+
+    def logits(*tensors):
+        w, rest = list(tensors[: counts[0]]), tensors[counts[0] :]
+        s, rest = list(rest[: counts[1]]), rest[counts[1] :]
+        keys_proj = rest[1] if len(rest) > 1 else None
+        call = args[:]
+        call[0], call[4], call[5], call[7] = w, s, rest[0], keys_proj
+        return getattr(torch.ops.seq2seq_ext, OP)(*call)[0]
+
+    assert torch.autograd.gradcheck(logits, leaves, eps=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("cell, attention", [("lstm", "bahdanau"), ("gru", "luong-dot")])
+def test_opcheck(cell, attention):
+    torch.library.opcheck(
+        getattr(torch.ops.seq2seq_ext, OP).default, differentiable(op_arguments(cell, attention))
+    )
+
+
+def test_the_backward_op_has_a_fake_kernel():
+    args = op_arguments()
+    logits, *saved = getattr(torch.ops.seq2seq_ext, OP)(*args)
+    backward_args = [torch.ones_like(logits), *args[:8], args[10], *saved]
+    torch.library.opcheck(
+        getattr(torch.ops.seq2seq_ext, OP + "_backward").default,
+        backward_args,
+        test_utils=("test_schema", "test_faketensor"),
+    )
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a: a.__setitem__(8, a[8].int()), "tgt_in of dtype int64 and shape"),
+        (lambda a: a.__setitem__(8, a[8][:2]), r"tgt_in of dtype int64 and shape \(3, steps\)"),
+        (
+            lambda a: a.__setitem__(9, torch.ones(3, 2, dtype=torch.bool)),
+            "use_truth of dtype Bool and shape",
+        ),
+        (lambda a: a.__setitem__(10, TGT_VOCAB), "padding_idx 11 is outside"),
+        (lambda a: a.__setitem__(0, a[0][:-1]), "expected 15 weights .* got 14"),
+        (lambda a: a.__setitem__(6, a[6].int()), "mask of dtype Bool"),
+    ],
+)
+def test_bad_arguments_get_clear_errors_and_change_nothing(change, message):
+    args = op_arguments()
+    change(args)
+    before = [t.clone() for t in [*args[0], *args[4], args[5]]]
+    with pytest.raises(RuntimeError, match=message):
+        getattr(torch.ops.seq2seq_ext, OP)(*args)
+    for a, b in zip([*args[0], *args[4], args[5]], before):
+        assert torch.equal(a, b)
+
+
+def test_bad_saved_tensors_get_clear_errors():
+    args = op_arguments()
+    logits, *saved = getattr(torch.ops.seq2seq_ext, OP)(*args)
+    backward = getattr(torch.ops.seq2seq_ext, OP + "_backward")
+    saved[2] = saved[2][:, 1:]  # hidden, one row short
+    with pytest.raises(RuntimeError, match="expected hidden of shape"):
+        backward(torch.ones_like(logits), *args[:8], args[10], *saved)
+    with pytest.raises(RuntimeError, match="expected grad_logits of shape"):
+        backward(logits[:, 1:], *args[:8], args[10], *saved)
+
+
+# ------------------------------------------------------------ where it runs
+
+
+def test_where_the_op_runs(monkeypatch):
+    model = make_model("gru", "bahdanau", True, False, dropout=0.3)
+    assert loop_op_serves(model.eval(), OP, "cpu")
+    assert not loop_op_serves(model.train(), OP, "cpu"), "dropout is active"
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not loop_op_serves(model.eval(), OP, "cpu"), "the modules would autocast"
+        assert not search.decoding_ops_serve(model.eval(), "cpu")
+    torch_model = make_model("gru", "bahdanau", True, False, backend="torch")
+    assert not loop_op_serves(torch_model, OP, "cpu")
+    src, lengths = make_source(batch=2)
+    tgt = make_target(2)
+    with pytest.raises(ValueError, match="backend='fused'"):
+        torch_model(src, lengths, tgt, use_ops=True)
+    steps, step = [], model.decoder.step
+    monkeypatch.setattr(model.decoder, "step", lambda *args: steps.append(1) or step(*args))
+    model.eval()(src, lengths, tgt)
+    assert steps == []  # the C++ loop never calls the decoder module
+    model.train()(src, lengths, tgt)  # dropout: the Python loop
+    assert len(steps) == tgt.shape[1] - 1
+
+
+def test_torch_compile_traces_the_op_and_its_backward():
+    args = differentiable(op_arguments())
+    op = getattr(torch.ops.seq2seq_ext, OP)
+
+    def loss(weights, state, values, keys_proj):
+        call = args[:]
+        call[0], call[4], call[5], call[7] = weights, state, values, keys_proj
+        return op(*call)[0].square().sum()
+
+    leaves = [*args[0], *args[4], args[5], args[7]]
+    expected = torch.autograd.grad(loss(args[0], args[4], args[5], args[7]), leaves)
+    compiled = torch.compile(loss, fullgraph=True)
+    ours = torch.autograd.grad(compiled(args[0], args[4], args[5], args[7]), leaves)
+    for a, b in zip(ours, expected):
+        torch.testing.assert_close(a, b)

@@ -1,0 +1,117 @@
+"""The decoder's step-by-step training pass (seq2seq_ext::decoder_stepwise_pass,
+csrc/stepwise_pass.h): its fake kernel and its autograd formula, which calls
+the backward op (the backward through time in C++). Its arguments are a
+model's weights, so no autocast: under autocast the model keeps its Python
+loop (see seq2seq_ext/models/loop_ops.py)."""
+
+import torch
+
+from ..cell_types import CELL_TYPES
+from .registration import new
+
+# decoder_stepwise_pass(weights, cell, attention, input_feeding, state, values,
+# mask, keys_proj, tgt_in, use_truth, padding_idx): the differentiable ones.
+WEIGHTS, STATE, VALUES, KEYS_PROJ = 0, 4, 5, 7
+ARGUMENTS = 11
+# What the cell's backward reads per unit: the LSTM's activated gates, the
+# GRU's r, z, n and W_hn h + b_hn (DecoderWeights::workspace_size); the Elman
+# RNN reads only h.
+WORKSPACE_UNITS = {"lstm": 4, "gru": 4, "rnn_tanh": 0, "rnn_relu": 0}
+
+
+def _fake(
+    weights,
+    cell,
+    attention,
+    input_feeding,
+    state,
+    values,
+    mask,
+    keys_proj,
+    tgt_in,
+    use_truth,
+    padding_idx,
+):
+    B, S, K = values.shape
+    T = tgt_in.shape[1]
+    L, _, H = state[0].shape
+    rows, V, W = T * B, weights[-1].shape[0], WORKSPACE_UNITS[cell] * H
+    attends = attention != "none"
+
+    def sized(wanted, *shape):
+        return new(values, *shape) if wanted else new(values, 0)
+
+    return (
+        new(values, B, T, V),
+        tgt_in.new_empty(B, T),
+        new(values, rows, weights[1].shape[1]),
+        new(values, L, rows, H),
+        sized(CELL_TYPES[cell].states == 2, L, rows, H),
+        sized(W > 0, L, rows, W),
+        sized(attends, rows, K),
+        sized(attends, rows, S),
+        sized(attends, rows, H),
+    )
+
+
+def _setup_context(ctx, inputs, output):
+    weights, cell, attention, input_feeding, state, values, mask, keys_proj, _, _, pad = inputs
+    ctx.config = (cell, attention, input_feeding, pad, len(weights), len(state))
+    ctx.has_keys_proj = keys_proj is not None
+    saved = output[1:]  # tokens and the buffers
+    ctx.save_for_backward(*weights, *state, values, mask, keys_proj, *saved)
+
+
+def _backward(ctx, grad_logits, *_grads_of_saved):
+    cell, attention, input_feeding, pad, weight_count, state_count = ctx.config
+    tensors = ctx.saved_tensors
+    weights, tensors = list(tensors[:weight_count]), tensors[weight_count:]
+    state, tensors = list(tensors[:state_count]), tensors[state_count:]
+    values, mask, keys_proj, *saved = tensors
+    grad_weights, grad_state, grad_values, grad_keys_proj = (
+        torch.ops.seq2seq_ext.decoder_stepwise_pass_backward(
+            grad_logits,
+            weights,
+            cell,
+            attention,
+            input_feeding,
+            state,
+            values,
+            mask,
+            keys_proj,
+            pad,
+            *saved,
+        )
+    )
+    grads = [None] * ARGUMENTS
+    grads[WEIGHTS], grads[STATE], grads[VALUES] = grad_weights, grad_state, grad_values
+    grads[KEYS_PROJ] = grad_keys_proj if ctx.has_keys_proj else None
+    return tuple(grads)
+
+
+def _backward_fake(
+    grad_logits,
+    weights,
+    cell,
+    attention,
+    input_feeding,
+    state,
+    values,
+    mask,
+    keys_proj,
+    padding_idx,
+    *saved,
+):
+    return (
+        [new(w, *w.shape) for w in weights],
+        [new(s, *s.shape) for s in state],
+        new(values, *values.shape),
+        new(values, *keys_proj.shape) if attention == "bahdanau" else new(values, 0),
+    )
+
+
+torch.library.register_fake("seq2seq_ext::decoder_stepwise_pass", _fake)
+torch.library.register_autograd(
+    "seq2seq_ext::decoder_stepwise_pass", _backward, setup_context=_setup_context
+)
+torch.library.register_fake("seq2seq_ext::decoder_stepwise_pass_backward", _backward_fake)
