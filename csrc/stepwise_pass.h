@@ -40,10 +40,10 @@ inline Tensor swap_row_order(const Tensor& buffer, int64_t outer, int64_t inner)
 
 template <c10::DeviceType device>
 Tensor9 decoder_stepwise_pass(at::TensorList weights, c10::string_view cell,
-                              c10::string_view attention, bool input_feeding,
-                              at::TensorList state, const Tensor& values, const Tensor& mask,
-                              const OptTensor& keys_proj, const Tensor& tgt_in,
-                              const OptTensor& use_truth, int64_t padding_idx) {
+                              c10::string_view attention, bool input_feeding, at::TensorList state,
+                              const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
+                              const Tensor& tgt_in, const OptTensor& use_truth,
+                              int64_t padding_idx) {
   const at::OptionalDeviceGuard guard(at::device_of(values));
   auto [w, memory, s] = pass_args("decoder_stepwise_pass", weights, cell, attention, input_feeding,
                                   state, values, mask, keys_proj, tgt_in, use_truth, padding_idx);
@@ -92,8 +92,7 @@ Tensor9 decoder_stepwise_pass(at::TensorList weights, c10::string_view cell,
     const Tensor top = swap_row_order(attends ? outputs : hidden[L - 1], T, B);
     logits.view({B * T, V}).copy_(at::addmm(w.output_bias, top, w.output_weight.t()));
   }
-  return {logits,  tokens,  inputs,           hidden, cells, workspace,
-          context, attention_weights, outputs};
+  return {logits, tokens, inputs, hidden, cells, workspace, context, attention_weights, outputs};
 }
 
 }  // namespace seq2seq_ext

@@ -191,13 +191,13 @@ StepwiseGrads decoder_stepwise_pass_backward(
   const Tensor time_major_tokens = tokens.t().reshape({T * B});
   const Tensor grad_embedded =
       at::mm(layers[0].xgates, w.layers[0].w_ih.narrow(1, 0, E));  // of each step's embedding
-  std::vector<Tensor> grads{at::embedding_dense_backward(
-      grad_embedded, time_major_tokens, w.embedding.size(0), padding_idx, false)};
+  std::vector<Tensor> grads{at::embedding_dense_backward(grad_embedded, time_major_tokens,
+                                                         w.embedding.size(0), padding_idx, false)};
   for (int64_t l = 0; l < L; ++l) {
     const LayerGrads<device>& g = layers[l];
-    const auto gemm = layer_gemm_backward(steps, g.xgates, g.hgates, l == 0 ? inputs : hidden[l - 1],
-                                          hidden[l], s.h[l], w.layers[l].w_ih, w.layers[l].w_hh,
-                                          {false, false, true});
+    const auto gemm =
+        layer_gemm_backward(steps, g.xgates, g.hgates, l == 0 ? inputs : hidden[l - 1], hidden[l],
+                            s.h[l], w.layers[l].w_ih, w.layers[l].w_hh, {false, false, true});
     // The LSTM's and the RNN's two biases have one gradient.
     grads.insert(grads.end(), {gemm.w_ih, gemm.w_hh, gemm.b_ih,
                                w.cell == DecoderCell::Gru ? gemm.b_hh : gemm.b_ih.clone()});
@@ -208,11 +208,11 @@ StepwiseGrads decoder_stepwise_pass_backward(
   }
   if (general) grads.push_back(grad_luong_w.to(dtype));
   if (attends) {
-    grads.insert(grads.end(), {at::mm(grad_pre.t(), at::cat({top_hidden, context}, 1)),
-                               grad_pre.sum(0)});
+    grads.insert(grads.end(),
+                 {at::mm(grad_pre.t(), at::cat({top_hidden, context}, 1)), grad_pre.sum(0)});
   }
-  grads.insert(grads.end(), {at::mm(grad_logits_rows.t(), swap_row_order(top, T, B)),
-                             grad_logits_rows.sum(0)});
+  grads.insert(grads.end(),
+               {at::mm(grad_logits_rows.t(), swap_row_order(top, T, B)), grad_logits_rows.sum(0)});
   return {grads, grad_state, grad_values.to(dtype),
           bahdanau ? grad_keys_proj.to(dtype) : at::empty({0}, options)};
 }

@@ -60,6 +60,8 @@ def _setup_context(ctx, inputs, output):
     ctx.has_keys_proj = keys_proj is not None
     saved = output[1:]  # tokens and the buffers
     ctx.save_for_backward(*weights, *state, values, mask, keys_proj, *saved)
+    ctx.mark_non_differentiable(*saved)
+    ctx.set_materialize_grads(False)  # no zeros of the buffers' sizes per backward
 
 
 def _backward(ctx, grad_logits, *_grads_of_saved):
@@ -68,6 +70,8 @@ def _backward(ctx, grad_logits, *_grads_of_saved):
     weights, tensors = list(tensors[:weight_count]), tensors[weight_count:]
     state, tensors = list(tensors[:state_count]), tensors[state_count:]
     values, mask, keys_proj, *saved = tensors
+    if grad_logits is None:  # autograd may run the backward with no gradient for them
+        grad_logits = values.new_zeros(*saved[0].shape, weights[-1].shape[0])
     grad_weights, grad_state, grad_values, grad_keys_proj = (
         torch.ops.seq2seq_ext.decoder_stepwise_pass_backward(
             grad_logits,
