@@ -96,6 +96,7 @@ def decoder_loops(dtype):
             attention=attention,
             bidirectional=attention != "none",
             input_feeding=attention == "bahdanau",
+            dropout=0.2,  # the training pass's masks
         )
         model = model.to(DEVICE, dtype).eval()
         model.greedy_decode(src, lengths, max_len=5, use_ops=True)

@@ -210,6 +210,24 @@ DecodeArgs decode_args(const char* op, at::TensorList weights, std::string_view 
   return {std::move(w), std::move(memory), std::move(initial)};
 }
 
+DecoderDropout dropout_masks(const char* op, at::TensorList dropout, const DecoderWeights& w,
+                             const DecoderState& state, int64_t steps) {
+  if (dropout.empty()) return {};
+  TORCH_CHECK(dropout.size() == 3, op,
+              ": expected dropout to be empty or 3 masks (embedding, between layers, output), "
+              "got ",
+              dropout.size());
+  const Tensor& h = state.h[0];
+  const int64_t L = static_cast<int64_t>(state.h.size()), B = h.size(0), H = h.size(1);
+  const int64_t E = w.embedding.size(1);
+  check_tensor(op, "dropout embedding mask", dropout[0], {steps, B, E}, h, "state h");
+  check_tensor(op, "dropout mask between layers", dropout[1], {L - 1, steps, B, H}, h, "state h");
+  check_tensor(op, "dropout output mask", dropout[2], {steps, B, H}, h, "state h");
+  return {dropout[0].contiguous().view({steps * B, E}),
+          dropout[1].contiguous().view({L - 1, steps * B, H}),
+          dropout[2].contiguous().view({steps * B, H})};
+}
+
 DecodeArgs pass_args(const char* op, at::TensorList weights, std::string_view cell,
                      std::string_view attention, bool input_feeding, at::TensorList state,
                      const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,

@@ -81,6 +81,20 @@ DecodeArgs decode_args(const char* op, at::TensorList weights, std::string_view 
                        const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
                        SpecialTokens tokens, int64_t max_len);
 
+// Dropout in the training pass: keep-masks already scaled by 1 / (1 - p), in
+// the time-major row order of the pass's buffers (row t * B + b): of the
+// embedding (T*B, E), between layers (L - 1, T*B, H), and of the output o_t
+// before the output layer (T*B, H). The fed output is not dropped. Undefined
+// when no dropout is active.
+struct DecoderDropout {
+  Tensor embedding, layers, output;
+  bool active() const { return embedding.defined(); }
+};
+// The op's `dropout` list, empty or [embedding (T, B, E), layers (L - 1, T, B,
+// H), output (T, B, H)], checked against the pass's sizes.
+DecoderDropout dropout_masks(const char* op, at::TensorList dropout, const DecoderWeights& w,
+                             const DecoderState& state, int64_t steps);
+
 // The training pass's arguments (stepwise_pass.h): the same weights, memory
 // and state, and the tokens fed at each step, tgt_in (B, T) int64, with, for
 // scheduled sampling, use_truth (B, T) bool (True = feed the true token, else

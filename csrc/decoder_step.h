@@ -38,6 +38,14 @@ struct StepSlots {
   Tensor context, weights, output;
 };
 
+// One step's rows of the training pass's dropout masks (DecoderDropout): of
+// the embedding, and of each layer's h as the next layer's input. Undefined:
+// no dropout (decoding).
+struct StepDropout {
+  Tensor embedding;
+  std::vector<Tensor> layers;
+};
+
 template <c10::DeviceType device>
 class DecoderStep {
  public:
@@ -58,16 +66,20 @@ class DecoderStep {
   }
 
   // Token (rows,) -> the output the logits come from: o_t, or with no attention
-  // h_t. Writes `slots` and moves `state` on to them.
+  // h_t (before the output's dropout, which the caller applies). Writes `slots`
+  // and moves `state` on to them.
   Tensor run(const Tensor& token, DecoderState& state, const DecoderMemory& memory,
-             const StepSlots& slots) const {
+             const StepSlots& slots, const StepDropout& dropout = {}) const {
     const int64_t E = w_.embedding.size(1);
-    slots.input.narrow(1, 0, E).copy_(at::embedding(w_.embedding, token));
+    Tensor embedded = at::embedding(w_.embedding, token);
+    if (dropout.embedding.defined()) embedded = embedded.mul(dropout.embedding);
+    slots.input.narrow(1, 0, E).copy_(embedded);
     if (w_.input_feeding) slots.input.narrow(1, E, state.feed.size(1)).copy_(state.feed);
     Tensor input = slots.input;
     for (size_t l = 0; l < w_.layers.size(); ++l) {
       layer(l, input, state, slots.layers[l]);
       input = slots.layers[l].h;
+      if (l < dropout.layers.size()) input = input.mul(dropout.layers[l]);
     }
     if (w_.attention == DecoderAttention::None) return input;
     const auto [context, weights] = attend(input, memory);

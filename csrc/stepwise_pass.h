@@ -3,6 +3,9 @@
 // decoding ops' DecoderStep (decoder_step.h), writing its rows of the buffers
 // the backward through time reads (stepwise_pass_backward.h).
 //
+// With dropout (training), the op takes the masks (DecoderDropout) rather than
+// drawing them, so that it is a function of its arguments.
+//
 // The op, seq2seq_ext::decoder_stepwise_pass, returns the logits (B, T, V) of
 // the T steps of tgt_in, and what it saved, every step's rows stacked
 // time-major (row t * B + b is batch row b at step t):
@@ -38,18 +41,24 @@ inline Tensor swap_row_order(const Tensor& buffer, int64_t outer, int64_t inner)
   return buffer.view({outer, inner, n}).transpose(0, 1).reshape({outer * inner, n});
 }
 
+// What the output layer reads: every step's o_t (or top h_t), dropped out.
+inline Tensor dropped_output(const Tensor& top, const DecoderDropout& dropout) {
+  return dropout.active() ? top.mul(dropout.output) : top;
+}
+
 template <c10::DeviceType device>
 Tensor9 decoder_stepwise_pass(at::TensorList weights, c10::string_view cell,
                               c10::string_view attention, bool input_feeding, at::TensorList state,
                               const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
                               const Tensor& tgt_in, const OptTensor& use_truth,
-                              int64_t padding_idx) {
+                              at::TensorList dropout, int64_t padding_idx) {
   const at::OptionalDeviceGuard guard(at::device_of(values));
   auto [w, memory, s] = pass_args("decoder_stepwise_pass", weights, cell, attention, input_feeding,
                                   state, values, mask, keys_proj, tgt_in, use_truth, padding_idx);
   const int64_t B = values.size(0), S = values.size(1), K = values.size(2), T = tgt_in.size(1);
   const int64_t L = static_cast<int64_t>(w.layers.size()), H = s.h[0].size(1);
   const int64_t V = w.vocab_size();
+  const DecoderDropout drop = dropout_masks("decoder_stepwise_pass", dropout, w, s, T);
   const auto options = values.options();
   const bool attends = w.attention != DecoderAttention::None;
   const auto sized = [&](bool wanted, at::IntArrayRef sizes) {
@@ -85,12 +94,20 @@ Tensor9 decoder_stepwise_pass(at::TensorList weights, c10::string_view cell,
       slots.weights = step_rows(attention_weights, t, B);
       slots.output = step_rows(outputs, t, B);
     }
-    const Tensor output = step.run(token, s, memory, slots);
+    StepDropout step_dropout;
+    if (drop.active()) {
+      step_dropout.embedding = step_rows(drop.embedding, t, B);
+      for (int64_t l = 0; l + 1 < L; ++l)
+        step_dropout.layers.push_back(step_rows(drop.layers[l], t, B));
+    }
+    Tensor output = step.run(token, s, memory, slots, step_dropout);
+    if (drop.active()) output = output.mul(step_rows(drop.output, t, B));
     if (sampled) logits.select(1, t).copy_(at::addmm(w.output_bias, output, w.output_weight.t()));
   }
   if (!sampled && T > 0) {
-    const Tensor top = swap_row_order(attends ? outputs : hidden[L - 1], T, B);
-    logits.view({B * T, V}).copy_(at::addmm(w.output_bias, top, w.output_weight.t()));
+    const Tensor top = dropped_output(attends ? outputs : hidden[L - 1], drop);
+    logits.view({B * T, V})
+        .copy_(at::addmm(w.output_bias, swap_row_order(top, T, B), w.output_weight.t()));
   }
   return {logits, tokens, inputs, hidden, cells, workspace, context, attention_weights, outputs};
 }

@@ -49,9 +49,10 @@ template <c10::DeviceType device>
 StepwiseGrads decoder_stepwise_pass_backward(
     const Tensor& grad_logits, at::TensorList weights, c10::string_view cell,
     c10::string_view attention, bool input_feeding, at::TensorList state, const Tensor& values,
-    const Tensor& mask, const OptTensor& keys_proj, int64_t padding_idx, const Tensor& tokens,
-    const Tensor& inputs, const Tensor& hidden, const Tensor& cells, const Tensor& workspace,
-    const Tensor& context, const Tensor& attention_weights, const Tensor& outputs) {
+    const Tensor& mask, const OptTensor& keys_proj, at::TensorList dropout, int64_t padding_idx,
+    const Tensor& tokens, const Tensor& inputs, const Tensor& hidden, const Tensor& cells,
+    const Tensor& workspace, const Tensor& context, const Tensor& attention_weights,
+    const Tensor& outputs) {
   const char* op = "decoder_stepwise_pass_backward";
   const at::OptionalDeviceGuard guard(at::device_of(values));
   const auto [w, memory, s] = pass_args(op, weights, cell, attention, input_feeding, state, values,
@@ -60,6 +61,7 @@ StepwiseGrads decoder_stepwise_pass_backward(
   const int64_t L = static_cast<int64_t>(w.layers.size()), H = s.h[0].size(1);
   const int64_t E = w.embedding.size(1), V = w.vocab_size(), W = w.workspace_size(H);
   const bool attends = w.attention != DecoderAttention::None;
+  const DecoderDropout drop = dropout_masks(op, dropout, w, s, T);
   const auto sizes_if = [](bool wanted, std::vector<int64_t> sizes) {
     return wanted ? sizes : std::vector<int64_t>{0};
   };
@@ -79,7 +81,8 @@ StepwiseGrads decoder_stepwise_pass_backward(
   const Tensor top = attends ? outputs : top_hidden;  // what the logits come from
   // d o_t from the logits, every step at once, time-major like the buffers.
   const Tensor grad_logits_rows = grad_logits.contiguous().view({B * T, V});
-  const Tensor grad_top = swap_row_order(at::mm(grad_logits_rows, w.output_weight), B, T);
+  const Tensor grad_top =
+      dropped_output(swap_row_order(at::mm(grad_logits_rows, w.output_weight), B, T), drop);
   std::vector<LayerGrads<device>> layers;
   for (int64_t l = 0; l < L; ++l) layers.emplace_back(w, l, T, B, values);
   Tensor grad_pre = at::empty({attends ? T * B : 0, H}, options);  // of W_c [h; context] + b_c
@@ -172,7 +175,10 @@ StepwiseGrads decoder_stepwise_pass_backward(
         }
       }
       // The gradient of the layer below's h_t: this layer's input.
-      if (l > 0) grad_h = at::mm(step_rows(g.xgates, t, B), w.layers[l].w_ih);
+      if (l > 0) {
+        grad_h = at::mm(step_rows(g.xgates, t, B), w.layers[l].w_ih);
+        if (drop.active()) grad_h.mul_(step_rows(drop.layers[l - 1], t, B));
+      }
     }
     if (input_feeding && t > 0) grad_feed = at::mm(step_rows(layers[0].xgates, t, B), fed_weight);
   }
@@ -189,15 +195,17 @@ StepwiseGrads decoder_stepwise_pass_backward(
 
   const PackedSteps steps(op, at::full({T}, B, at::kLong), T * B, B);
   const Tensor time_major_tokens = tokens.t().reshape({T * B});
-  const Tensor grad_embedded =
-      at::mm(layers[0].xgates, w.layers[0].w_ih.narrow(1, 0, E));  // of each step's embedding
+  Tensor grad_embedded = at::mm(layers[0].xgates, w.layers[0].w_ih.narrow(1, 0, E));
+  if (drop.active()) grad_embedded.mul_(drop.embedding);
   std::vector<Tensor> grads{at::embedding_dense_backward(grad_embedded, time_major_tokens,
                                                          w.embedding.size(0), padding_idx, false)};
   for (int64_t l = 0; l < L; ++l) {
     const LayerGrads<device>& g = layers[l];
-    const auto gemm =
-        layer_gemm_backward(steps, g.xgates, g.hgates, l == 0 ? inputs : hidden[l - 1], hidden[l],
-                            s.h[l], w.layers[l].w_ih, w.layers[l].w_hh, {false, false, true});
+    // Layer l's input: layer 0's as saved, else the layer below's h, dropped out.
+    Tensor input = l == 0 ? inputs : hidden[l - 1];
+    if (l > 0 && drop.active()) input = input.mul(drop.layers[l - 1]);
+    const auto gemm = layer_gemm_backward(steps, g.xgates, g.hgates, input, hidden[l], s.h[l],
+                                          w.layers[l].w_ih, w.layers[l].w_hh, {false, false, true});
     // The LSTM's and the RNN's two biases have one gradient.
     grads.insert(grads.end(), {gemm.w_ih, gemm.w_hh, gemm.b_ih,
                                w.cell == DecoderCell::Gru ? gemm.b_hh : gemm.b_ih.clone()});
@@ -212,7 +220,8 @@ StepwiseGrads decoder_stepwise_pass_backward(
                  {at::mm(grad_pre.t(), at::cat({top_hidden, context}, 1)), grad_pre.sum(0)});
   }
   grads.insert(grads.end(),
-               {at::mm(grad_logits_rows.t(), swap_row_order(top, T, B)), grad_logits_rows.sum(0)});
+               {at::mm(grad_logits_rows.t(), swap_row_order(dropped_output(top, drop), T, B)),
+                grad_logits_rows.sum(0)});
   return {grads, grad_state, grad_values.to(dtype),
           bahdanau ? grad_keys_proj.to(dtype) : at::empty({0}, options)};
 }

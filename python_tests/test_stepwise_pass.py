@@ -33,6 +33,7 @@ def make_target(batch, tgt_len=7, seed=2, device="cpu"):
     generator = torch.Generator().manual_seed(seed)
     tgt = torch.randint(3, TGT_VOCAB, (batch, tgt_len), generator=generator)
     tgt[:, 0] = 1
+    tgt[1:2, -2:] = 0  # PAD, whose embedding row gets no gradient
     return tgt.to(device)
 
 
@@ -80,12 +81,51 @@ def test_scheduled_sampling_feeds_the_predictions():
     arguments = list(model.decoder.decoding_op_arguments(*model.encode(src, lengths)))
     op = getattr(torch.ops.seq2seq_ext, OP)
     use_truth = torch.zeros(tgt.shape, dtype=torch.bool)
-    logits, tokens, *_ = op(*arguments, tgt, use_truth, 0)
+    logits, tokens, *_ = op(*arguments, tgt, use_truth, [], 0)
     assert torch.equal(tokens[:, 0], tgt[:, 0])
     assert torch.equal(tokens[:, 1:], logits[:, :-1].argmax(2))
     assert not torch.equal(tokens, tgt)
-    _, truth_tokens, *_ = op(*arguments, tgt, None, 0)
+    _, truth_tokens, *_ = op(*arguments, tgt, None, [], 0)
     assert torch.equal(truth_tokens, tgt)
+
+
+@pytest.mark.parametrize("cell, num_layers", [("lstm", 3), ("gru", 2), ("rnn_relu", 1)])
+def test_dropout_equals_the_python_loop_with_the_same_masks(cell, num_layers, monkeypatch):
+    """The op takes the masks decoder.dropout_masks draws; the Python loop's
+    nn.Dropout and inter-layer dropout get the same masks, in the order it
+    applies them (each step: the embedding, between layers, the output)."""
+    model = make_model(cell, "bahdanau", True, False, num_layers=num_layers, dropout=0.4)
+    model = model.double().train()
+    model.encoder.eval()  # dropout in the decoder only: its masks are the test's
+    src, lengths = make_source(batch=4)
+    tgt = make_target(4)
+    steps = tgt.shape[1] - 1
+    torch.manual_seed(11)
+    masks = model.decoder.dropout_masks(steps, 4, like=torch.empty((), dtype=torch.double))
+    embedding, layers, output = masks
+    assert set(output.unique().tolist()) == {0.0, 1 / 0.6}
+    in_call_order = [
+        mask
+        for t in range(steps)
+        for mask in [embedding[t], *(layer[t] for layer in layers), output[t]]
+    ]
+    monkeypatch.setattr(model.decoder, "dropout_masks", lambda *args, **kwargs: masks)
+    queue = []
+
+    def dropout(x, p=0.5, training=True, inplace=False):
+        return x * queue.pop(0).view(x.shape) if training else x
+
+    monkeypatch.setattr(torch.nn.functional, "dropout", dropout)
+    queue[:] = in_call_order
+    ours = logits_and_grads(model, src, lengths, tgt, 0.5, True)
+    assert len(queue) == len(in_call_order), "the op drew nothing through F.dropout"
+    queue[:] = in_call_order
+    python = logits_and_grads(model, src, lengths, tgt, 0.5, False)
+    assert queue == [], "the Python loop applied every mask"
+    assert_close_scaled(ours[0], python[0], 1e-10, "logits")
+    for name, a, b in zip(dict(model.named_parameters()), ours[1], python[1]):
+        if b is not None:
+            assert_close_scaled(a, b, 1e-10, f"grad of {name}")
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -142,7 +182,7 @@ def test_non_contiguous_arguments():
     memory, state = model.encode(src, lengths)
     args = model.decoder.decoding_op_arguments(memory, state)
     op = getattr(torch.ops.seq2seq_ext, OP)
-    expected = op(*args, tgt, None, 0)[0]
+    expected = op(*args, tgt, None, [], 0)[0]
 
     def strided(t):
         return t.transpose(0, -1).contiguous().transpose(0, -1)
@@ -160,6 +200,7 @@ def test_non_contiguous_arguments():
         strided(keys_proj),
         strided(tgt),
         None,
+        [],
         0,
     )[0]
     torch.testing.assert_close(ours, expected, rtol=0, atol=1e-12)
@@ -187,7 +228,7 @@ def op_arguments(cell="gru", attention="bahdanau", feeding=True, batch=3, dtype=
         memory, state = model.encode(src, lengths)
     args = list(model.decoder.decoding_op_arguments(memory, state))
     args[0], args[4] = list(args[0]), list(args[4])
-    return args + [make_target(batch, 4), None, 0]
+    return args + [make_target(batch, 4), None, [], 0]
 
 
 def differentiable(args):
@@ -202,18 +243,29 @@ def differentiable(args):
 
 
 @pytest.mark.parametrize(
-    "cell, attention, feeding, sampled",
+    "cell, attention, feeding, sampled, dropout",
     [
-        ("lstm", "bahdanau", True, False),
-        ("gru", "luong-general", True, True),
-        ("rnn_tanh", "luong-dot", False, True),
-        ("rnn_relu", "none", False, True),
+        ("lstm", "bahdanau", True, False, False),
+        ("gru", "bahdanau", True, True, True),
+        ("gru", "luong-general", True, True, False),
+        ("rnn_tanh", "luong-dot", False, True, True),
+        ("rnn_relu", "none", False, True, False),
     ],
 )
-def test_gradcheck(cell, attention, feeding, sampled):
+def test_gradcheck(cell, attention, feeding, sampled, dropout):
     args = differentiable(op_arguments(cell, attention, feeding, batch=2))
+    # No padding row: a sampled step may feed the PAD the model predicts, whose
+    # embedding row gets no gradient with padding_idx, though the logits depend on it.
+    args[11] = -1
     if sampled:
         args[9] = torch.tensor([[True, False, True, False], [True, True, False, False]])
+    if dropout:
+        torch.manual_seed(4)
+        args[10] = (
+            make_model(cell, attention, feeding, False, dropout=0.5)
+            .train()
+            .decoder.dropout_masks(4, 2, like=args[5])
+        )
     weights, states = args[0], args[4]
     leaves = [*weights, *states, args[5]] + ([args[7]] if args[7] is not None else [])
     counts = len(weights), len(states)
@@ -239,7 +291,7 @@ def test_opcheck(cell, attention):
 def test_the_backward_op_has_a_fake_kernel():
     args = op_arguments()
     logits, *saved = getattr(torch.ops.seq2seq_ext, OP)(*args)
-    backward_args = [torch.ones_like(logits), *args[:8], args[10], *saved]
+    backward_args = [torch.ones_like(logits), *args[:8], *args[10:], *saved]
     torch.library.opcheck(
         getattr(torch.ops.seq2seq_ext, OP + "_backward").default,
         backward_args,
@@ -256,7 +308,12 @@ def test_the_backward_op_has_a_fake_kernel():
             lambda a: a.__setitem__(9, torch.ones(3, 2, dtype=torch.bool)),
             "use_truth of dtype Bool and shape",
         ),
-        (lambda a: a.__setitem__(10, TGT_VOCAB), "padding_idx 11 is outside"),
+        (lambda a: a.__setitem__(11, TGT_VOCAB), "padding_idx 11 is outside"),
+        (lambda a: a.__setitem__(10, [a[5].new_ones(4, 3, 8)]), "dropout to be empty or 3 masks"),
+        (
+            lambda a: a.__setitem__(10, [a[5].new_ones(4, 3, 8)] * 3),
+            r"dropout mask between layers of shape \[1, 4, 3, 16\]",
+        ),
         (lambda a: a.__setitem__(0, a[0][:-1]), "expected 15 weights .* got 14"),
         (lambda a: a.__setitem__(6, a[6].int()), "mask of dtype Bool"),
     ],
@@ -277,9 +334,9 @@ def test_bad_saved_tensors_get_clear_errors():
     backward = getattr(torch.ops.seq2seq_ext, OP + "_backward")
     saved[2] = saved[2][:, 1:]  # hidden, one row short
     with pytest.raises(RuntimeError, match="expected hidden of shape"):
-        backward(torch.ones_like(logits), *args[:8], args[10], *saved)
+        backward(torch.ones_like(logits), *args[:8], *args[10:], *saved)
     with pytest.raises(RuntimeError, match="expected grad_logits of shape"):
-        backward(logits[:, 1:], *args[:8], args[10], *saved)
+        backward(logits[:, 1:], *args[:8], *args[10:], *saved)
 
 
 # ------------------------------------------------------------ where it runs
@@ -288,7 +345,8 @@ def test_bad_saved_tensors_get_clear_errors():
 def test_where_the_op_runs(monkeypatch):
     model = make_model("gru", "bahdanau", True, False, dropout=0.3)
     assert loop_op_serves(model.eval(), OP, "cpu")
-    assert not loop_op_serves(model.train(), OP, "cpu"), "dropout is active"
+    assert loop_op_serves(model.train(), OP, "cpu"), "it takes dropout masks"
+    assert not search.decoding_ops_serve(model.train(), "cpu"), "decoding has no dropout"
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert not loop_op_serves(model.eval(), OP, "cpu"), "the modules would autocast"
         assert not search.decoding_ops_serve(model.eval(), "cpu")
@@ -301,8 +359,10 @@ def test_where_the_op_runs(monkeypatch):
     steps, step = [], model.decoder.step
     monkeypatch.setattr(model.decoder, "step", lambda *args: steps.append(1) or step(*args))
     model.eval()(src, lengths, tgt)
+    model.train()(src, lengths, tgt)
     assert steps == []  # the C++ loop never calls the decoder module
-    model.train()(src, lengths, tgt)  # dropout: the Python loop
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        model(src, lengths, tgt)  # the Python loop
     assert len(steps) == tgt.shape[1] - 1
 
 

@@ -10,9 +10,10 @@ from ..cell_types import CELL_TYPES
 from .registration import new
 
 # decoder_stepwise_pass(weights, cell, attention, input_feeding, state, values,
-# mask, keys_proj, tgt_in, use_truth, padding_idx): the differentiable ones.
-WEIGHTS, STATE, VALUES, KEYS_PROJ = 0, 4, 5, 7
-ARGUMENTS = 11
+# mask, keys_proj, tgt_in, use_truth, dropout, padding_idx): the positions of
+# the differentiable ones, and of the dropout list.
+WEIGHTS, STATE, VALUES, KEYS_PROJ, DROPOUT = 0, 4, 5, 7, 10
+ARGUMENTS = 12
 # What the cell's backward reads per unit: the LSTM's activated gates, the
 # GRU's r, z, n and W_hn h + b_hn (DecoderWeights::workspace_size); the Elman
 # RNN reads only h.
@@ -30,6 +31,7 @@ def _fake(
     keys_proj,
     tgt_in,
     use_truth,
+    dropout,
     padding_idx,
 ):
     B, S, K = values.shape
@@ -55,20 +57,26 @@ def _fake(
 
 
 def _setup_context(ctx, inputs, output):
-    weights, cell, attention, input_feeding, state, values, mask, keys_proj, _, _, pad = inputs
-    ctx.config = (cell, attention, input_feeding, pad, len(weights), len(state))
+    weights, cell, attention, input_feeding, state, values, mask, keys_proj, _, _, dropout, pad = (
+        inputs
+    )
+    ctx.config = (cell, attention, input_feeding, pad)
+    ctx.list_lengths = (len(weights), len(state), len(dropout))
     ctx.has_keys_proj = keys_proj is not None
     saved = output[1:]  # tokens and the buffers
-    ctx.save_for_backward(*weights, *state, values, mask, keys_proj, *saved)
+    ctx.save_for_backward(*weights, *state, *dropout, values, mask, keys_proj, *saved)
     ctx.mark_non_differentiable(*saved)
     ctx.set_materialize_grads(False)  # no zeros of the buffers' sizes per backward
 
 
 def _backward(ctx, grad_logits, *_grads_of_saved):
-    cell, attention, input_feeding, pad, weight_count, state_count = ctx.config
+    cell, attention, input_feeding, pad = ctx.config
     tensors = ctx.saved_tensors
-    weights, tensors = list(tensors[:weight_count]), tensors[weight_count:]
-    state, tensors = list(tensors[:state_count]), tensors[state_count:]
+    lists = []  # weights, state, dropout
+    for length in ctx.list_lengths:
+        lists.append(list(tensors[:length]))
+        tensors = tensors[length:]
+    weights, state, dropout = lists
     values, mask, keys_proj, *saved = tensors
     if grad_logits is None:  # autograd may run the backward with no gradient for them
         grad_logits = values.new_zeros(*saved[0].shape, weights[-1].shape[0])
@@ -83,6 +91,7 @@ def _backward(ctx, grad_logits, *_grads_of_saved):
             values,
             mask,
             keys_proj,
+            dropout,
             pad,
             *saved,
         )
@@ -90,6 +99,7 @@ def _backward(ctx, grad_logits, *_grads_of_saved):
     grads = [None] * ARGUMENTS
     grads[WEIGHTS], grads[STATE], grads[VALUES] = grad_weights, grad_state, grad_values
     grads[KEYS_PROJ] = grad_keys_proj if ctx.has_keys_proj else None
+    grads[DROPOUT] = [None] * len(dropout)  # a list for a list argument
     return tuple(grads)
 
 
@@ -103,6 +113,7 @@ def _backward_fake(
     values,
     mask,
     keys_proj,
+    dropout,
     padding_idx,
     *saved,
 ):

@@ -95,6 +95,28 @@ class AttentionDecoder(nn.Module):
         states = list(state) if isinstance(state, tuple) else [state]
         return (weights, config.cell, config.attention, config.input_feeding, states, *memory)
 
+    def dropout_masks(self, steps: int, batch: int, like: Tensor) -> list:
+        """The training pass op's dropout (``seq2seq_ext::decoder_stepwise_pass``,
+        csrc/decoder_args.h): [] when none is active, else keep-masks scaled by
+        1 / (1 - p), drawn as nn.Dropout draws them, for what this decoder drops
+        at each step: the embedding (steps, batch, E), each layer's h as the
+        next layer's input (layers - 1, steps, batch, H) and the output o_t
+        before the output layer (steps, batch, H)."""
+        config = self.config
+        p = config.dropout
+        if not (self.training and p > 0):
+            return []
+
+        def mask(*shape):
+            return like.new_empty(shape).bernoulli_(1 - p).div_(1 - p)
+
+        H = config.hidden_size
+        return [
+            mask(steps, batch, config.embedding_size),
+            mask(config.num_layers - 1, steps, batch, H),
+            mask(steps, batch, H),
+        ]
+
     def _attend(self, hidden: Tensor, memory: Memory):
         """hidden (B, T, H) -> outputs o (B, T, H), weights (B, T, S) or None."""
         if self.attention is None:

@@ -7,19 +7,21 @@ from typing import Optional
 
 import torch
 
-from .._ops import KERNELS
+from .._ops import KERNELS, TRAINING_OPS
 
 
 def loop_op_serves(model, op: str, device) -> bool:
     """Whether the C++ op `op` can run `model`'s decoder loop on `device`: the
-    fused backend with compiled kernels there, no dropout active (the op's
-    steps have none), and no autocast region (the op takes the weights as they
-    are, the modules would run in the autocast dtype)."""
+    fused backend with compiled kernels there, no dropout active unless the op
+    takes dropout masks (the training pass does; the decoding ops' steps have
+    no dropout), and no autocast region (the op takes the weights as they are,
+    the modules would run in the autocast dtype)."""
     device_type = torch.device(device).type
+    dropout_active = model.training and model.config.dropout > 0
     return (
         model.config.backend == "fused"
         and KERNELS.get((op, device_type), False)
-        and not (model.training and model.config.dropout > 0)
+        and (op in TRAINING_OPS or not dropout_active)
         and not torch.is_autocast_enabled(device_type)
     )
 
@@ -31,6 +33,6 @@ def use_loop_op(model, op: str, device, use_ops: Optional[bool]) -> bool:
     if use_ops and not serves:
         raise ValueError(
             f"use_ops=True, but the C++ loop ({op}) needs backend='fused', compiled kernels on "
-            f"{torch.device(device).type}, no dropout in training mode and no autocast"
+            f"{torch.device(device).type}, no autocast and (decoding) no dropout in training mode"
         )
     return serves if use_ops is None else use_ops
