@@ -20,20 +20,8 @@ ARGUMENTS = 12
 WORKSPACE_UNITS = {"lstm": 4, "gru": 4, "rnn_tanh": 0, "rnn_relu": 0}
 
 
-def _fake(
-    weights,
-    cell,
-    attention,
-    input_feeding,
-    state,
-    values,
-    mask,
-    keys_proj,
-    tgt_in,
-    use_truth,
-    dropout,
-    padding_idx,
-):
+def _fake(weights, cell, attention, feeding, state, values, mask, keys_proj, tgt_in, *_rest):
+    # _rest: use_truth, dropout and padding_idx, which no shape depends on.
     B, S, K = values.shape
     T = tgt_in.shape[1]
     L, _, H = state[0].shape
@@ -103,20 +91,10 @@ def _backward(ctx, grad_logits, *_grads_of_saved):
     return tuple(grads)
 
 
-def _backward_fake(
-    grad_logits,
-    weights,
-    cell,
-    attention,
-    input_feeding,
-    state,
-    values,
-    mask,
-    keys_proj,
-    dropout,
-    padding_idx,
-    *saved,
-):
+def _backward_fake(grad_logits, weights, *args):
+    # The backward op's arguments after grad_logits: the forward's up to
+    # keys_proj, then dropout, padding_idx and the saved tensors.
+    _cell, attention, _feeding, state, values, _mask, keys_proj = args[:7]
     return (
         [new(w, *w.shape) for w in weights],
         [new(s, *s.shape) for s in state],
