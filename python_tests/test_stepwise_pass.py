@@ -12,6 +12,7 @@ import torch
 from conftest import DEVICES, TOLERANCES, assert_close_scaled
 from test_decoding_ops import ATTENTIONS, CELLS, TGT_VOCAB, make_model, make_source
 
+from seq2seq_ext import FusedGRU
 from seq2seq_ext.models import search
 from seq2seq_ext.models.loop_ops import loop_op_serves
 
@@ -337,6 +338,19 @@ def test_bad_saved_tensors_get_clear_errors():
         backward(torch.ones_like(logits), *args[:8], *args[10:], *saved)
     with pytest.raises(RuntimeError, match="expected grad_logits of shape"):
         backward(logits[:, 1:], *args[:8], *args[10:], *saved)
+
+
+def test_double_backward_gets_a_clear_error():
+    """Like every op here: one backward; create_graph=True is refused by name
+    rather than failing inside the backward op."""
+    args = differentiable(op_arguments())
+    logits = getattr(torch.ops.seq2seq_ext, OP)(*args)[0]
+    with pytest.raises(RuntimeError, match=f"seq2seq_ext::{OP} supports one backward"):
+        torch.autograd.grad(logits.square().sum(), args[0][1], create_graph=True)
+    gru = FusedGRU(4, 5)
+    x = torch.randn(3, 2, 4, requires_grad=True)
+    with pytest.raises(RuntimeError, match="seq2seq_ext::gru_layer supports one backward"):
+        torch.autograd.grad(gru(x)[0].square().sum(), x, create_graph=True)
 
 
 # ------------------------------------------------------------ where it runs

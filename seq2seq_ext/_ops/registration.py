@@ -61,10 +61,27 @@ def register_op(qualified_name: str, fake, setup_context, backward, backward_fak
     and autocast of its backward op ("seq2seq_ext::lstm_cell_backward")."""
     backward_name = qualified_name + "_backward"
     torch.library.register_fake(qualified_name, fake)
-    torch.library.register_autograd(qualified_name, backward, setup_context=setup_context)
+    torch.library.register_autograd(
+        qualified_name, once_differentiable(qualified_name, backward), setup_context=setup_context
+    )
     register_autocast(qualified_name)
     torch.library.register_fake(backward_name, backward_fake)
     register_autocast(backward_name, cast_inputs=False)
+
+
+def once_differentiable(qualified_name: str, backward):
+    """`backward`, refusing with a clear error to run where autograd would
+    record it (create_graph=True): the backward ops have no derivative."""
+
+    def backward_once(ctx, *grads):
+        if torch.is_grad_enabled():
+            raise RuntimeError(
+                f"{qualified_name} supports one backward, not a double backward "
+                "(create_graph=True): its backward op has no derivative"
+            )
+        return backward(ctx, *grads)
+
+    return backward_once
 
 
 def register_autocast(qualified_name: str, cast_inputs: bool = True) -> None:

@@ -7,7 +7,7 @@ loop (see seq2seq_ext/models/loop_ops.py)."""
 import torch
 
 from ..cell_types import CELL_TYPES
-from .registration import new
+from .registration import new, once_differentiable
 
 # decoder_stepwise_pass(weights, cell, attention, input_feeding, state, values,
 # mask, keys_proj, tgt_in, use_truth, dropout, padding_idx): the positions of
@@ -105,6 +105,8 @@ def _backward_fake(grad_logits, weights, *args):
 
 torch.library.register_fake("seq2seq_ext::decoder_stepwise_pass", _fake)
 torch.library.register_autograd(
-    "seq2seq_ext::decoder_stepwise_pass", _backward, setup_context=_setup_context
+    "seq2seq_ext::decoder_stepwise_pass",
+    once_differentiable("seq2seq_ext::decoder_stepwise_pass", _backward),
+    setup_context=_setup_context,
 )
 torch.library.register_fake("seq2seq_ext::decoder_stepwise_pass_backward", _backward_fake)
