@@ -1,9 +1,8 @@
-// Parsing and checks of the decoding ops' arguments (device-independent).
+// Parsing and checks of the decoder loop ops' arguments (device-independent).
 #include "decoder_args.h"
 
 #include <ATen/ops/zeros.h>
 
-#include "cell_units.h"
 #include "checks.h"
 
 namespace seq2seq_ext {
@@ -197,17 +196,26 @@ void check_pass_args(const char* op, const DecoderWeights& w, const DecoderMemor
               ") (or -1 for none)");
 }
 
+// The weights, memory and state both kinds of op take, checked against each other.
+DecodeArgs decoder_args(const char* op, at::TensorList weights, std::string_view cell,
+                        std::string_view attention, bool input_feeding, at::TensorList state,
+                        const Tensor& values, const Tensor& mask, const OptTensor& keys_proj) {
+  DecoderMemory memory = decoder_memory(op, values, mask, keys_proj);
+  DecoderWeights w = decoder_weights(op, weights, cell, attention, input_feeding, state, memory);
+  DecoderState initial = decoder_state(w, state);
+  return {std::move(w), std::move(memory), std::move(initial)};
+}
+
 }  // namespace
 
 DecodeArgs decode_args(const char* op, at::TensorList weights, std::string_view cell,
                        std::string_view attention, bool input_feeding, at::TensorList state,
                        const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
                        SpecialTokens tokens, int64_t max_len) {
-  DecoderMemory memory = decoder_memory(op, values, mask, keys_proj);
-  DecoderWeights w = decoder_weights(op, weights, cell, attention, input_feeding, state, memory);
-  check_search_args(op, w, tokens, max_len);
-  DecoderState initial = decoder_state(w, state);
-  return {std::move(w), std::move(memory), std::move(initial)};
+  DecodeArgs args =
+      decoder_args(op, weights, cell, attention, input_feeding, state, values, mask, keys_proj);
+  check_search_args(op, args.weights, tokens, max_len);
+  return args;
 }
 
 DecoderDropout dropout_masks(const char* op, at::TensorList dropout, const DecoderWeights& w,
@@ -232,11 +240,10 @@ DecodeArgs pass_args(const char* op, at::TensorList weights, std::string_view ce
                      std::string_view attention, bool input_feeding, at::TensorList state,
                      const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
                      const Tensor& tgt_in, const OptTensor& use_truth, int64_t padding_idx) {
-  DecoderMemory memory = decoder_memory(op, values, mask, keys_proj);
-  DecoderWeights w = decoder_weights(op, weights, cell, attention, input_feeding, state, memory);
-  check_pass_args(op, w, memory, tgt_in, use_truth, padding_idx);
-  DecoderState initial = decoder_state(w, state);
-  return {std::move(w), std::move(memory), std::move(initial)};
+  DecodeArgs args =
+      decoder_args(op, weights, cell, attention, input_feeding, state, values, mask, keys_proj);
+  check_pass_args(op, args.weights, args.memory, tgt_in, use_truth, padding_idx);
+  return args;
 }
 
 }  // namespace seq2seq_ext

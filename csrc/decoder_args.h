@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cell_math.h"
 #include "op_types.h"
 
 namespace seq2seq_ext {
@@ -40,10 +41,11 @@ struct DecoderWeights {
   int64_t vocab_size() const { return output_weight.size(0); }
   bool is_lstm() const { return cell == DecoderCell::Lstm; }
   // The columns of what a layer's step saves for the cell's backward: the
-  // LSTM's activated gates (4H), the GRU's r, z, n and W_hn h + b_hn (4H); the
-  // Elman RNN's backward needs only h.
+  // LSTM's activated gates, the GRU's r, z, n and W_hn h + b_hn; the Elman
+  // RNN's backward needs only h.
   int64_t workspace_size(int64_t H) const {
-    return cell == DecoderCell::Lstm || cell == DecoderCell::Gru ? 4 * H : 0;
+    if (cell == DecoderCell::Lstm) return kLstmGates * H;
+    return cell == DecoderCell::Gru ? kGruSaved * H : 0;
   }
 };
 

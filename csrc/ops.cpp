@@ -141,15 +141,13 @@ TORCH_LIBRARY(seq2seq_ext, m) {
       "decoder_stepwise_pass(Tensor[] weights, str cell, str attention, bool input_feeding, "
       "Tensor[] state, Tensor values, Tensor mask, Tensor? keys_proj, Tensor tgt_in, "
       "Tensor? use_truth, Tensor[] dropout, int padding_idx) -> (Tensor logits, Tensor tokens, "
-      "Tensor inputs, "
-      "Tensor hidden, Tensor cells, Tensor workspace, Tensor context, Tensor attention_weights, "
-      "Tensor outputs)");
+      "Tensor inputs, Tensor hidden, Tensor cells, Tensor workspace, Tensor context, "
+      "Tensor attention_weights, Tensor outputs)");
   m.def(
       "decoder_stepwise_pass_backward(Tensor grad_logits, Tensor[] weights, str cell, "
       "str attention, bool input_feeding, Tensor[] state, Tensor values, Tensor mask, "
-      "Tensor? keys_proj, Tensor[] dropout, int padding_idx, Tensor tokens, Tensor inputs, Tensor "
-      "hidden, "
-      "Tensor cells, Tensor workspace, Tensor context, Tensor attention_weights, "
+      "Tensor? keys_proj, Tensor[] dropout, int padding_idx, Tensor tokens, Tensor inputs, "
+      "Tensor hidden, Tensor cells, Tensor workspace, Tensor context, Tensor attention_weights, "
       "Tensor outputs) -> (Tensor[] grad_weights, Tensor[] grad_state, Tensor grad_values, "
       "Tensor grad_keys_proj)");
 }

@@ -87,7 +87,7 @@ Tensor9 decoder_stepwise_pass(at::TensorList weights, c10::string_view cell,
     for (int64_t l = 0; l < L; ++l) {
       slots.layers.push_back({step_rows(hidden[l], t, B),
                               w.is_lstm() ? step_rows(cells[l], t, B) : Tensor(),
-                              workspace.numel() > 0 ? step_rows(workspace[l], t, B) : Tensor()});
+                              w.workspace_size(H) > 0 ? step_rows(workspace[l], t, B) : Tensor()});
     }
     if (attends) {
       slots.context = step_rows(context, t, B);

@@ -101,8 +101,9 @@ StepwiseGrads decoder_stepwise_pass_backward(
   const Tensor no_grad_weights = at::zeros({B, S}, options);  // the weights are not an output
   const Tensor fed_weight = w.layers[0].w_ih.narrow(1, E, input_feeding ? H : 0);
 
-  Tensor grad_feed;  // of o_t, from step t + 1's input
-  for (int64_t t = B > 0 ? T - 1 : -1; t >= 0; --t) {
+  Tensor grad_feed;                              // of o_t, from step t + 1's input
+  const int64_t last_step = B > 0 ? T - 1 : -1;  // an empty batch runs no step
+  for (int64_t t = last_step; t >= 0; --t) {
     Tensor grad_o = step_rows(grad_top, t, B);
     if (grad_feed.defined()) grad_o = grad_o.add(grad_feed);
     Tensor grad_h = grad_o;  // of the top layer's h_t

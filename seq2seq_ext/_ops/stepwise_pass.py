@@ -6,7 +6,7 @@ loop (see seq2seq_ext/models/loop_ops.py)."""
 
 import torch
 
-from ..cell_types import CELL_TYPES
+from ..cell_types import CELL_TYPES, GRU, LSTM
 from .registration import new, once_differentiable
 
 # decoder_stepwise_pass(weights, cell, attention, input_feeding, state, values,
@@ -14,10 +14,10 @@ from .registration import new, once_differentiable
 # the differentiable ones, and of the dropout list.
 WEIGHTS, STATE, VALUES, KEYS_PROJ, DROPOUT = 0, 4, 5, 7, 10
 ARGUMENTS = 12
-# What the cell's backward reads per unit: the LSTM's activated gates, the
-# GRU's r, z, n and W_hn h + b_hn (DecoderWeights::workspace_size); the Elman
-# RNN reads only h.
-WORKSPACE_UNITS = {"lstm": 4, "gru": 4, "rnn_tanh": 0, "rnn_relu": 0}
+# What the cell's backward reads per unit, as the layer ops save it (layers.py's
+# fakes; DecoderWeights::workspace_size): the LSTM's activated gates, the GRU's
+# r, z, n and W_hn h + b_hn; the Elman RNN reads only h.
+WORKSPACE_UNITS = {"lstm": LSTM.gates, "gru": GRU.gates + 1, "rnn_tanh": 0, "rnn_relu": 0}
 
 
 def _fake(weights, cell, attention, feeding, state, values, mask, keys_proj, tgt_in, *_rest):

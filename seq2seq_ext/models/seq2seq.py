@@ -77,7 +77,7 @@ class Seq2Seq(nn.Module):
                 *self.decoder.decoding_op_arguments(memory, state),
                 tgt_in,
                 use_truth,
-                self.decoder.dropout_masks(*tgt_in.shape[::-1], like=memory.values),
+                self.decoder.dropout_masks(tgt_in.shape[1], tgt_in.shape[0], like=memory.values),
                 self.config.pad_index,
             )[0]
         return self._decode_step_by_step(tgt_in, state, memory, use_truth)
