@@ -35,10 +35,10 @@ template <c10::DeviceType device>
 Tensor4 greedy_decode(at::TensorList weights, c10::string_view cell, c10::string_view attention,
                       bool input_feeding, at::TensorList state, const Tensor& values,
                       const Tensor& mask, const OptTensor& keys_proj, int64_t sos, int64_t eos,
-                      int64_t pad, int64_t max_len) {
+                      int64_t pad, int64_t max_len, at::TensorList scales) {
   const at::OptionalDeviceGuard guard(at::device_of(values));
   auto [w, memory, s] = decode_args("greedy_decode", weights, cell, attention, input_feeding, state,
-                                    values, mask, keys_proj, {sos, eos, pad}, max_len);
+                                    values, mask, keys_proj, {sos, eos, pad}, max_len, scales);
   const int64_t B = values.size(0);
   const auto on_device = values.options();
   const DecoderStep<device> step(w, B);
@@ -70,11 +70,12 @@ template <c10::DeviceType device>
 Tensor4 beam_search(at::TensorList weights, c10::string_view cell, c10::string_view attention,
                     bool input_feeding, at::TensorList state, const Tensor& values,
                     const Tensor& mask, const OptTensor& keys_proj, int64_t sos, int64_t eos,
-                    int64_t pad, int64_t max_len, int64_t beam_size, double length_penalty) {
+                    int64_t pad, int64_t max_len, int64_t beam_size, double length_penalty,
+                    at::TensorList scales) {
   const char* op = "beam_search";
   const at::OptionalDeviceGuard guard(at::device_of(values));
   auto [w, memory, s] = decode_args(op, weights, cell, attention, input_feeding, state, values,
-                                    mask, keys_proj, {sos, eos, pad}, max_len);
+                                    mask, keys_proj, {sos, eos, pad}, max_len, scales);
   TORCH_CHECK(beam_size >= 1, op, ": beam_size must be >= 1, got ", beam_size);
   const int64_t batch = values.size(0), beams = beam_size, R = batch * beams;
   const auto on_device = values.options();

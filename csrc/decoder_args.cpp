@@ -4,6 +4,7 @@
 #include <ATen/ops/zeros.h>
 
 #include "checks.h"
+#include "reduced_linear.h"
 
 namespace seq2seq_ext {
 
@@ -61,22 +62,42 @@ int64_t attention_weight_count(DecoderAttention attention) {
   }
 }
 
-// Hands out the weights list in order, each checked against its expected shape.
+// Hands out the weights list in order, each checked against its expected
+// shape, and the matrices' scales.
 class WeightReader {
  public:
-  WeightReader(const char* op, at::TensorList weights, const Tensor& like)
-      : op_(op), weights_(weights), like_(like) {}
+  WeightReader(const char* op, at::TensorList weights, at::TensorList scales, const Tensor& like)
+      : op_(op), weights_(weights), scales_(scales), like_(like) {}
   Tensor next(const std::string& name, at::IntArrayRef sizes) {
     const Tensor& t = weights_[next_++];
     check_tensor(op_, name.c_str(), t, sizes, like_, "values");
     return t.contiguous();
   }
+  // A matrix, which may be reduced: -> (weight, scale, or undefined).
+  Tensor2 matrix(const std::string& name, at::IntArrayRef sizes) {
+    const Tensor& t = weights_[next_];
+    if (!is_reduced(t)) return {next(name, sizes), Tensor()};
+    ++next_;
+    Tensor scale;
+    if (t.scalar_type() == at::kChar) {
+      TORCH_CHECK(next_scale_ < scales_.size(), op_, ": ", name,
+                  " is int8, but scales holds no scales for it (", scales_.size(),
+                  " given, one per int8 matrix)");
+      scale = scales_[next_scale_++].contiguous();
+    }
+    check_reduced(op_, name.c_str(), t, scale, sizes, like_);
+    return {t.contiguous(), scale};
+  }
+  void check_all_scales_read() const {
+    TORCH_CHECK(next_scale_ == scales_.size(), op_, ": expected ", next_scale_,
+                " scales (one per int8 matrix), got ", scales_.size());
+  }
 
  private:
   const char* op_;
-  at::TensorList weights_;
+  at::TensorList weights_, scales_;
   const Tensor& like_;
-  size_t next_ = 0;
+  size_t next_ = 0, next_scale_ = 0;
 };
 
 DecoderMemory decoder_memory(const char* op, const Tensor& values, const Tensor& mask,
@@ -93,8 +114,9 @@ DecoderMemory decoder_memory(const char* op, const Tensor& values, const Tensor&
           keys_proj.has_value() ? keys_proj->contiguous() : Tensor()};
 }
 
-DecoderWeights decoder_weights(const char* op, at::TensorList weights, std::string_view cell,
-                               std::string_view attention, bool input_feeding, at::TensorList state,
+DecoderWeights decoder_weights(const char* op, at::TensorList weights, at::TensorList scales,
+                               std::string_view cell, std::string_view attention,
+                               bool input_feeding, at::TensorList state,
                                const DecoderMemory& memory) {
   DecoderWeights w{parse_cell(op, cell), parse_attention(op, attention), input_feeding};
   const bool attends = w.attention != DecoderAttention::None;
@@ -116,14 +138,15 @@ DecoderWeights decoder_weights(const char* op, at::TensorList weights, std::stri
   for (const Tensor& s : state) check_tensor(op, "state", s, {L, B, H}, like, "values");
   const Tensor& embedding = weights[0];
   check_rank(op, "embedding", embedding, 2, "(tgt_vocab_size, embedding_size)");
-  WeightReader read(op, weights, like);
+  WeightReader read(op, weights, scales, like);
   w.embedding = read.next("embedding", embedding.sizes());
   for (int64_t l = 0; l < L; ++l) {
     const std::string layer = "layer " + std::to_string(l) + " ";
     const int64_t input = l > 0 ? H : embedding.size(1) + (input_feeding ? H : 0);
     DecoderLayerWeights layer_weights;
-    layer_weights.w_ih = read.next(layer + "w_ih", {G * H, input});
-    layer_weights.w_hh = read.next(layer + "w_hh", {G * H, H});
+    std::tie(layer_weights.w_ih, layer_weights.w_ih_scale) =
+        read.matrix(layer + "w_ih", {G * H, input});
+    std::tie(layer_weights.w_hh, layer_weights.w_hh_scale) = read.matrix(layer + "w_hh", {G * H, H});
     layer_weights.b_ih = read.next(layer + "b_ih", {G * H});
     layer_weights.b_hh = read.next(layer + "b_hh", {G * H});
     w.layers.push_back(layer_weights);
@@ -133,20 +156,21 @@ DecoderWeights decoder_weights(const char* op, at::TensorList weights, std::stri
     check_rank(op, "keys_proj", memory.keys_proj, 3, "(batch, src_len, attn_size)");
     const int64_t A = memory.keys_proj.size(2);
     check_tensor(op, "keys_proj", memory.keys_proj, {B, S, A}, like, "values");
-    w.query_weight = read.next("W_q", {A, H});
+    std::tie(w.query_weight, w.query_scale) = read.matrix("W_q", {A, H});
     w.scoring_vector = read.next("v", {A});
   }
   if (w.attention == DecoderAttention::LuongGeneral) w.query_weight = read.next("W", {H, K});
   TORCH_CHECK(w.attention != DecoderAttention::LuongDot || K == H, op,
               ": luong-dot attention needs values of size hidden_size ", H, ", got ", K);
   if (attends) {
-    w.combine_weight = read.next("combine weight", {H, H + K});
+    std::tie(w.combine_weight, w.combine_scale) = read.matrix("combine weight", {H, H + K});
     w.combine_bias = read.next("combine bias", {H});
   }
   const Tensor& output = weights[weights.size() - 2];
   check_rank(op, "output weight", output, 2, "(tgt_vocab_size, hidden_size)");
-  w.output_weight = read.next("output weight", {output.size(0), H});
+  std::tie(w.output_weight, w.output_scale) = read.matrix("output weight", {output.size(0), H});
   w.output_bias = read.next("output bias", {output.size(0)});
+  read.check_all_scales_read();
   return w;
 }
 
@@ -197,11 +221,13 @@ void check_pass_args(const char* op, const DecoderWeights& w, const DecoderMemor
 }
 
 // The weights, memory and state both kinds of op take, checked against each other.
-DecodeArgs decoder_args(const char* op, at::TensorList weights, std::string_view cell,
-                        std::string_view attention, bool input_feeding, at::TensorList state,
-                        const Tensor& values, const Tensor& mask, const OptTensor& keys_proj) {
+DecodeArgs decoder_args(const char* op, at::TensorList weights, at::TensorList scales,
+                        std::string_view cell, std::string_view attention, bool input_feeding,
+                        at::TensorList state, const Tensor& values, const Tensor& mask,
+                        const OptTensor& keys_proj) {
   DecoderMemory memory = decoder_memory(op, values, mask, keys_proj);
-  DecoderWeights w = decoder_weights(op, weights, cell, attention, input_feeding, state, memory);
+  DecoderWeights w =
+      decoder_weights(op, weights, scales, cell, attention, input_feeding, state, memory);
   DecoderState initial = decoder_state(w, state);
   return {std::move(w), std::move(memory), std::move(initial)};
 }
@@ -211,9 +237,9 @@ DecodeArgs decoder_args(const char* op, at::TensorList weights, std::string_view
 DecodeArgs decode_args(const char* op, at::TensorList weights, std::string_view cell,
                        std::string_view attention, bool input_feeding, at::TensorList state,
                        const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
-                       SpecialTokens tokens, int64_t max_len) {
-  DecodeArgs args =
-      decoder_args(op, weights, cell, attention, input_feeding, state, values, mask, keys_proj);
+                       SpecialTokens tokens, int64_t max_len, at::TensorList scales) {
+  DecodeArgs args = decoder_args(op, weights, scales, cell, attention, input_feeding, state, values,
+                                 mask, keys_proj);
   check_search_args(op, args.weights, tokens, max_len);
   return args;
 }
@@ -240,8 +266,12 @@ DecodeArgs pass_args(const char* op, at::TensorList weights, std::string_view ce
                      std::string_view attention, bool input_feeding, at::TensorList state,
                      const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
                      const Tensor& tgt_in, const OptTensor& use_truth, int64_t padding_idx) {
+  for (const Tensor& weight : weights) {
+    TORCH_CHECK(!is_reduced(weight), op, ": the training pass takes float weights, got one of ",
+                weight.scalar_type(), " (reduced-precision weights only decode)");
+  }
   DecodeArgs args =
-      decoder_args(op, weights, cell, attention, input_feeding, state, values, mask, keys_proj);
+      decoder_args(op, weights, {}, cell, attention, input_feeding, state, values, mask, keys_proj);
   check_pass_args(op, args.weights, args.memory, tgt_in, use_truth, padding_idx);
   return args;
 }

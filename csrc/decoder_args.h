@@ -21,6 +21,7 @@ enum class DecoderAttention { Bahdanau, LuongDot, LuongGeneral, None };
 
 struct DecoderLayerWeights {
   Tensor w_ih, w_hh, b_ih, b_hh;  // as torch.nn's layers hold them, biases required
+  Tensor w_ih_scale, w_hh_scale;  // of int8 weights (reduced_linear.h), else undefined
 };
 
 // The op's `weights` list, in this order: the target embedding (V, E); per
@@ -28,6 +29,12 @@ struct DecoderLayerWeights {
 // scoring vector v (A); Luong general: W (H, K); dot and none: nothing); with
 // attention, the combine layer's weight (H, H + K) and bias (H); the output
 // layer's weight (V, H) and bias (V).
+//
+// Decoding (not the training pass) also takes the matrices w_ih, w_hh, W_q,
+// the combine and the output weight in reduced precision (reduced_linear.h),
+// on the CPU: bfloat16, or int8 with the op's `scales` list holding their
+// per-row scales in the order the int8 matrices come. The embedding, biases,
+// v and Luong's W stay in the values' dtype.
 struct DecoderWeights {
   DecoderCell cell;
   DecoderAttention attention;
@@ -37,6 +44,7 @@ struct DecoderWeights {
   Tensor query_weight;    // Bahdanau W_q, Luong general W
   Tensor scoring_vector;  // Bahdanau v
   Tensor combine_weight, combine_bias, output_weight, output_bias;
+  Tensor query_scale, combine_scale, output_scale;  // of int8 matrices, else undefined
 
   int64_t vocab_size() const { return output_weight.size(0); }
   bool is_lstm() const { return cell == DecoderCell::Lstm; }
@@ -72,7 +80,7 @@ struct SpecialTokens {
 // The decoding ops' arguments, parsed and checked against each other (shapes,
 // dtypes, devices, counts, the special tokens and max_len), with messages that
 // name the op and the argument. state: [h] or, for the LSTM, [h, c], each
-// (layers, B, H).
+// (layers, B, H); scales: those of the int8 matrices in `weights`.
 struct DecodeArgs {
   DecoderWeights weights;
   DecoderMemory memory;
@@ -81,7 +89,7 @@ struct DecodeArgs {
 DecodeArgs decode_args(const char* op, at::TensorList weights, std::string_view cell,
                        std::string_view attention, bool input_feeding, at::TensorList state,
                        const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
-                       SpecialTokens tokens, int64_t max_len);
+                       SpecialTokens tokens, int64_t max_len, at::TensorList scales);
 
 // Dropout in the training pass: keep-masks already scaled by 1 / (1 - p), in
 // the time-major row order of the pass's buffers (row t * B + b): of the
@@ -101,7 +109,8 @@ DecoderDropout dropout_masks(const char* op, at::TensorList dropout, const Decod
 // and state, and the tokens fed at each step, tgt_in (B, T) int64, with, for
 // scheduled sampling, use_truth (B, T) bool (True = feed the true token, else
 // the model's previous prediction; column 0 is not read). padding_idx: the
-// embedding row that gets no gradient, or -1 for none.
+// embedding row that gets no gradient, or -1 for none. Its weights are all in
+// the values' dtype.
 DecodeArgs pass_args(const char* op, at::TensorList weights, std::string_view cell,
                      std::string_view attention, bool input_feeding, at::TensorList state,
                      const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,

@@ -8,10 +8,10 @@
 // decoding, or one step's rows of the buffers the training pass saves for its
 // backward (stepwise_pass.h). A DecoderStep is built once per loop: on the
 // CPU, RecurrentKernels packs each layer's W_hh once for all steps (the Python
-// loop packs it every step).
+// loop packs it every step). Decoding on the CPU, the matrices may be reduced
+// (decoder_args.h): every GEMM goes through linear() (reduced_linear.h).
 #pragma once
 
-#include <ATen/ops/addmm.h>
 #include <ATen/ops/bmm.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/embedding.h>
@@ -20,6 +20,7 @@
 #include "attention_ops.h"
 #include "decoder_args.h"
 #include "layer_ops.h"
+#include "reduced_linear.h"
 
 namespace seq2seq_ext {
 
@@ -53,7 +54,7 @@ class DecoderStep {
   DecoderStep(const DecoderWeights& w, int64_t rows) : w_(w), rows_(rows) {
     for (const auto& layer : w.layers) {
       const int64_t gates = layer.w_hh.size(0) / layer.w_hh.size(1);
-      recurrences_.emplace_back(layer.w_hh, gates, Pass::Forward, rows);
+      recurrences_.emplace_back(layer.w_hh, gates, Pass::Forward, rows, layer.w_hh_scale);
     }
   }
 
@@ -62,7 +63,7 @@ class DecoderStep {
   Tensor2 operator()(const Tensor& token, DecoderState& state, const DecoderMemory& memory) const {
     const StepSlots slots = fresh_slots(state, memory);
     const Tensor output = run(token, state, memory, slots);
-    return {at::addmm(w_.output_bias, output, w_.output_weight.t()), slots.weights};
+    return {linear(output, w_.output_weight, w_.output_scale, w_.output_bias), slots.weights};
   }
 
   // Token (rows,) -> the output the logits come from: o_t, or with no attention
@@ -86,8 +87,8 @@ class DecoderStep {
     slots.context.copy_(context);
     slots.weights.copy_(weights);
     Tensor output = slots.output;
-    at::tanh_out(output,
-                 at::addmm(w_.combine_bias, at::cat({input, context}, 1), w_.combine_weight.t()));
+    at::tanh_out(output, linear(at::cat({input, context}, 1), w_.combine_weight, w_.combine_scale,
+                                w_.combine_bias));
     if (w_.input_feeding) state.feed = output;
     return output;
   }
@@ -119,24 +120,24 @@ class DecoderStep {
     if (rows_ > 0) {
       switch (w_.cell) {
         case DecoderCell::Lstm: {
-          Tensor gates = out.workspace;  // x W_ih^T, then the activated gates
-          at::mm_out(gates, input, p.w_ih.t());
+          // x W_ih^T, then the activated gates
+          const Tensor gates = linear(input, p.w_ih, p.w_ih_scale, {}, out.workspace);
           lstm_step(recurrence, gates, p.b_ih, p.b_hh, hx, state.c[l], out.h, out.c);
           break;
         }
         case DecoderCell::Gru: {
-          const Tensor xgates = at::mm(input, p.w_ih.t());
+          const Tensor xgates = linear(input, p.w_ih, p.w_ih_scale);
           gru_step(recurrence, xgates, at::empty(xgates.sizes(), xgates.options()), p.b_ih, p.b_hh,
                    hx, out.h, out.workspace);
           break;
         }
         case DecoderCell::RnnTanh:
-          rnn_step(recurrence, RnnNonlinearity::Tanh, at::mm(input, p.w_ih.t()), p.b_ih, p.b_hh, hx,
-                   out.h);
+          rnn_step(recurrence, RnnNonlinearity::Tanh, linear(input, p.w_ih, p.w_ih_scale), p.b_ih,
+                   p.b_hh, hx, out.h);
           break;
         case DecoderCell::RnnRelu:
-          rnn_step(recurrence, RnnNonlinearity::Relu, at::mm(input, p.w_ih.t()), p.b_ih, p.b_hh, hx,
-                   out.h);
+          rnn_step(recurrence, RnnNonlinearity::Relu, linear(input, p.w_ih, p.w_ih_scale), p.b_ih,
+                   p.b_hh, hx, out.h);
           break;
       }
     }
@@ -147,7 +148,8 @@ class DecoderStep {
   // hidden (rows, H) -> context (rows, K), weights (rows, S).
   Tensor2 attend(const Tensor& hidden, const DecoderMemory& memory) const {
     if (w_.attention == DecoderAttention::Bahdanau) {
-      return bahdanau_attention<device>(at::mm(hidden, w_.query_weight.t()), memory.keys_proj,
+      return bahdanau_attention<device>(linear(hidden, w_.query_weight, w_.query_scale),
+                                        memory.keys_proj,
                                         memory.values, w_.scoring_vector, memory.mask);
     }
     // Luong, as LuongAttention does it for a (rows, 1, H) query: GEMMs around

@@ -8,6 +8,8 @@
 // biases); a gradient not asked for comes back as an empty tensor, its GEMM skipped.
 #include <torch/library.h>
 
+#include "cpu/isa.h"
+
 TORCH_LIBRARY(seq2seq_ext, m) {
   // LSTM cell. workspace (B, 4H): the activated gates i, f, g, o.
   m.def(
@@ -117,17 +119,40 @@ TORCH_LIBRARY(seq2seq_ext, m) {
   // weights: the decoder's, in the order of decoder_args.h; state: [h] or
   // [h, c], each (layers, batch, hidden_size); values (batch, src_len, K) and
   // mask (batch, src_len) bool: the memory; keys_proj: Bahdanau's, else None.
+  // scales: the per-row scales of the int8 matrices among the weights (on the
+  // CPU, weights may be reduced: bfloat16 or int8; decoder_args.h).
   // -> tokens (batch, steps), scores (batch,), attention (batch, steps, src_len)
   // (empty without attention), lengths (batch,). Not differentiable.
   m.def(
       "greedy_decode(Tensor[] weights, str cell, str attention, bool input_feeding, "
       "Tensor[] state, Tensor values, Tensor mask, Tensor? keys_proj, int sos, int eos, int pad, "
-      "int max_len) -> (Tensor tokens, Tensor scores, Tensor attention, Tensor lengths)");
+      "int max_len, Tensor[] scales) -> (Tensor tokens, Tensor scores, Tensor attention, "
+      "Tensor lengths)");
   m.def(
       "beam_search(Tensor[] weights, str cell, str attention, bool input_feeding, "
       "Tensor[] state, Tensor values, Tensor mask, Tensor? keys_proj, int sos, int eos, int pad, "
-      "int max_len, int beam_size, float length_penalty) -> (Tensor tokens, Tensor scores, "
-      "Tensor attention, Tensor lengths)");
+      "int max_len, int beam_size, float length_penalty, Tensor[] scales) -> (Tensor tokens, "
+      "Tensor scores, Tensor attention, Tensor lengths)");
+
+  // input (..., in_features) float32 times a reduced-precision weight
+  // (out_features, in_features), bfloat16 or int8 with per-row float32 scales,
+  // plus bias: -> (..., out_features) (reduced_linear.h). CPU only; not
+  // differentiable (the decoding ops' products, for inference).
+  m.def("reduced_linear(Tensor input, Tensor weight, Tensor? scale=None, Tensor? bias=None) -> Tensor");
+
+  // Which copy of the CPU's vector loops runs (cpu/isa.h): "baseline", "avx2"
+  // or "avx512", after SEQ2SEQ_EXT_CPU_ISA's cap.
+  m.def("cpu_isa() -> str", [] {
+    switch (seq2seq_ext::best_cpu_isa()) {
+      case seq2seq_ext::CpuIsa::Avx512:
+        return std::string("avx512");
+      case seq2seq_ext::CpuIsa::Avx2Fma:
+        return std::string("avx2");
+      case seq2seq_ext::CpuIsa::Baseline:
+        break;
+    }
+    return std::string("baseline");
+  });
 
   // The decoder's step-by-step training pass (stepwise_pass.h): the same
   // arguments as the decoding ops, the tokens fed at each step tgt_in (batch,

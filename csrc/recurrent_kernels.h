@@ -12,14 +12,15 @@
 // units. The CPU has its own class (cpu/recurrent_kernels.h): it splits the
 // hidden units into blocks shared among its threads, and per block runs the
 // GEMM of the block's gate columns (on weights packed once per layer call, or
-// at batch 1 a matrix-vector loop), then at once the block's units, while the
-// gates are in cache.
+// at batch 1 a matrix-vector loop; for a reduced W_hh, reduced_linear.h's dot
+// kernels), then at once the block's units, while the gates are in cache.
 #pragma once
 
 #include <ATen/ops/addmm.h>
 #include <ATen/ops/mm.h>
 
 #include "cell_kernels.h"
+#include "reduced_linear.h"
 
 namespace seq2seq_ext {
 
@@ -90,9 +91,13 @@ void aten_rnn_backward(const Tensor& w_hh, RnnNonlinearity kind, const RnnBackwa
 template <c10::DeviceType device>
 class RecurrentKernels {
  public:
-  // rows: the most batch rows a step has (the CPU picks its kernels by it).
-  RecurrentKernels(const Tensor& w_hh, int64_t /*gates*/, Pass /*pass*/, int64_t /*rows*/)
-      : w_hh_(w_hh) {}
+  // rows: the most batch rows a step has (the CPU picks its kernels by it);
+  // scale: of an int8 W_hh (a reduced W_hh decodes on the CPU only).
+  RecurrentKernels(const Tensor& w_hh, int64_t /*gates*/, Pass /*pass*/, int64_t /*rows*/,
+                   const Tensor& /*scale*/ = {})
+      : w_hh_(w_hh) {
+    TORCH_CHECK(!is_reduced(w_hh), "reduced-precision weights run on the CPU only");
+  }
 
   // t.gates (t.hgates for the GRU) are the step's rows; h the state it reads.
   void lstm_forward(const LstmForwardTensors& t, const Tensor& h) const {

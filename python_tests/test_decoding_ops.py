@@ -224,13 +224,13 @@ def test_bad_arguments_get_clear_errors(change, message):
     args[0] = list(args[0])
     change(args)
     with pytest.raises(RuntimeError, match=message):
-        torch.ops.seq2seq_ext.greedy_decode(*args)
+        torch.ops.seq2seq_ext.greedy_decode(*args, [])
 
 
 def test_bad_beam_size():
     args = op_arguments(make_model("gru", "none", False, False))
     with pytest.raises(RuntimeError, match="beam_size must be >= 1"):
-        torch.ops.seq2seq_ext.beam_search(*args, 0, 0.0)
+        torch.ops.seq2seq_ext.beam_search(*args, 0, 0.0, [])
 
 
 @pytest.mark.parametrize("op, extra", [("greedy_decode", []), ("beam_search", [2, 0.5])])
@@ -239,7 +239,7 @@ def test_opcheck(op, extra, attention):
     """Schema and fake kernel (its steps are a dynamic size); the ops take no
     gradient, so no input requires one."""
     model = make_model("lstm", attention, False, True)
-    args = op_arguments(model) + extra
+    args = op_arguments(model) + extra + [[]]  # no scales
     torch.library.opcheck(
         getattr(torch.ops.seq2seq_ext, op).default,
         args,

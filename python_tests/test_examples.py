@@ -7,8 +7,11 @@ from collections import Counter
 import pytest
 from conftest import REPO, result_of, run_python
 
+from seq2seq_ext import cli
 from seq2seq_ext.checkpoint import load_checkpoint
 from seq2seq_ext.data import task_splits
+
+SAMPLE = REPO / "seq2seq_ext" / "data" / "samples" / "eng-fra.tsv"
 
 
 def run_example(name, *args):
@@ -34,9 +37,25 @@ def chance_token_accuracy(checkpoint) -> float:
     return right / sum(map(len, targets))
 
 
+def assert_reduced_weights_keep_quality(checkpoint, *options):
+    """`evaluate --weights bfloat16|int8` scores within half a point of float32:
+    exact match (in percent) and BLEU."""
+    scores = {}
+    for weights in ("float32", "bfloat16", "int8"):
+        arguments = ["evaluate", "--checkpoint", str(checkpoint), "--device", "cpu"]
+        arguments += ["--weights", weights, *options]
+        scores[weights] = cli.evaluate(cli.parse_arguments(arguments))
+        assert scores[weights]["weights"] == weights
+    for weights in ("bfloat16", "int8"):
+        exact_match_points = 100 * (scores[weights]["exact_match"] - scores["float32"]["exact_match"])
+        assert abs(exact_match_points) <= 0.5, (weights, scores)
+        assert abs(scores[weights]["bleu"] - scores["float32"]["bleu"]) <= 0.5, (weights, scores)
+
+
 def test_reverse_words_quick_reaches_ninety_percent_exact_match(tmp_path):
     result = run_example("reverse_words.py", "--quick", "--device", "cpu", "--out", str(tmp_path))
     assert result["exact_match"] >= 0.9
+    assert_reduced_weights_keep_quality(tmp_path / "best.pt", "--beam", "4")
     assert (tmp_path / "attention_heatmap.png").stat().st_size > 0
     assert (tmp_path / "best.pt").exists() and (tmp_path / "learning_curves.png").exists()
 
@@ -44,19 +63,23 @@ def test_reverse_words_quick_reaches_ninety_percent_exact_match(tmp_path):
 # Short runs (15 to 25 s each): their validation token accuracy, measured, and
 # the margin it must keep above chance (arithmetic's answers are half guessable:
 # the sign, and EOS after three tokens, are).
+# With reduced weights they are evaluated on the test split (arithmetic: 400
+# examples) or, translate_tsv's having 50 (one sentence is a point of BLEU), on
+# the whole 500-pair sample.
 @pytest.mark.parametrize(
-    "name, extra, margin",
+    "name, extra, margin, evaluation",
     [
-        ("arithmetic.py", ["--examples", "4000", "--epochs", "5"], 0.08),  # 0.57 vs 0.45
-        ("translate_tsv.py", ["--epochs", "8"], 0.3),  # 0.81 vs 0.32
+        ("arithmetic.py", ["--examples", "4000", "--epochs", "5"], 0.08, []),  # 0.57 vs 0.45
+        ("translate_tsv.py", ["--epochs", "8"], 0.3, ["--data", str(SAMPLE)]),  # 0.81 vs 0.32
     ],
 )
-def test_translation_examples_learn(tmp_path, name, extra, margin):
+def test_translation_examples_learn(tmp_path, name, extra, margin, evaluation):
     result = run_example(name, "--quick", "--device", "cpu", "--out", str(tmp_path), *extra)
     chance = chance_token_accuracy(tmp_path / "best.pt")
     assert result["valid_token_accuracy"] > chance + margin, chance
     assert {"exact_match", "bleu", "chrf"} <= set(result)
     assert (tmp_path / "attention_heatmap.png").stat().st_size > 0
+    assert_reduced_weights_keep_quality(tmp_path / "best.pt", *evaluation)
 
 
 def test_add_two_digits_learns(tmp_path):

@@ -3,6 +3,7 @@
     python -m seq2seq_ext train --task reverse_words --out runs/reverse
     python -m seq2seq_ext train --config configs/translate_tsv.yaml --epochs 5
     python -m seq2seq_ext evaluate --checkpoint runs/reverse/best.pt --beam 4
+    python -m seq2seq_ext evaluate --checkpoint runs/reverse/best.pt --weights int8
     python -m seq2seq_ext translate --checkpoint runs/tsv/best.pt "I see the cat."
     python -m seq2seq_ext translate --checkpoint runs/tsv/best.pt --input in.txt --output out.txt
     python -m seq2seq_ext sweep --param lr --values 3e-4 1e-3 3e-3 --task arithmetic --out runs/lr
@@ -40,6 +41,7 @@ from .data.subwords import SUBWORD_TYPES
 from .errors import InputError
 from .models import Seq2Seq, Seq2SeqConfig
 from .models.config import ATTENTIONS, BACKENDS, CELLS
+from .models.inference import PRECISIONS
 from .tensorboard_log import summary_writer_class
 from .train import EARLY_STOPPING_METRICS, LR_SCHEDULES, TrainConfig, Trainer, load_model
 from .translator import TranslationValidator, Translator, vocab_state
@@ -183,6 +185,7 @@ def evaluate(args) -> dict:
         "checkpoint": str(args.checkpoint),
         "examples": len(test_pairs),
         "beam": args.beam,
+        "weights": args.weights,
         **evaluation["scores"],
     }
 
@@ -229,6 +232,7 @@ def _decoding_options(args) -> dict:
         "max_len": args.decode_len,
         "length_penalty": args.length_penalty,
         "batch_size": args.batch_size,
+        "weights": args.weights,
     }
 
 
@@ -438,6 +442,13 @@ def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--batch-size", type=POSITIVE_INT, default=64, help="sentences decoded at once"
+    )
+    parser.add_argument(
+        "--weights",
+        choices=PRECISIONS,
+        default="float32",
+        help="precision of the decoder's matrices (bfloat16, int8: CPU only, faster one "
+        "sentence at a time)",
     )
     add_common_arguments(parser)
 

@@ -39,7 +39,12 @@ class Translator:
         max_len: int = 50,
         length_penalty: float = 0.0,
         batch_size: int = 64,
+        weights: str = "float32",
     ) -> None:
+        """weights: the precision of the decoder's matrices; ``bfloat16`` or
+        ``int8`` decode with ``model.for_inference(weights)`` (on the CPU)."""
+        if weights != "float32":
+            model = model.for_inference(weights)
         self.model, self.src_vocab, self.tgt_vocab = model.eval(), src_vocab, tgt_vocab
         self.tokenizer = tokenizer
         self.beam_size, self.max_len, self.length_penalty = beam_size, max_len, length_penalty

@@ -1,10 +1,15 @@
 // Which vector instructions the CPU running the extension has. The extension
 // is built for the x86-64 baseline (SSE2), so that it loads on any x86-64 CPU;
-// the hot loops have a second copy built for AVX2 with FMA (unit_row.h,
-// gemv.h), which runs where this says the CPU has them.
+// the hot loops have copies built for AVX2 (unit_row.h, gemv.h) and AVX-512
+// (reduced_dot.h), which run where this says the CPU has them.
+//
+// SEQ2SEQ_EXT_CPU_ISA=baseline|avx2 (read once, at the first call) caps what
+// is used, so that the tests run every copy on one machine.
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <string_view>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define SEQ2SEQ_X86_64 1
@@ -14,17 +19,31 @@
 
 namespace seq2seq_ext {
 
-inline bool cpu_has_avx2_fma() {
+enum class CpuIsa { Baseline, Avx2Fma, Avx512 };
+
+inline CpuIsa best_cpu_isa() {
 #if SEQ2SEQ_X86_64
-  static const bool has = [] {
+  static const CpuIsa isa = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    CpuIsa best = CpuIsa::Baseline;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = CpuIsa::Avx2Fma;
+    if (best == CpuIsa::Avx2Fma && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
+      best = CpuIsa::Avx512;
+    }
+    const char* cap = std::getenv("SEQ2SEQ_EXT_CPU_ISA");
+    const std::string_view limit = cap == nullptr ? "" : cap;
+    if (limit == "baseline") return CpuIsa::Baseline;
+    if (limit == "avx2" && best == CpuIsa::Avx512) return CpuIsa::Avx2Fma;
+    return best;
   }();
-  return has;
+  return isa;
 #else
-  return false;
+  return CpuIsa::Baseline;
 #endif
 }
+
+inline bool cpu_has_avx2_fma() { return best_cpu_isa() >= CpuIsa::Avx2Fma; }
 
 // Runs body(begin, end), a functor whose call is always_inline, compiled for
 // the x86-64 baseline or, where the CPU has it, for AVX2 (without FMA, so both

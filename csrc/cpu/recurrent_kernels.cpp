@@ -68,8 +68,14 @@ void add_columns(const Tensor& x, const Tensor& y, int64_t first, int64_t width)
 }  // namespace
 
 RecurrentKernels<c10::kCPU>::RecurrentKernels(const Tensor& w_hh, int64_t gates, Pass pass,
-                                              int64_t rows)
-    : w_hh_(w_hh), gates_(gates), path_(Path::Aten) {
+                                              int64_t rows, const Tensor& scale)
+    : w_hh_(w_hh), scale_(scale), gates_(gates), path_(Path::Aten) {
+  if (is_reduced(w_hh)) {
+    TORCH_CHECK(pass == Pass::Forward, "a reduced-precision W_hh has no backward");
+    w_hh_ = w_hh.contiguous();
+    path_ = Path::Reduced;
+    return;
+  }
   if (w_hh.scalar_type() != at::kFloat) return;
   w_hh_ = w_hh.contiguous();
   if (rows == 1 && cpu_has_avx2_fma()) {
@@ -96,6 +102,13 @@ void RecurrentKernels<c10::kCPU>::gate_columns(const Tensor& h, const Tensor& ou
                                                int64_t block, int64_t first, int64_t width) const {
   const int64_t K = h.size(1), H = out.size(1) / gates_;
   float* columns = out.mutable_data_ptr<float>() + first;
+  if (path_ == Path::Reduced) {
+    for (int64_t g = 0; g < gates_; ++g) {
+      reduced_dot_rows(w_hh_, scale_, g * H + first, width, h, nullptr, columns + g * H, gates_ * H,
+                       accumulate);
+    }
+    return;
+  }
 #if SEQ2SEQ_X86_64
   if (path_ == Path::Gemv) {
     // Rows g*H + first ... of W_hh, each dotted with the one row of h.

@@ -8,7 +8,9 @@
 // batch-reduce GEMM (at::native::cpublas::brgemm; a plain GEMM where oneDNN has
 // no kernel) on weights packed once per layer call; at batch 1, on a CPU with
 // AVX2 and FMA, matrix-vector loops on W_hh as stored (gemv.h), so nothing is
-// packed. Other dtypes take the ATen path.
+// packed. A reduced W_hh (bfloat16, int8 with scales; forward only) takes the
+// reduced dot kernels (../reduced_linear.h) per block. Other dtypes take the
+// ATen path.
 #pragma once
 
 namespace seq2seq_ext {
@@ -16,7 +18,8 @@ namespace seq2seq_ext {
 template <>
 class RecurrentKernels<c10::kCPU> {
  public:
-  RecurrentKernels(const Tensor& w_hh, int64_t gates, Pass pass, int64_t rows);
+  RecurrentKernels(const Tensor& w_hh, int64_t gates, Pass pass, int64_t rows,
+                   const Tensor& scale = {});
 
   void lstm_forward(const LstmForwardTensors& t, const Tensor& h) const;
   void gru_forward(const GruForwardTensors& t, const Tensor& h) const;
@@ -32,7 +35,7 @@ class RecurrentKernels<c10::kCPU> {
                     const Tensor& later, const Tensor& grad_output) const;
 
  private:
-  enum class Path { Aten, Packed, Gemv };
+  enum class Path { Aten, Packed, Gemv, Reduced };
   bool blocked() const { return path_ != Path::Aten; }
   // Runs unit(b, j) for every row b < rows and unit j of every block, each
   // block after `gemm(block, first unit, units in the block)`.
@@ -47,6 +50,7 @@ class RecurrentKernels<c10::kCPU> {
                      const Tensor& grad_output, int64_t block, int64_t first, int64_t width) const;
 
   Tensor w_hh_;  // contiguous on the blocked paths
+  Tensor scale_;  // of an int8 W_hh
   int64_t gates_;
   Path path_;
   // Forward: W_hh^T cut into (blocks, gates, K, kUnitBlock): panel (block, g)

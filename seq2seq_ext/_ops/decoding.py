@@ -1,5 +1,6 @@
 """The decoding ops (greedy_decode, beam_search: a Seq2Seq decoder's whole
-loop in C++): their fake kernels. They are not differentiable (decoding runs
+loop in C++; reduced_linear: a product with reduced-precision weights): their
+fake kernels. They are not differentiable (decoding runs
 under torch.no_grad), so they have no autograd formula, and their arguments
 are a model's weights, so no autocast either."""
 
@@ -25,3 +26,8 @@ def _decoded_fake(weights, cell, attention, input_feeding, state, values, mask, 
 
 torch.library.register_fake("seq2seq_ext::greedy_decode", _decoded_fake)
 torch.library.register_fake("seq2seq_ext::beam_search", _decoded_fake)
+
+
+@torch.library.register_fake("seq2seq_ext::reduced_linear")
+def _reduced_linear_fake(input, weight, scale=None, bias=None):
+    return input.new_empty(*input.shape[:-1], weight.shape[0])

@@ -78,20 +78,40 @@ class AttentionDecoder(nn.Module):
         outputs, weights = outputs.squeeze(1), (weights.squeeze(1) if weights is not None else None)
         return self.output(self.dropout(outputs)), state, weights, outputs
 
+    def decoding_weights(self) -> list:
+        """This decoder's weights in the decoding ops' order (csrc/decoder_args.h),
+        each as (name, tensor, whether the ops also take it in reduced precision:
+        the matrices multiplied every step)."""
+        config = self.config
+        weights = [("embedding.weight", self.embedding.weight, False)]
+        for layer in range(config.num_layers):
+            for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                name = f"{kind}_l{layer}"
+                weights.append((f"rnn.{name}", getattr(self.rnn, name), kind.startswith("weight")))
+        if config.attention == "bahdanau":
+            weights += [
+                ("attention.W_q.weight", self.attention.W_q.weight, True),
+                ("attention.v", self.attention.scoring_vector(), False),
+            ]
+        elif config.attention == "luong-general":
+            weights.append(("attention.W", self.attention.W, False))
+        if self.attention is not None:
+            weights += [
+                ("combine.weight", self.combine.weight, True),
+                ("combine.bias", self.combine.bias, False),
+            ]
+        return weights + [
+            ("output.weight", self.output.weight, True),
+            ("output.bias", self.output.bias, False),
+        ]
+
     def decoding_op_arguments(self, memory: Memory, state) -> tuple:
         """The decoding ops' (``seq2seq_ext::greedy_decode`` and ``beam_search``)
-        leading arguments: this decoder's weights in the order of
-        csrc/decoder_args.h, its cell, attention and input feeding, the state
-        as a list, and the memory (values, mask, keys_proj)."""
+        leading arguments: this decoder's weights (decoding_weights), its cell,
+        attention and input feeding, the state as a list, and the memory
+        (values, mask, keys_proj)."""
         config = self.config
-        weights = [self.embedding.weight, *self.rnn._flat_weights]
-        if config.attention == "bahdanau":
-            weights += [self.attention.W_q.weight, self.attention.scoring_vector()]
-        elif config.attention == "luong-general":
-            weights.append(self.attention.W)
-        if self.attention is not None:
-            weights += [self.combine.weight, self.combine.bias]
-        weights += [self.output.weight, self.output.bias]
+        weights = [weight for _, weight, _ in self.decoding_weights()]
         states = list(state) if isinstance(state, tuple) else [state]
         return (weights, config.cell, config.attention, config.input_feeding, states, *memory)
 

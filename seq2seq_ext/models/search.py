@@ -28,9 +28,14 @@ def _reorder_state(state, index: Tensor):
     return state.index_select(1, index)
 
 
-def _check_max_len(max_len: int) -> None:
+def check_max_len(max_len: int) -> None:
     if max_len < 1:
         raise ValueError(f"max_len must be >= 1, got {max_len}")
+
+
+def check_beam_size(beam_size: int) -> None:
+    if beam_size < 1:
+        raise ValueError(f"beam_size must be >= 1, got {beam_size}")
 
 
 def decoding_ops_serve(model, device) -> bool:
@@ -38,7 +43,10 @@ def decoding_ops_serve(model, device) -> bool:
     return loop_op_serves(model, "greedy_decode", device)
 
 
-def _run_op(op, model, memory, state, max_len: int, *extra) -> Decoded:
+def run_decoding_op(op, model, memory, state, max_len: int, *extra, scales=()) -> Decoded:
+    """The decoding op `op` (greedy_decode, or beam_search with `extra` its
+    beam size and length penalty) on the encoded memory and state. scales:
+    those of the int8 matrices among the decoder's weights (reduced.py)."""
     config = model.config
     tokens, scores, attention, lengths = op(
         *model.decoder.decoding_op_arguments(memory, state),
@@ -47,6 +55,7 @@ def _run_op(op, model, memory, state, max_len: int, *extra) -> Decoded:
         config.pad_index,
         max_len,
         *extra,
+        list(scales),
     )
     return Decoded(tokens, scores, attention if config.attention != "none" else None, lengths)
 
@@ -56,12 +65,12 @@ def greedy_decode(
 ) -> Decoded:
     """The most likely token at each step. use_ops: run the loop in C++ (None:
     wherever decoding_ops_serve)."""
-    _check_max_len(max_len)
+    check_max_len(max_len)
     use_ops = use_loop_op(model, "greedy_decode", src.device, use_ops)
     config = model.config
     memory, state = model.encode(src, src_lengths)
     if use_ops:
-        return _run_op(torch.ops.seq2seq_ext.greedy_decode, model, memory, state, max_len)
+        return run_decoding_op(torch.ops.seq2seq_ext.greedy_decode, model, memory, state, max_len)
     batch = src.shape[0]
     token = torch.full((batch,), config.sos_index, dtype=torch.long, device=src.device)
     finished = torch.zeros(batch, dtype=torch.bool, device=src.device)
@@ -102,15 +111,14 @@ def beam_search(
     log-probability. A finished hypothesis stays in the beam and can only be
     extended by PAD, at no cost. At the end each sentence's hypotheses are ranked
     by score / length_penalty_factor(length). use_ops as greedy_decode's."""
-    _check_max_len(max_len)
-    if beam_size < 1:
-        raise ValueError(f"beam_size must be >= 1, got {beam_size}")
+    check_max_len(max_len)
+    check_beam_size(beam_size)
     use_ops = use_loop_op(model, "beam_search", src.device, use_ops)
     config = model.config
     batch, beams, device = src.shape[0], beam_size, src.device
     memory, state = model.encode(src, src_lengths)
     if use_ops:
-        return _run_op(
+        return run_decoding_op(
             torch.ops.seq2seq_ext.beam_search,
             model,
             memory,

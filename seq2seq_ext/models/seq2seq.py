@@ -11,6 +11,7 @@ from . import search
 from .config import Seq2SeqConfig
 from .decoder import AttentionDecoder, Memory
 from .encoder import Encoder
+from .inference import InferenceSeq2Seq
 from .loop_ops import use_loop_op
 
 
@@ -117,3 +118,11 @@ class Seq2Seq(nn.Module):
         return search.beam_search(
             self, src, src_lengths, beam_size, max_len, length_penalty, use_ops
         )
+
+    def for_inference(self, weights: str = "float32") -> InferenceSeq2Seq:
+        """A decoding-only copy whose decoder matrices are stored in ``weights``
+        precision: ``float32``, ``bfloat16`` or ``int8`` (weight-only, a scale per
+        output feature), for decoding on the CPU with less memory to read per
+        step (inference.py). It decodes as this model does (greedy_decode,
+        beam_search), saves and loads (save, InferenceSeq2Seq.load)."""
+        return InferenceSeq2Seq(self, weights)
