@@ -18,9 +18,12 @@ mode="reduce-overhead"):
   decoding with the loop in Python (``use_ops=False``);
 - in full runs, one sentence (batch 1, a 2-layer bidirectional GRU, 8000
   words), greedy and beam 5: the per-step cost a user translating a sentence waits for. On the CPU
-  its greedy decoding has one more peer, the torch backend with int8 weights by
+  its decoding has one more peer, the torch backend with int8 weights by
   torch.ao.quantization.quantize_dynamic (the usual way to speed up a CPU
-  translation model).
+  translation model); and the same sentence is decoded by the model's
+  ``for_inference("bfloat16")`` and ``("int8")`` copies (cases "..., int8
+  weights"; the compute stays float32), with the float32 fused model as one
+  more peer.
 
 All with Bahdanau attention, in float32. FLOPs: seq2seq_ext.flops.count_flops
 (of the padded batch). Bytes: the parameters read once, and the case's inputs
@@ -77,6 +80,8 @@ SENTENCE = (
 )
 SENTENCE_BEAM = 5
 QUANTIZED = "quantize_dynamic(torch.nn)"
+REDUCED_WEIGHTS = ("bfloat16", "int8")  # the one sentence's for_inference copies
+FLOAT32_WEIGHTS = f"{OURS}, float32 weights"  # their peer: the model they copy
 PYTHON_LOOP = f"{OURS}, Python loop"
 LEARNING_RATE = 3e-3  # python -m seq2seq_ext train's default, as the example uses
 CLIP = 1.0
@@ -126,9 +131,9 @@ def cases(device, quick):
             partial(_training_impls, config, words_batch, device),
         )
     decodes = [(words_config, words_batch, BEAM)] + [(c, b, BEAM) for c, b in sized[1:]]
+    sentence_config, *sentence_shape = SENTENCE
+    sentence = _random_batch(sentence_config, *sentence_shape)
     if not quick:
-        sentence_config, *sentence_shape = SENTENCE
-        sentence = _random_batch(sentence_config, *sentence_shape)
         decodes.append((sentence_config, sentence, SENTENCE_BEAM))
     for config, batch, beam_size in decodes:
         for beam in (1, beam_size):
@@ -144,6 +149,25 @@ def cases(device, quick):
                     **_decode_costs(config, batch, beam),
                 ),
                 partial(_decode_impls, config, batch, beam, device),
+            )
+    if quick or torch.device(device).type != "cpu":
+        return  # reduced-precision weights decode on the CPU only
+    for weights in REDUCED_WEIGHTS:
+        reduced_bytes = count_parameters(sentence_config)["total"] * 4 - _saved_bytes(
+            sentence_config, weights
+        )
+        for beam in (1, SENTENCE_BEAM):
+            yield (
+                _params(
+                    f"{'greedy' if beam == 1 else f'beam {beam}'} decode, {weights} weights",
+                    "fwd",
+                    sentence_config,
+                    sentence,
+                    items=1,
+                    items_unit="sentences",
+                    **_decode_costs(sentence_config, sentence, beam, reduced_bytes),
+                ),
+                partial(_reduced_decode_impls, sentence_config, sentence, beam, weights, device),
             )
 
 
@@ -261,15 +285,32 @@ def _training_costs(config, batch):
     return costs
 
 
-def _decode_costs(config, batch, beam):
+def _decode_costs(config, batch, beam, parameter_bytes=None):
     """The encoder once per sentence, then T steps for each of the beam's rows.
-    Bytes: the parameters, the source, and the output tokens and attention weights."""
+    Bytes: the parameters (float32, or `parameter_bytes`), the source, and the
+    output tokens and attention weights."""
     (B, S), T = batch.src.shape, batch.tgt.shape[1] - 1
     flops = (
         _flops(config, B, S, 0) + _flops(config, B * beam, S, T) - _flops(config, B * beam, S, 0)
     )
     parameters = count_parameters(config)["total"]
-    return _costs(flops, _bytes(parameters, [(B, T, S)], B * (S + T)), "fwd")
+    forward_bytes = _bytes(parameters, [(B, T, S)], B * (S + T))
+    if parameter_bytes is not None:
+        forward_bytes += parameter_bytes - 4 * parameters
+    return _costs(flops, forward_bytes, "fwd")
+
+
+def _saved_bytes(config, weights):
+    """The bytes for_inference(weights) saves on the decoder's matrices (int8
+    adds a float32 scale per row)."""
+    decoder = Seq2Seq(config).decoder
+    saved = 0
+    for _, matrix, reducible in decoder.decoding_weights():
+        if reducible:
+            saved += matrix.numel() * (2 if weights == "bfloat16" else 3) - (
+                4 * matrix.shape[0] if weights == "int8" else 0
+            )
+    return saved
 
 
 # -------------------------------------------------------- implementations
@@ -373,9 +414,26 @@ def _decode_impls(config, batch, beam, device):
     batch = batch.to(device)
     runs = _runs(models, lambda model: partial(_decode, model, beam), device)
     runs[PYTHON_LOOP] = (partial(_decode, models[OURS], beam, use_ops=False), models[OURS])
-    if batch.src.shape[0] == 1 and beam == 1 and torch.device(device).type == "cpu":
+    if batch.src.shape[0] == 1 and torch.device(device).type == "cpu":
         quantized = _quantized(models["torch.nn"])
         runs[QUANTIZED] = (partial(_decode, quantized, beam), quantized)
+    return _timed(runs, (batch.src, batch.src_lengths, batch.tgt.shape[1] - 1), "fwd")
+
+
+def _reduced_decode_impls(config, batch, beam, weights, device):
+    """Ours: the fused model's for_inference(weights) copy; peers: the model
+    itself (float32), on torch.nn, and quantize_dynamic of that."""
+    models = _models(config, device)
+    for model in models.values():
+        _never_end(model)
+    reduced = models[OURS].for_inference(weights)
+    quantized = _quantized(models["torch.nn"])
+    runs = {
+        OURS: (partial(_decode, reduced, beam), reduced),
+        FLOAT32_WEIGHTS: (partial(_decode, models[OURS], beam), models[OURS]),
+        "torch.nn": (partial(_decode, models["torch.nn"], beam), models["torch.nn"]),
+        QUANTIZED: (partial(_decode, quantized, beam), quantized),
+    }
     return _timed(runs, (batch.src, batch.src_lengths, batch.tgt.shape[1] - 1), "fwd")
 
 

@@ -76,7 +76,7 @@ class WeightReader {
   // A matrix, which may be reduced: -> (weight, scale, or undefined).
   Tensor2 matrix(const std::string& name, at::IntArrayRef sizes) {
     const Tensor& t = weights_[next_];
-    if (!is_reduced(t)) return {next(name, sizes), Tensor()};
+    if (!is_reduced(t, like_)) return {next(name, sizes), Tensor()};
     ++next_;
     Tensor scale;
     if (t.scalar_type() == at::kChar) {
@@ -267,8 +267,9 @@ DecodeArgs pass_args(const char* op, at::TensorList weights, std::string_view ce
                      const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
                      const Tensor& tgt_in, const OptTensor& use_truth, int64_t padding_idx) {
   for (const Tensor& weight : weights) {
-    TORCH_CHECK(!is_reduced(weight), op, ": the training pass takes float weights, got one of ",
-                weight.scalar_type(), " (reduced-precision weights only decode)");
+    TORCH_CHECK(!is_reduced(weight, values), op, ": the training pass takes weights of the values' ",
+                values.scalar_type(), ", got one of ", weight.scalar_type(),
+                " (reduced-precision weights only decode)");
   }
   DecodeArgs args =
       decoder_args(op, weights, {}, cell, attention, input_feeding, state, values, mask, keys_proj);

@@ -54,7 +54,8 @@ class DecoderStep {
   DecoderStep(const DecoderWeights& w, int64_t rows) : w_(w), rows_(rows) {
     for (const auto& layer : w.layers) {
       const int64_t gates = layer.w_hh.size(0) / layer.w_hh.size(1);
-      recurrences_.emplace_back(layer.w_hh, gates, Pass::Forward, rows, layer.w_hh_scale);
+      recurrences_.emplace_back(layer.w_hh, gates, Pass::Forward, rows,
+                                is_reduced(layer.w_hh, w.embedding), layer.w_hh_scale);
     }
   }
 

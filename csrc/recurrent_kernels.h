@@ -92,11 +92,11 @@ template <c10::DeviceType device>
 class RecurrentKernels {
  public:
   // rows: the most batch rows a step has (the CPU picks its kernels by it);
-  // scale: of an int8 W_hh (a reduced W_hh decodes on the CPU only).
+  // reduced: W_hh is (reduced_linear.h; on the CPU only), scale: an int8 one's.
   RecurrentKernels(const Tensor& w_hh, int64_t /*gates*/, Pass /*pass*/, int64_t /*rows*/,
-                   const Tensor& /*scale*/ = {})
+                   bool reduced = false, const Tensor& /*scale*/ = {})
       : w_hh_(w_hh) {
-    TORCH_CHECK(!is_reduced(w_hh), "reduced-precision weights run on the CPU only");
+    TORCH_CHECK(!reduced, "reduced-precision weights run on the CPU only");
   }
 
   // t.gates (t.hgates for the GRU) are the step's rows; h the state it reads.

@@ -14,8 +14,11 @@
 
 namespace seq2seq_ext {
 
-inline bool is_reduced(const Tensor& weight) {
-  return weight.scalar_type() == at::kBFloat16 || weight.scalar_type() == at::kChar;
+// Whether `weight` is reduced for rows like `like`: int8, or bfloat16 against
+// float32 rows (a bfloat16 model's weights, against bfloat16 rows, are not).
+inline bool is_reduced(const Tensor& weight, const Tensor& like) {
+  const auto dtype = weight.scalar_type();
+  return dtype == at::kChar || (dtype == at::kBFloat16 && like.scalar_type() == at::kFloat);
 }
 
 // Checks a reduced matrix of `shape` (N, K) and its scale (int8: (N,)
@@ -45,7 +48,7 @@ Tensor reduced_linear(const Tensor& input, const Tensor& weight, const OptTensor
 inline Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& scale,
                      const Tensor& bias = {}, Tensor out = {}) {
   if (!out.defined()) out = at::empty({x.size(0), weight.size(0)}, x.options());
-  if (is_reduced(weight)) {
+  if (is_reduced(weight, x)) {
     reduced_linear_out(out, x.contiguous(), weight, scale, bias);
   } else if (bias.defined()) {
     at::addmm_out(out, bias, x, weight.t());

@@ -102,7 +102,10 @@ def test_isa_in_use():
         (lambda a: a.update(input=a["input"].double()), "run on the CPU in float32"),
         (lambda a: a.update(input=a["input"][:, :-1]), r"expected input of shape \(\.\.\., 8\)"),
         (lambda a: a.update(bias=a["bias"][:-1]), "expected bias of shape"),
-        (lambda a: a.update(weight=a["weight"][0]), r"expected weight of shape \(out_features, in_features\), got a 1-D"),
+        (
+            lambda a: a.update(weight=a["weight"][0]),
+            r"expected weight of shape \(out_features, in_features\), got a 1-D",
+        ),
         (
             lambda a: a.update(weight=a["weight"].bfloat16()),
             "is BFloat16, which has no scales",
@@ -164,11 +167,11 @@ def assert_decodes_alike(ours, expected):
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn_tanh", "rnn_relu"])
 @pytest.mark.parametrize("decoder", DECODERS, ids=lambda d: "-".join(map(str, d)))
 def test_reduced_model_decodes_as_its_dequantized_float_model(precision, cell, decoder):
-    """Greedy and beam search, batch 1 (the matrix-vector path) and 5."""
+    """Greedy and beam search, batch 1 (the matrix-vector path), 5, and empty."""
     model = make_model(cell, *decoder, seed=2)
     expected_model = dequantized_model(model, precision)
     inference = model.for_inference(precision)
-    for batch in (1, 5):
+    for batch in (1, 5, 0):
         src, lengths = make_source(batch)
         assert_decodes_alike(
             inference.greedy_decode(src, lengths, 9), expected_model.greedy_decode(src, lengths, 9)
@@ -300,20 +303,26 @@ def test_decoding_op_scales_must_match_the_int8_matrices():
 
 
 def test_reduced_weights_need_float32_values():
+    """int8 weights need float32 values; bfloat16 weights against float64
+    values are a dtype mismatch (against bfloat16 values, a bfloat16 model)."""
     model = make_model("lstm", "none", False, False)
-    args, scales = op_call(model, "bfloat16")
-    args[5] = args[5].double()  # values
-    args[4] = [s.double() for s in args[4]]
-    args[0] = [w if w.dtype == torch.bfloat16 else w.double() for w in args[0]]
-    with pytest.raises(RuntimeError, match="run on the CPU in float32, got Double"):
-        torch.ops.seq2seq_ext.greedy_decode(*args, scales)
+    for precision, message in (
+        ("int8", "run on the CPU in float32, got Double"),
+        ("bfloat16", "w_ih to have dtype Double like values, got BFloat16"),
+    ):
+        args, scales = op_call(model, precision)
+        args[5] = args[5].double()  # values
+        args[4] = [s.double() for s in args[4]]
+        args[0] = [w.double() if w.dtype == torch.float32 else w for w in args[0]]
+        with pytest.raises(RuntimeError, match=message):
+            torch.ops.seq2seq_ext.greedy_decode(*args, scales)
 
 
 def test_the_training_pass_refuses_reduced_weights():
     model = make_model("gru", "bahdanau", True, False)
     args, _ = op_call(model, "bfloat16")
     tgt_in = torch.ones(2, 3, dtype=torch.long)
-    with pytest.raises(RuntimeError, match="training pass takes float weights"):
+    with pytest.raises(RuntimeError, match="training pass takes weights of the values' Float, got one of BFloat16"):
         torch.ops.seq2seq_ext.decoder_stepwise_pass(*args[:8], tgt_in, None, [], 0)
 
 

@@ -68,9 +68,9 @@ void add_columns(const Tensor& x, const Tensor& y, int64_t first, int64_t width)
 }  // namespace
 
 RecurrentKernels<c10::kCPU>::RecurrentKernels(const Tensor& w_hh, int64_t gates, Pass pass,
-                                              int64_t rows, const Tensor& scale)
+                                              int64_t rows, bool reduced, const Tensor& scale)
     : w_hh_(w_hh), scale_(scale), gates_(gates), path_(Path::Aten) {
-  if (is_reduced(w_hh)) {
+  if (reduced) {
     TORCH_CHECK(pass == Pass::Forward, "a reduced-precision W_hh has no backward");
     w_hh_ = w_hh.contiguous();
     path_ = Path::Reduced;

@@ -19,7 +19,7 @@ template <>
 class RecurrentKernels<c10::kCPU> {
  public:
   RecurrentKernels(const Tensor& w_hh, int64_t gates, Pass pass, int64_t rows,
-                   const Tensor& scale = {});
+                   bool reduced = false, const Tensor& scale = {});
 
   void lstm_forward(const LstmForwardTensors& t, const Tensor& h) const;
   void gru_forward(const GruForwardTensors& t, const Tensor& h) const;

@@ -14,6 +14,7 @@ struct Portable {
   static Vec load(const float* x) { return *x; }
   static Vec widen(const int8_t* w) { return widen_one(*w); }
   static Vec widen(const uint16_t* w) { return widen_one(*w); }
+  static void prefetch(const void*) {}
   static Vec multiply_add(Vec a, Vec b, Vec c) { return a * b + c; }
   static float sum(Vec v) { return v; }
 };

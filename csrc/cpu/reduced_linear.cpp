@@ -76,8 +76,8 @@ void reduced_linear_out(const Tensor& out, const Tensor& x, const Tensor& weight
 Tensor reduced_linear(const Tensor& input, const Tensor& weight, const OptTensor& scale,
                       const OptTensor& bias) {
   const char* op = "reduced_linear";
-  TORCH_CHECK(is_reduced(weight), op, ": expected weight of dtype int8 or bfloat16, got ",
-              weight.scalar_type());
+  TORCH_CHECK(weight.scalar_type() == at::kChar || weight.scalar_type() == at::kBFloat16, op,
+              ": expected weight of dtype int8 or bfloat16, got ", weight.scalar_type());
   check_rank(op, "weight", weight, 2, "(out_features, in_features)");
   TORCH_CHECK(input.dim() >= 1, op, ": expected input of shape (..., in_features), got ",
               input.sizes());
