@@ -47,7 +47,9 @@ def assert_reduced_weights_keep_quality(checkpoint, *options):
         scores[weights] = cli.evaluate(cli.parse_arguments(arguments))
         assert scores[weights]["weights"] == weights
     for weights in ("bfloat16", "int8"):
-        exact_match_points = 100 * (scores[weights]["exact_match"] - scores["float32"]["exact_match"])
+        exact_match_points = 100 * (
+            scores[weights]["exact_match"] - scores["float32"]["exact_match"]
+        )
         assert abs(exact_match_points) <= 0.5, (weights, scores)
         assert abs(scores[weights]["bleu"] - scores["float32"]["bleu"]) <= 0.5, (weights, scores)
 

@@ -33,7 +33,9 @@ def reduced(weight, precision):
 
 @pytest.mark.parametrize("precision", PRECISIONS)
 @pytest.mark.parametrize("rows", [0, 1, 2, 3, 5, 6, 11])
-@pytest.mark.parametrize("out_features, in_features", [(1, 1), (7, 15), (9, 16), (33, 17), (64, 256)])
+@pytest.mark.parametrize(
+    "out_features, in_features", [(1, 1), (7, 15), (9, 16), (33, 17), (64, 256)]
+)
 def test_kernel_equals_float64_on_the_dequantized_weights(
     precision, rows, out_features, in_features
 ):
@@ -322,7 +324,9 @@ def test_the_training_pass_refuses_reduced_weights():
     model = make_model("gru", "bahdanau", True, False)
     args, _ = op_call(model, "bfloat16")
     tgt_in = torch.ones(2, 3, dtype=torch.long)
-    with pytest.raises(RuntimeError, match="training pass takes weights of the values' Float, got one of BFloat16"):
+    with pytest.raises(
+        RuntimeError, match="training pass takes weights of the values' Float, got one of BFloat16"
+    ):
         torch.ops.seq2seq_ext.decoder_stepwise_pass(*args[:8], tgt_in, None, [], 0)
 
 

@@ -136,7 +136,9 @@ class InferenceSeq2Seq(nn.Module):
                 f"{self.precision} decoding weights run on the CPU only, got a source on {device}"
             )
         if not KERNELS.get(("greedy_decode", device_type), False):
-            raise ValueError(f"no compiled decoding ops on {device_type}, which for_inference needs")
+            raise ValueError(
+                f"no compiled decoding ops on {device_type}, which for_inference needs"
+            )
 
     @torch.no_grad()
     def greedy_decode(
