@@ -146,7 +146,8 @@ DecoderWeights decoder_weights(const char* op, at::TensorList weights, at::Tenso
     DecoderLayerWeights layer_weights;
     std::tie(layer_weights.w_ih, layer_weights.w_ih_scale) =
         read.matrix(layer + "w_ih", {G * H, input});
-    std::tie(layer_weights.w_hh, layer_weights.w_hh_scale) = read.matrix(layer + "w_hh", {G * H, H});
+    std::tie(layer_weights.w_hh, layer_weights.w_hh_scale) =
+        read.matrix(layer + "w_hh", {G * H, H});
     layer_weights.b_ih = read.next(layer + "b_ih", {G * H});
     layer_weights.b_hh = read.next(layer + "b_hh", {G * H});
     w.layers.push_back(layer_weights);
@@ -267,9 +268,9 @@ DecodeArgs pass_args(const char* op, at::TensorList weights, std::string_view ce
                      const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
                      const Tensor& tgt_in, const OptTensor& use_truth, int64_t padding_idx) {
   for (const Tensor& weight : weights) {
-    TORCH_CHECK(!is_reduced(weight, values), op, ": the training pass takes weights of the values' ",
-                values.scalar_type(), ", got one of ", weight.scalar_type(),
-                " (reduced-precision weights only decode)");
+    TORCH_CHECK(!is_reduced(weight, values), op,
+                ": the training pass takes weights of the values' ", values.scalar_type(),
+                ", got one of ", weight.scalar_type(), " (reduced-precision weights only decode)");
   }
   DecodeArgs args =
       decoder_args(op, weights, {}, cell, attention, input_feeding, state, values, mask, keys_proj);

@@ -150,8 +150,8 @@ class DecoderStep {
   Tensor2 attend(const Tensor& hidden, const DecoderMemory& memory) const {
     if (w_.attention == DecoderAttention::Bahdanau) {
       return bahdanau_attention<device>(linear(hidden, w_.query_weight, w_.query_scale),
-                                        memory.keys_proj,
-                                        memory.values, w_.scoring_vector, memory.mask);
+                                        memory.keys_proj, memory.values, w_.scoring_vector,
+                                        memory.mask);
     }
     // Luong, as LuongAttention does it for a (rows, 1, H) query: GEMMs around
     // the masked softmax.

@@ -138,7 +138,9 @@ TORCH_LIBRARY(seq2seq_ext, m) {
   // (out_features, in_features), bfloat16 or int8 with per-row float32 scales,
   // plus bias: -> (..., out_features) (reduced_linear.h). CPU only; not
   // differentiable (the decoding ops' products, for inference).
-  m.def("reduced_linear(Tensor input, Tensor weight, Tensor? scale=None, Tensor? bias=None) -> Tensor");
+  m.def(
+      "reduced_linear(Tensor input, Tensor weight, Tensor? scale=None, Tensor? bias=None) -> "
+      "Tensor");
 
   // Which copy of the CPU's vector loops runs (cpu/isa.h): "baseline", "avx2"
   // or "avx512", after SEQ2SEQ_EXT_CPU_ISA's cap.

@@ -18,8 +18,8 @@ namespace seq2seq_ext {
 template <>
 class RecurrentKernels<c10::kCPU> {
  public:
-  RecurrentKernels(const Tensor& w_hh, int64_t gates, Pass pass, int64_t rows,
-                   bool reduced = false, const Tensor& scale = {});
+  RecurrentKernels(const Tensor& w_hh, int64_t gates, Pass pass, int64_t rows, bool reduced = false,
+                   const Tensor& scale = {});
 
   void lstm_forward(const LstmForwardTensors& t, const Tensor& h) const;
   void gru_forward(const GruForwardTensors& t, const Tensor& h) const;
@@ -49,7 +49,7 @@ class RecurrentKernels<c10::kCPU> {
   void carry_columns(const Tensor& dh, const Tensor& later, const Tensor& later_direct,
                      const Tensor& grad_output, int64_t block, int64_t first, int64_t width) const;
 
-  Tensor w_hh_;  // contiguous on the blocked paths
+  Tensor w_hh_;   // contiguous on the blocked paths
   Tensor scale_;  // of an int8 W_hh
   int64_t gates_;
   Path path_;

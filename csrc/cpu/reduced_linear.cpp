@@ -11,10 +11,9 @@ namespace seq2seq_ext {
 
 void check_reduced(const char* op, const char* name, const Tensor& weight, const Tensor& scale,
                    at::IntArrayRef shape, const Tensor& like) {
-  TORCH_CHECK(like.device().is_cpu() && like.scalar_type() == at::kFloat, op, ": ", name,
-              " is ", weight.scalar_type(),
-              ": reduced-precision weights run on the CPU in float32, got ", like.scalar_type(),
-              " on ", like.device());
+  TORCH_CHECK(like.device().is_cpu() && like.scalar_type() == at::kFloat, op, ": ", name, " is ",
+              weight.scalar_type(), ": reduced-precision weights run on the CPU in float32, got ",
+              like.scalar_type(), " on ", like.device());
   TORCH_CHECK(weight.sizes() == shape && weight.device().is_cpu(), op, ": expected ", name,
               " of shape ", shape, " on cpu, got ", weight.sizes(), " on ", weight.device());
   if (weight.scalar_type() == at::kChar) {
@@ -49,11 +48,9 @@ void dot_rows_of(const Weight* w, const Tensor& scale, int64_t first, int64_t co
 }  // namespace
 
 void reduced_dot_rows(const Tensor& weight, const Tensor& scale, int64_t first, int64_t count,
-                      const Tensor& x, const float* bias, float* y, int64_t ld_y,
-                      bool accumulate) {
+                      const Tensor& x, const float* bias, float* y, int64_t ld_y, bool accumulate) {
   if (weight.scalar_type() == at::kChar) {
-    dot_rows_of(weight.const_data_ptr<int8_t>(), scale, first, count, x, bias, y, ld_y,
-                accumulate);
+    dot_rows_of(weight.const_data_ptr<int8_t>(), scale, first, count, x, bias, y, ld_y, accumulate);
   } else {
     const auto* bits = reinterpret_cast<const uint16_t*>(weight.const_data_ptr<at::BFloat16>());
     dot_rows_of(bits, scale, first, count, x, bias, y, ld_y, accumulate);
