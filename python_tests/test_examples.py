@@ -54,10 +54,16 @@ def assert_reduced_weights_keep_quality(checkpoint, *options):
         assert abs(scores[weights]["bleu"] - scores["float32"]["bleu"]) <= 0.5, (weights, scores)
 
 
-def test_reverse_words_quick_reaches_ninety_percent_exact_match(tmp_path):
+def test_reverse_words_quick_reaches_ninety_percent_exact_match(tmp_path, capsys):
     result = run_example("reverse_words.py", "--quick", "--device", "cpu", "--out", str(tmp_path))
     assert result["exact_match"] >= 0.9
     assert_reduced_weights_keep_quality(tmp_path / "best.pt", "--beam", "4")
+    source = "w3 w14 w7 w21"
+    for weights in ("float32", "int8"):
+        arguments = ["translate", "--checkpoint", str(tmp_path / "best.pt"), "--device", "cpu"]
+        cli.translate(cli.parse_arguments([*arguments, "--weights", weights, source]))
+    float32_output, int8_output = capsys.readouterr().out.splitlines()
+    assert float32_output == int8_output == "w21 w7 w14 w3"
     assert (tmp_path / "attention_heatmap.png").stat().st_size > 0
     assert (tmp_path / "best.pt").exists() and (tmp_path / "learning_curves.png").exists()
 
