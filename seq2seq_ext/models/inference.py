@@ -145,17 +145,7 @@ class InferenceSeq2Seq(nn.Module):
         self, src: Tensor, src_lengths: Tensor, max_len: int = 50, use_ops: Optional[bool] = None
     ):
         """As Seq2Seq.greedy_decode. -> search.Decoded."""
-        search.check_max_len(max_len)
-        self._check_serves(src.device, use_ops)
-        memory, state = self.encode(src, src_lengths)
-        return search.run_decoding_op(
-            torch.ops.seq2seq_ext.greedy_decode,
-            self,
-            memory,
-            state,
-            max_len,
-            scales=self.decoder.scales(),
-        )
+        return self._decode(torch.ops.seq2seq_ext.greedy_decode, src, src_lengths, max_len, use_ops)
 
     @torch.no_grad()
     def beam_search(
@@ -168,19 +158,18 @@ class InferenceSeq2Seq(nn.Module):
         use_ops: Optional[bool] = None,
     ):
         """As Seq2Seq.beam_search. -> search.Decoded."""
-        search.check_max_len(max_len)
         search.check_beam_size(beam_size)
+        op = torch.ops.seq2seq_ext.beam_search
+        return self._decode(
+            op, src, src_lengths, max_len, use_ops, beam_size, float(length_penalty)
+        )
+
+    def _decode(self, op, src, src_lengths, max_len, use_ops, *extra):
+        search.check_max_len(max_len)
         self._check_serves(src.device, use_ops)
         memory, state = self.encode(src, src_lengths)
         return search.run_decoding_op(
-            torch.ops.seq2seq_ext.beam_search,
-            self,
-            memory,
-            state,
-            max_len,
-            beam_size,
-            float(length_penalty),
-            scales=self.decoder.scales(),
+            op, self, memory, state, max_len, *extra, scales=self.decoder.scales()
         )
 
     def save(self, path) -> None:
