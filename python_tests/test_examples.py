@@ -71,7 +71,7 @@ def test_reverse_words_quick_reaches_ninety_percent_exact_match(tmp_path, capsys
 # Short runs (15 to 25 s each): their validation token accuracy, measured, and
 # the margin it must keep above chance (arithmetic's answers are half guessable:
 # the sign, and EOS after three tokens, are).
-# With reduced weights they are evaluated on the test split (arithmetic: 400
+# With reduced weights they are evaluated on the test split (arithmetic: ~390
 # examples) or, translate_tsv's having 50 (one sentence is a point of BLEU), on
 # the whole 500-pair sample.
 @pytest.mark.parametrize(
