@@ -153,9 +153,7 @@ def cases(device, quick):
     if quick or torch.device(device).type != "cpu":
         return  # reduced-precision weights decode on the CPU only
     for weights in REDUCED_WEIGHTS:
-        reduced_bytes = count_parameters(sentence_config)["total"] * 4 - _saved_bytes(
-            sentence_config, weights
-        )
+        saved_bytes = _saved_bytes(sentence_config, weights)
         for beam in (1, SENTENCE_BEAM):
             yield (
                 _params(
@@ -165,7 +163,7 @@ def cases(device, quick):
                     sentence,
                     items=1,
                     items_unit="sentences",
-                    **_decode_costs(sentence_config, sentence, beam, reduced_bytes),
+                    **_decode_costs(sentence_config, sentence, beam, saved_bytes),
                 ),
                 partial(_reduced_decode_impls, sentence_config, sentence, beam, weights, device),
             )
@@ -285,18 +283,16 @@ def _training_costs(config, batch):
     return costs
 
 
-def _decode_costs(config, batch, beam, parameter_bytes=None):
+def _decode_costs(config, batch, beam, saved_bytes=0):
     """The encoder once per sentence, then T steps for each of the beam's rows.
-    Bytes: the parameters (float32, or `parameter_bytes`), the source, and the
-    output tokens and attention weights."""
+    Bytes: the parameters (float32, less the `saved_bytes` of reduced ones),
+    the source, and the output tokens and attention weights."""
     (B, S), T = batch.src.shape, batch.tgt.shape[1] - 1
     flops = (
         _flops(config, B, S, 0) + _flops(config, B * beam, S, T) - _flops(config, B * beam, S, 0)
     )
     parameters = count_parameters(config)["total"]
-    forward_bytes = _bytes(parameters, [(B, T, S)], B * (S + T))
-    if parameter_bytes is not None:
-        forward_bytes += parameter_bytes - 4 * parameters
+    forward_bytes = _bytes(parameters, [(B, T, S)], B * (S + T)) - saved_bytes
     return _costs(flops, forward_bytes, "fwd")
 
 

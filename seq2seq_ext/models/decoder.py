@@ -24,6 +24,14 @@ class Memory(NamedTuple):
         return Memory(*(t.index_select(0, index) if t is not None else None for t in self))
 
 
+def decoding_op_arguments(config: Seq2SeqConfig, weights: list, memory: Memory, state) -> tuple:
+    """The decoding ops' leading arguments: `weights` in csrc/decoder_args.h's
+    order, the config's cell, attention and input feeding, the state as a list,
+    and the memory (values, mask, keys_proj)."""
+    states = list(state) if isinstance(state, tuple) else [state]
+    return (weights, config.cell, config.attention, config.input_feeding, states, *memory)
+
+
 class AttentionDecoder(nn.Module):
     """Step t: x_t = embed(y_{t-1}) (and, with input feeding, the previous output
     o_{t-1}); h_t = RNN(x_t, h_{t-1}); with attention, context_t = attend(h_t,
@@ -110,10 +118,8 @@ class AttentionDecoder(nn.Module):
         leading arguments: this decoder's weights (decoding_weights), its cell,
         attention and input feeding, the state as a list, and the memory
         (values, mask, keys_proj)."""
-        config = self.config
         weights = [weight for _, weight, _ in self.decoding_weights()]
-        states = list(state) if isinstance(state, tuple) else [state]
-        return (weights, config.cell, config.attention, config.input_feeding, states, *memory)
+        return decoding_op_arguments(self.config, weights, memory, state)
 
     def dropout_masks(self, steps: int, batch: int, like: Tensor) -> list:
         """The training pass op's dropout (``seq2seq_ext::decoder_stepwise_pass``,

@@ -21,9 +21,10 @@ from torch import Tensor, nn
 from .._ops import KERNELS
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..functional import lengths_to_mask
+from ..nn.attention import project_keys
 from . import search
 from .config import Seq2SeqConfig
-from .decoder import AttentionDecoder, Memory
+from .decoder import AttentionDecoder, Memory, decoding_op_arguments
 
 PRECISIONS = ("float32", "bfloat16", "int8")
 INT8_MAX = 127
@@ -79,15 +80,13 @@ class DecodingWeights(nn.Module):
         """As AttentionDecoder.memory: the keys projected once (Bahdanau)."""
         keys_proj = None
         if self.keys_weight is not None:
-            keys_proj = nn.functional.linear(encoder_outputs, self.keys_weight, self.keys_bias)
+            keys_proj = project_keys(encoder_outputs, self.keys_weight, self.keys_bias)
         return Memory(encoder_outputs, mask, keys_proj)
 
     def decoding_op_arguments(self, memory: Memory, state) -> tuple:
         """As AttentionDecoder.decoding_op_arguments, with the stored weights."""
-        config = self.config
         weights = [getattr(self, name) for name in self._names]
-        states = list(state) if isinstance(state, tuple) else [state]
-        return (weights, config.cell, config.attention, config.input_feeding, states, *memory)
+        return decoding_op_arguments(self.config, weights, memory, state)
 
     def scales(self) -> list:
         """The int8 matrices' scales, in the order of their matrices."""
