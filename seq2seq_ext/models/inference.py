@@ -21,7 +21,6 @@ from torch import Tensor, nn
 from .._ops import KERNELS
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..functional import lengths_to_mask
-from ..nn.attention import project_keys
 from . import search
 from .config import Seq2SeqConfig
 from .decoder import AttentionDecoder, Memory, decoding_op_arguments
@@ -80,7 +79,7 @@ class DecodingWeights(nn.Module):
         """As AttentionDecoder.memory: the keys projected once (Bahdanau)."""
         keys_proj = None
         if self.keys_weight is not None:
-            keys_proj = project_keys(encoder_outputs, self.keys_weight, self.keys_bias)
+            keys_proj = nn.functional.linear(encoder_outputs, self.keys_weight, self.keys_bias)
         return Memory(encoder_outputs, mask, keys_proj)
 
     def decoding_op_arguments(self, memory: Memory, state) -> tuple:

@@ -32,14 +32,6 @@ def _attend(name: str, backend: str, *args, mask=None, lengths=None, **kwargs):
     return getattr(reference, name)(*args, mask=mask, **kwargs)
 
 
-def project_keys(keys: Tensor, W_k: Tensor, b: Optional[Tensor] = None) -> Tensor:
-    """Bahdanau's keys_proj = W_k keys (+ b, the bias of normalize=True): keys
-    (B, S, key_size) -> (B, S, attn_size). BahdanauAttention.project_keys, for
-    holders of the weights alone (models/inference.py)."""
-    keys_proj = nn.functional.linear(keys, W_k)
-    return keys_proj + b if b is not None else keys_proj
-
-
 class BahdanauAttention(nn.Module):
     """Additive attention (Bahdanau et al., 2015):
     ``score[b,s] = v . tanh(W_q query[b] + W_k keys[b,s])``, masked softmax over s,
@@ -89,7 +81,8 @@ class BahdanauAttention(nn.Module):
 
     def project_keys(self, keys: Tensor) -> Tensor:
         """keys (B, S, key_size) -> keys_proj (B, S, attn_size). Once per source."""
-        return project_keys(keys, self.W_k.weight, self.b if self.normalize else None)
+        keys_proj = self.W_k(keys)
+        return keys_proj + self.b if self.normalize else keys_proj
 
     def scoring_vector(self) -> Tensor:
         """v, or g * v / ||v|| when normalize=True."""
