@@ -6,9 +6,10 @@ masks a frozen weight or input gives), the masked softmax (an all-masked row),
 Bahdanau (masked, a source of length 0) and Luong (dot and general), and
 the decoder loop ops (greedy and beam search of small models, each attention,
 and the step-by-step training pass with scheduled sampling, forward and
-backward), in float32 and bfloat16. Prints one line per case; exits non-zero on an error.
+backward), in float32 and bfloat16 (or the dtypes named). Prints one line
+per case; exits non-zero on an error.
 
-    python .ci/sanitize_cases.py [cuda|cpu]     (cpu: a dry run of the cases)
+    python .ci/sanitize_cases.py [cuda|cpu] [DTYPE ...]   (cpu: a dry run)
 """
 
 import sys
@@ -21,6 +22,7 @@ from seq2seq_ext import functional
 from seq2seq_ext.models import Seq2Seq
 
 DEVICE = sys.argv[1] if len(sys.argv) > 1 else "cuda"
+DTYPES = [getattr(torch, name) for name in sys.argv[2:]] or [torch.float32, torch.bfloat16]
 
 
 def backward_of(*outputs):
@@ -108,7 +110,7 @@ def decoder_loops(dtype):
 def main():
     served = seq2seq_ext.backend_summary(DEVICE)
     assert served["compiled_kernels"], f"not all ops run compiled kernels on {DEVICE}: {served}"
-    for dtype in (torch.float32, torch.bfloat16):
+    for dtype in DTYPES:
         for case in (cells, layers, attention, decoder_loops):
             case(dtype)
             if DEVICE == "cuda":

@@ -16,9 +16,12 @@ from seq2seq_ext import cell_types, functional, reference
 
 CUDA = torch.cuda.is_available()
 # float32 on CUDA is compared in full float32: with TF32, cuBLAS and cuDNN (the
-# torch.nn peers) round GEMM inputs to 10 bits.
+# torch.nn peers) round GEMM inputs to 10 bits. Half-type GEMMs likewise
+# accumulate in float32: cuBLAS may otherwise reduce in the half type itself.
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
+torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = False
+torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = False
 NEEDS_CUDA = "needs a CUDA GPU"
 # A test or parameter that runs on CUDA: skipped without a GPU, and marked
 # "cuda" (pytest_collection_modifyitems), which .ci/gpu selects with -m cuda.

@@ -2,6 +2,7 @@
 9 minutes a lent GPU gives one command, its sanitizer cases run, and the CUDA
 tests it selects are the ones that skip here."""
 
+import os
 import re
 import subprocess
 import sys
@@ -76,3 +77,50 @@ def test_the_cuda_tests_are_marked_cuda():
     summary = result.stdout.strip().splitlines()[-1]
     skipped = int(re.search(r"(\d+) skipped", summary).group(1))
     assert skipped > 200 and "passed" not in summary and "failed" not in summary, summary
+
+
+def test_the_cuda_tests_collect_without_expecttest(tmp_path):
+    """The GPU machine's image has no expecttest (.ci/gpu --fetch-wheels brings
+    it): with it hidden, the cuda-tests stage's selection still collects, the
+    file that needs it skipped rather than an error that stops the stage."""
+    (tmp_path / "expecttest.py").write_text("raise ModuleNotFoundError(name='expecttest')\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+        + ["-m", "cuda", "python_tests"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    summary = result.stdout.strip().splitlines()[-1]
+    assert "error" not in summary, summary
+    assert int(re.search(r"(\d+)(/\d+)? tests collected", summary).group(1)) > 200, summary
+
+
+def test_a_stage_without_the_build_says_so(tmp_path):
+    """--stage NAME on a fresh machine (no compiled library: here, the library
+    ignored) stops with one clear line instead of testing the fallback."""
+    result = subprocess.run(
+        [REPO / ".ci" / "gpu", "--stage", "cuda-tests", tmp_path / "out"],
+        env={**os.environ, "SEQ2SEQ_EXT_FORCE_REFERENCE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stdout.startswith("no build of the extension here"), result.stdout
+
+
+def test_started_from_another_folder(tmp_path):
+    """Started as ./gpu from .ci/, the script still finds itself to run a
+    stage (here prepare, which fails where no GPU is) after moving to the
+    repository root, and writes its log and summary under OUT as given."""
+    out = os.path.relpath(tmp_path / "out", REPO / ".ci")
+    subprocess.run(
+        ["./gpu", "--stage", "prepare", out], cwd=REPO / ".ci", capture_output=True, timeout=120
+    )
+    log = (tmp_path / "out" / "prepare.log").read_text()
+    assert "No such file or directory" not in log and "nvidia-smi" in log, log
+    assert (tmp_path / "out" / "summary.txt").read_text().startswith("prepare: ")
