@@ -161,6 +161,32 @@ def test_bahdanau_steps_grad_shapes_are_checked():
         backward(context, weights, *inputs, weights[:, 0], [True, True])
 
 
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("op", ["bahdanau", "bahdanau_steps"])
+def test_bahdanau_ignores_what_masked_positions_hold(op, device):
+    """Padding may hold anything: NaN and Inf in the masked keys and values give
+    finite results and gradients, the very ones that zeros there give (the
+    kernels skip zero-weight positions, on every device)."""
+    args = make(op, B=6, S=9, A=16, D=12, dtype=torch.float32, device=device)
+    masked = ~args.mask.unsqueeze(-1)
+    assert masked.any() and not masked.all()
+    results = []
+    for fill in (0.0, float("nan"), float("inf")):
+        poisoned = args.with_tensors(lambda t: t.detach().clone())
+        for name in ("keys_proj", "values"):
+            poisoned.tensors[name].masked_fill_(masked, fill)
+        for t in poisoned.tensors.values():
+            t.requires_grad_()
+        outputs = poisoned.call("fused")
+        grad_out = [torch.ones_like(o) for o in outputs]
+        grads = grads_of(outputs, poisoned.differentiable(), grad_out)
+        results.append([*outputs, *grads])
+    for fill, result in zip(("NaN", "Inf"), results[1:]):
+        for ours, zeros in zip(result, results[0]):
+            assert ours.isfinite().all(), f"not finite with {fill} at masked positions"
+            torch.testing.assert_close(ours, zeros, rtol=0, atol=0)
+
+
 # ---------------------------------------------------------------- opcheck
 
 

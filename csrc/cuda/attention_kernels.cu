@@ -192,9 +192,13 @@ __global__ void __launch_bounds__(kThreads)
       weights[r * S + s] = static_cast<scalar_t>(score[s]);
     }
     // context[d] = sum_s w[s] values[s, d]: threads over d (coalesced loads).
+    // Zero weights (masked positions) add nothing, whatever their values hold
+    // (padding may be NaN or Inf: 0 * NaN would be NaN), as on the CPU.
     for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
       acc_t sum = 0;
-      for (int64_t s = 0; s < S; ++s) sum += score[s] * acc_t(p.values[(b * S + s) * D + d]);
+      for (int64_t s = 0; s < S; ++s) {
+        if (score[s] != acc_t(0)) sum += score[s] * acc_t(p.values[(b * S + s) * D + d]);
+      }
       context[r * D + d] = static_cast<scalar_t>(sum);
     }
     __syncthreads();  // score is done with before the next row's reductions
@@ -222,7 +226,8 @@ __global__ void __launch_bounds__(kThreads)
       for (int64_t i = threadIdx.x; i < S * D; i += blockDim.x) {
         acc_t sum = 0;
         for (int64_t r = first; r < last; ++r) {
-          sum += acc_t(weights[r * S + i / D]) * acc_t(grad_context[r * D + i % D]);
+          const acc_t w = weights[r * S + i / D];
+          if (w != acc_t(0)) sum += w * acc_t(grad_context[r * D + i % D]);
         }
         grad_values[b * S * D + i] = sum;
       }

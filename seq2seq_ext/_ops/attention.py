@@ -3,6 +3,7 @@ fake kernel, its autograd formula and autocast."""
 
 import torch
 
+from .. import reference
 from .registration import grad_or_empty, new, only_needed, output_mask, register_op, zeros_if_none
 
 
@@ -31,11 +32,11 @@ def _masked_softmax_fake(scores, mask=None):
 
 
 def _masked_softmax_setup_context(ctx, inputs, output):
-    ctx.save_for_backward(output)
+    ctx.save_for_backward(*inputs, output)
 
 
 def _masked_softmax_backward(ctx, grad_weights):
-    (weights,) = ctx.saved_tensors
+    _, _, weights = ctx.saved_tensors
     return torch.ops.seq2seq_ext.masked_softmax_backward(grad_weights, weights), None
 
 
@@ -49,6 +50,7 @@ register_op(
     setup_context=_masked_softmax_setup_context,
     backward=_masked_softmax_backward,
     backward_fake=_masked_softmax_backward_fake,
+    reference=reference.masked_softmax,
 )
 
 # ---------------------------------------------------------------- bahdanau_attention
@@ -62,13 +64,12 @@ def _bahdanau_attention_fake(query_proj, keys_proj, values, v, mask=None):
 
 
 def _bahdanau_attention_setup_context(ctx, inputs, output):
-    query_proj, keys_proj, values, v, _mask = inputs
     # Only the (B, S) weights beyond the inputs: the backward recomputes tanh.
-    ctx.save_for_backward(query_proj, keys_proj, values, v, output[1])
+    ctx.save_for_backward(*inputs, output[1])
 
 
 def _bahdanau_attention_backward(ctx, grad_context, grad_weights):
-    query_proj, keys_proj, values, v, weights = ctx.saved_tensors
+    query_proj, keys_proj, values, v, _, weights = ctx.saved_tensors
     grads = torch.ops.seq2seq_ext.bahdanau_attention_backward(
         *_output_grads(grad_context, grad_weights, values, weights),
         query_proj,
@@ -99,6 +100,7 @@ register_op(
     setup_context=_bahdanau_attention_setup_context,
     backward=_bahdanau_attention_backward,
     backward_fake=_bahdanau_attention_backward_fake,
+    reference=reference.bahdanau_attention,
 )
 
 # ---------------------------------------------------------------- luong_attention
@@ -112,12 +114,11 @@ def _luong_attention_fake(query, keys, values, mask=None, W=None):
 
 
 def _luong_attention_setup_context(ctx, inputs, output):
-    query, keys, values, _mask, W = inputs
-    ctx.save_for_backward(query, keys, values, W, output[1])
+    ctx.save_for_backward(*inputs, output[1])
 
 
 def _luong_attention_backward(ctx, grad_context, grad_weights):
-    query, keys, values, W, weights = ctx.saved_tensors
+    query, keys, values, _, W, weights = ctx.saved_tensors
     grad_query, grad_keys, grad_values, grad_W = torch.ops.seq2seq_ext.luong_attention_backward(
         *_output_grads(grad_context, grad_weights, values, weights),
         query,
@@ -148,4 +149,5 @@ register_op(
     setup_context=_luong_attention_setup_context,
     backward=_luong_attention_backward,
     backward_fake=_luong_attention_backward_fake,
+    reference=reference.luong_attention,
 )

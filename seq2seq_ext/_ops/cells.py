@@ -5,6 +5,7 @@ csrc/ops.cpp."""
 
 import torch
 
+from .. import reference
 from ..cell_types import GRU, LSTM
 from .registration import (
     grad_or_empty,
@@ -43,14 +44,13 @@ def _lstm_cell_fake(input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None):
 
 
 def _lstm_cell_setup_context(ctx, inputs, output):
-    input, hx, cx, w_ih, w_hh, _, _ = inputs
     _, cy, workspace = output
-    ctx.save_for_backward(input, hx, cx, w_ih, w_hh, cy, workspace)
+    ctx.save_for_backward(*inputs, cy, workspace)
     ctx.mark_non_differentiable(workspace)
 
 
 def _lstm_cell_backward(ctx, grad_hy, grad_cy, _grad_workspace):
-    input, hx, cx, w_ih, w_hh, cy, workspace = ctx.saved_tensors
+    input, hx, cx, w_ih, w_hh, _, _, cy, workspace = ctx.saved_tensors
     grad_input, grad_hx, grad_cx, grad_w_ih, grad_w_hh, grad_bias = (
         torch.ops.seq2seq_ext.lstm_cell_backward(
             grad_hy,
@@ -85,6 +85,7 @@ register_op(
     setup_context=_lstm_cell_setup_context,
     backward=_lstm_cell_backward,
     backward_fake=_lstm_cell_backward_fake,
+    reference=lambda input, hx, cx, *weights: reference.lstm_cell(input, (hx, cx), *weights),
 )
 
 # ---------------------------------------------------------------- gru_cell
@@ -97,14 +98,13 @@ def _gru_cell_fake(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
 
 
 def _gru_cell_setup_context(ctx, inputs, output):
-    input, hx, w_ih, w_hh, _, _ = inputs
     _, workspace = output
-    ctx.save_for_backward(input, hx, w_ih, w_hh, workspace)
+    ctx.save_for_backward(*inputs, workspace)
     ctx.mark_non_differentiable(workspace)
 
 
 def _gru_cell_backward(ctx, grad_hy, _grad_workspace):
-    input, hx, w_ih, w_hh, workspace = ctx.saved_tensors
+    input, hx, w_ih, w_hh, _, _, workspace = ctx.saved_tensors
     grads = torch.ops.seq2seq_ext.gru_cell_backward(
         grad_hy, input, hx, workspace, w_ih, w_hh, output_mask(ctx, INPUT, HX, WEIGHTS)
     )
@@ -122,6 +122,7 @@ register_op(
     setup_context=_gru_cell_setup_context,
     backward=_gru_cell_backward,
     backward_fake=_gru_cell_backward_fake,
+    reference=reference.gru_cell,
 )
 
 # ---------------------------------------------------------------- rnn_tanh_cell, rnn_relu_cell
@@ -134,13 +135,12 @@ def _rnn_cell_fake(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
 
 
 def _rnn_cell_setup_context(ctx, inputs, output):
-    input, hx, w_ih, w_hh, _, _ = inputs
-    ctx.save_for_backward(input, hx, w_ih, w_hh, output)
+    ctx.save_for_backward(*inputs, output)
 
 
 def _rnn_cell_backward_through(backward_op):
     def backward(ctx, grad_hy):
-        input, hx, w_ih, w_hh, hy = ctx.saved_tensors
+        input, hx, w_ih, w_hh, _, _, hy = ctx.saved_tensors
         grad_input, grad_hx, grad_w_ih, grad_w_hh, grad_bias = backward_op(
             grad_hy, input, hx, hy, w_ih, w_hh, output_mask(ctx, INPUT, HX, WEIGHTS)
         )
@@ -159,6 +159,7 @@ register_op(
     setup_context=_rnn_cell_setup_context,
     backward=_rnn_cell_backward_through(torch.ops.seq2seq_ext.rnn_tanh_cell_backward),
     backward_fake=_rnn_cell_backward_fake,
+    reference=reference.rnn_tanh_cell,
 )
 
 register_op(
@@ -167,4 +168,5 @@ register_op(
     setup_context=_rnn_cell_setup_context,
     backward=_rnn_cell_backward_through(torch.ops.seq2seq_ext.rnn_relu_cell_backward),
     backward_fake=_rnn_cell_backward_fake,
+    reference=reference.rnn_relu_cell,
 )

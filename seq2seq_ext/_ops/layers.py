@@ -5,6 +5,7 @@ B), never on the values in batch_sizes, so the fakes need no data."""
 
 import torch
 
+from .. import reference
 from ..cell_types import GRU, LSTM
 from .registration import (
     grad_or_empty,
@@ -53,17 +54,14 @@ def _lstm_layer_fake(input, batch_sizes, h0, c0, w_ih, w_hh, b_ih=None, b_hh=Non
 
 
 def _lstm_layer_setup_context(ctx, inputs, output):
-    input, batch_sizes, h0, c0, w_ih, w_hh, _, _, w_hr = inputs
     out, _, _, cells, workspace, unprojected = output
-    ctx.save_for_backward(
-        input, batch_sizes, h0, c0, w_ih, w_hh, w_hr, out, cells, workspace, unprojected
-    )
+    ctx.save_for_backward(*inputs, out, cells, workspace, unprojected)
     ctx.mark_non_differentiable(cells, workspace, unprojected)
     ctx.set_materialize_grads(False)  # no zeros of the saved tensors' size per backward
 
 
 def _lstm_layer_backward(ctx, grad_output, grad_hy, grad_cy, *_saved_grads):
-    (input, batch_sizes, h0, c0, w_ih, w_hh, w_hr, out, cells, workspace, unprojected) = (
+    (input, batch_sizes, h0, c0, w_ih, w_hh, _, _, w_hr, out, cells, workspace, unprojected) = (
         ctx.saved_tensors
     )
     grad_output, grad_hy, grad_cy = zeros_where_missing(
@@ -125,6 +123,7 @@ register_op(
     setup_context=_lstm_layer_setup_context,
     backward=_lstm_layer_backward,
     backward_fake=_lstm_layer_backward_fake,
+    reference=reference.lstm_layer,
 )
 
 # ---------------------------------------------------------------- gru_layer
@@ -137,15 +136,14 @@ def _gru_layer_fake(input, batch_sizes, h0, w_ih, w_hh, b_ih=None, b_hh=None):
 
 
 def _gru_layer_setup_context(ctx, inputs, output):
-    input, batch_sizes, h0, w_ih, w_hh, _, _ = inputs
     out, _, workspace = output
-    ctx.save_for_backward(input, batch_sizes, h0, w_ih, w_hh, out, workspace)
+    ctx.save_for_backward(*inputs, out, workspace)
     ctx.mark_non_differentiable(workspace)
     ctx.set_materialize_grads(False)  # no zeros of the workspace's size per backward
 
 
 def _gru_layer_backward(ctx, grad_output, grad_hy, _grad_workspace):
-    input, batch_sizes, h0, w_ih, w_hh, out, workspace = ctx.saved_tensors
+    input, batch_sizes, h0, w_ih, w_hh, _, _, out, workspace = ctx.saved_tensors
     grad_output, grad_hy = zeros_where_missing((grad_output, grad_hy), (out, h0))
     grad_input, grad_h0, *weight_grads = torch.ops.seq2seq_ext.gru_layer_backward(
         grad_output,
@@ -175,6 +173,7 @@ register_op(
     setup_context=_gru_layer_setup_context,
     backward=_gru_layer_backward,
     backward_fake=_gru_layer_backward_fake,
+    reference=reference.gru_layer,
 )
 
 # ---------------------------------------------------------------- rnn_tanh_layer, rnn_relu_layer
@@ -186,13 +185,12 @@ def _rnn_layer_fake(input, batch_sizes, h0, w_ih, w_hh, b_ih=None, b_hh=None):
 
 
 def _rnn_layer_setup_context(ctx, inputs, output):
-    input, batch_sizes, h0, w_ih, w_hh, _, _ = inputs
-    ctx.save_for_backward(input, batch_sizes, h0, w_ih, w_hh, output[0])
+    ctx.save_for_backward(*inputs, output[0])
 
 
 def _rnn_layer_backward_through(backward_op):
     def backward(ctx, grad_output, grad_hy):
-        input, batch_sizes, h0, w_ih, w_hh, out = ctx.saved_tensors
+        input, batch_sizes, h0, w_ih, w_hh, _, _, out = ctx.saved_tensors
         grad_input, grad_h0, grad_w_ih, grad_w_hh, grad_bias = backward_op(
             grad_output,
             grad_hy,
@@ -223,6 +221,7 @@ register_op(
     setup_context=_rnn_layer_setup_context,
     backward=_rnn_layer_backward_through(torch.ops.seq2seq_ext.rnn_tanh_layer_backward),
     backward_fake=_rnn_layer_backward_fake,
+    reference=reference.rnn_tanh_layer,
 )
 
 register_op(
@@ -231,4 +230,5 @@ register_op(
     setup_context=_rnn_layer_setup_context,
     backward=_rnn_layer_backward_through(torch.ops.seq2seq_ext.rnn_relu_layer_backward),
     backward_fake=_rnn_layer_backward_fake,
+    reference=reference.rnn_relu_layer,
 )

@@ -54,24 +54,64 @@ _LIBRARY = torch.library.Library("seq2seq_ext", "IMPL")
 DEVICE_TYPES = ("cpu", "cuda")
 
 
-def register_op(qualified_name: str, fake, setup_context, backward, backward_fake) -> None:
+def register_op(qualified_name: str, fake, setup_context, backward, backward_fake, reference):
     """Everything torch needs of the op `qualified_name` ("seq2seq_ext::lstm_cell")
     besides its kernels: its fake kernel, its autograd formula (setup_context,
+    which saves the op's arguments first, then what its backward needs besides;
     and backward, which calls the op's backward op), autocast; and the fake kernel
-    and autocast of its backward op ("seq2seq_ext::lstm_cell_backward")."""
+    and autocast of its backward op ("seq2seq_ext::lstm_cell_backward").
+    `reference` is the op in differentiable torch ops (same arguments, the
+    differentiable outputs in the op's order): a double backward goes through it."""
     backward_name = qualified_name + "_backward"
+    op = getattr(torch.ops.seq2seq_ext, qualified_name.split("::")[1]).default
+    arguments = len(op._schema.arguments)
     torch.library.register_fake(qualified_name, fake)
     torch.library.register_autograd(
-        qualified_name, once_differentiable(qualified_name, backward), setup_context=setup_context
+        qualified_name,
+        twice_differentiable(backward, reference, arguments),
+        setup_context=setup_context,
     )
     register_autocast(qualified_name)
     torch.library.register_fake(backward_name, backward_fake)
     register_autocast(backward_name, cast_inputs=False)
 
 
+def twice_differentiable(backward, reference, arguments: int):
+    """`backward`; but where autograd records the backward (create_graph=True,
+    for a double backward, which the backward ops cannot give), the same
+    gradients by autograd through `reference`, run again on the op's
+    `arguments` arguments that setup_context saved first: a graph that can be
+    differentiated again, as torch.nn's recurrent modules give on the CPU."""
+
+    def backward_or_recorded(ctx, *grads):
+        if not torch.is_grad_enabled():
+            return backward(ctx, *grads)
+        inputs = ctx.saved_tensors[:arguments]
+        needs = ctx.needs_input_grad
+        outputs = reference(*inputs)
+        outputs = (outputs,) if isinstance(outputs, torch.Tensor) else outputs
+        pairs = [(o, g) for o, g in zip(outputs, grads) if g is not None and o.requires_grad]
+        wanted = [x for x, need in zip(inputs, needs) if need]
+        if not pairs or not wanted:
+            return (None,) * len(needs)
+        found = iter(
+            torch.autograd.grad(
+                [o for o, _ in pairs],
+                wanted,
+                [g for _, g in pairs],
+                create_graph=True,
+                allow_unused=True,
+            )
+        )
+        return tuple(next(found) if need else None for need in needs)
+
+    return backward_or_recorded
+
+
 def once_differentiable(qualified_name: str, backward):
     """`backward`, refusing with a clear error to run where autograd would
-    record it (create_graph=True): the backward ops have no derivative."""
+    record it (create_graph=True): for an op whose backward op has no
+    derivative and no differentiable reference to go through instead."""
 
     def backward_once(ctx, *grads):
         if torch.is_grad_enabled():
