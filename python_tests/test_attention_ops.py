@@ -80,14 +80,16 @@ def test_gradcheck_masked_softmax():
         )
 
 
-def test_only_some_arguments_need_gradients():
+@pytest.mark.parametrize("device", DEVICES)
+def test_only_some_arguments_need_gradients(device):
     """output_mask: frozen keys / values / v; the gradients asked for still match."""
+    tol = tolerance(torch.float64, device)
     for op in OPS:
-        full = make(op)
+        full = make(op, device=device)
         for name in full.tensors:
             args = full.with_tensors(lambda t: t.detach())
             args.tensors[name].requires_grad_()
-            compare(args, "reference", 1e-10, f"{op} grad of {name} alone")
+            compare(args, "reference", tol, f"{op} grad of {name} alone")
 
 
 def test_only_one_output_used():
@@ -667,6 +669,21 @@ def test_autocast_runs_in_the_autocast_dtype(op, device, autocast_dtype):
         outputs = args.call("fused")
     expected = args.with_tensors(lambda t: t.detach().to(autocast_dtype)).call("reference")
     assert_ran_in_autocast_dtype(outputs, expected, autocast_dtype, args.differentiable())
+
+
+# masked_softmax (not among OPS) in both half types on CUDA.
+SOFTMAX_AUTOCAST = [*AUTOCAST, pytest.param("cuda", torch.bfloat16, marks=requires_cuda)]
+
+
+@pytest.mark.parametrize("device,autocast_dtype", SOFTMAX_AUTOCAST)
+def test_masked_softmax_runs_in_the_autocast_dtype(device, autocast_dtype):
+    """Against the float64 reference on the scores cast to the autocast dtype."""
+    scores = (torch.randn(8, 3, 10, dtype=torch.float32) * 3).to(device).requires_grad_()
+    mask = lengths_mask(random_lengths(8, 10, 0), 10, device).unsqueeze(1)
+    with torch.autocast(device, dtype=autocast_dtype):
+        weights = functional.masked_softmax(scores, mask)
+    exact = reference.masked_softmax(scores.detach().to(autocast_dtype).double(), mask)
+    assert_ran_in_autocast_dtype([weights], [exact.to(autocast_dtype)], autocast_dtype, [scores])
 
 
 # ---------------------------------------------------------------- property tests

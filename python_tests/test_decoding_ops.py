@@ -1,13 +1,15 @@
 """The decoding ops (seq2seq_ext::greedy_decode and beam_search, the decoder's
 whole loop in C++) return exactly what the Python search returns, bit for bit,
 for every cell, attention, input feeding, depth and batch size, on random and
-trained models; their edge cases, bad inputs, fake kernel and schema."""
+trained models; on CUDA what they return on the CPU; their edge cases, bad
+inputs, fake kernel and schema."""
 
+import copy
 import itertools
 
 import pytest
 import torch
-from conftest import DEVICES
+from conftest import DEVICES, TOLERANCES, assert_close_scaled, requires_cuda
 
 from seq2seq_ext.models import Seq2Seq, Seq2SeqConfig, search
 
@@ -22,6 +24,11 @@ DECODERS = [
         ATTENTIONS, [False, True], [False, True]
     )
     if not (feeding and attention == "none") and not (attention == "luong-dot" and bidirectional)
+]
+# One decoder per attention (the CUDA tests): input feeding where there is
+# attention, a bidirectional encoder where the attention allows one.
+ONE_DECODER_PER_ATTENTION = [
+    (attention, attention != "none", attention != "luong-dot") for attention in ATTENTIONS
 ]
 
 
@@ -60,16 +67,20 @@ def assert_same_decoding(ours, python):
         assert torch.equal(x, y), f"{name} differs"
 
 
+def decode(model, src, lengths, beam_size=None, max_len=9, length_penalty=0.7, use_ops=True):
+    """Greedy decoding, or beam search, with the C++ loop (use_ops) or the Python one."""
+    with torch.no_grad():
+        if beam_size is None:
+            return search.greedy_decode(model, src, lengths, max_len, use_ops)
+        return search.beam_search(model, src, lengths, beam_size, max_len, length_penalty, use_ops)
+
+
 def decode_both_ways(model, src, lengths, beam_size=None, max_len=9, length_penalty=0.7):
     """(C++ loop, Python loop) results of greedy decoding, or of beam search."""
-    if beam_size is None:
-        run = lambda use_ops: search.greedy_decode(model, src, lengths, max_len, use_ops)  # noqa: E731
-    else:
-        run = lambda use_ops: search.beam_search(  # noqa: E731
-            model, src, lengths, beam_size, max_len, length_penalty, use_ops
-        )
-    with torch.no_grad():
-        return run(True), run(False)
+    return tuple(
+        decode(model, src, lengths, beam_size, max_len, length_penalty, use_ops)
+        for use_ops in (True, False)
+    )
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -99,6 +110,34 @@ def test_ops_equal_the_python_search_at_every_size(device, batch, num_layers, dt
     model = make_model("gru", "bahdanau", True, True, num_layers=num_layers).to(device, dtype)
     src, lengths = make_source(batch, device=device)
     assert_same_decoding(*decode_both_ways(model, src, lengths, beam_size))
+
+
+def assert_cuda_decodes_as_the_cpu(model, src, lengths, beam_size, max_len=9):
+    """The op on CUDA against the same op on the CPU, for a float64 model (where
+    two candidates never tie): the same tokens and lengths, the scores and
+    attention weights within rounding. Returns the CPU's result."""
+    expected = decode(model, src, lengths, beam_size, max_len)
+    cuda_model = copy.deepcopy(model).cuda()
+    ours = decode(cuda_model, src.cuda(), lengths.cuda(), beam_size, max_len)
+    for name, x, y in zip(expected._fields, ours, expected):
+        if y is None:
+            assert x is None, name
+        elif y.is_floating_point():
+            assert_close_scaled(x.cpu(), y, TOLERANCES[torch.float64] * 10, name)
+        else:
+            assert x.dtype == y.dtype and torch.equal(x.cpu(), y), f"{name} differs"
+    return expected
+
+
+@requires_cuda
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("decoder", ONE_DECODER_PER_ATTENTION, ids=lambda d: "-".join(map(str, d)))
+@pytest.mark.parametrize("beam_size", [None, 3], ids=["greedy", "beam3"])
+def test_cuda_matches_the_cpu_op(cell, decoder, beam_size):
+    """Every cell and attention, on random models."""
+    model = make_model(cell, *decoder).double()
+    src, lengths = make_source(batch=5)
+    assert_cuda_decodes_as_the_cpu(model, src, lengths, beam_size)
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +173,17 @@ def test_ops_equal_the_python_search_on_a_trained_model(trained_model, beam_size
     # It learned to copy: sentences end at different steps, before max_len.
     assert len(set(ours.lengths.tolist())) > 2 and ours.tokens.shape[1] < 12
     assert (ours.tokens[0, : lengths[0]] == src[0, : lengths[0]]).all()
+
+
+@requires_cuda
+@pytest.mark.parametrize("beam_size", [None, 4], ids=["greedy", "beam4"])
+def test_cuda_matches_the_cpu_op_on_a_trained_model(trained_model, beam_size):
+    """Sentences that end at different steps: the finished rows' bookkeeping on CUDA."""
+    src, lengths = make_source(batch=16, src_len=5, seed=3)
+    src = src.clamp(max=TGT_VOCAB - 1)
+    model = copy.deepcopy(trained_model).double()
+    decoded = assert_cuda_decodes_as_the_cpu(model, src, lengths, beam_size, max_len=12)
+    assert len(set(decoded.lengths.tolist())) > 2 and decoded.tokens.shape[1] < 12
 
 
 def fixed_memory(model, batch, src_len, mask):

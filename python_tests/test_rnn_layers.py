@@ -235,6 +235,34 @@ def test_real_size_matches_torch(mode, dtype, device):
         assert_close_scaled(a.float(), b.float(), tol, f"gradient of {name}")
 
 
+@requires_cuda
+@pytest.mark.parametrize("dtype", HALF_TYPES, ids=str)
+def test_projection_in_half_precision_on_cuda(dtype):
+    """The LSTM with proj_size on CUDA in a half type against torch.nn.LSTM in
+    float64 on the CPU with the same half-rounded weights and input, at the
+    real size (P 128): outputs, final states and every gradient."""
+    theirs, ours = pair("lstm", 256, 256, num_layers=2, bidirectional=True, proj_size=128)
+    theirs, ours = theirs.to(dtype).double(), ours.to("cuda", dtype)
+    x_base = torch.randn(50, 64, 256).to(dtype)
+    results = []
+    for module, device, cast in ((theirs, "cpu", torch.float64), (ours, "cuda", dtype)):
+        x = x_base.to(device, cast).requires_grad_()
+        out, hidden = module(x)
+        outputs = [out, *as_list(hidden)]
+        torch.manual_seed(1)
+        upstream = [torch.randn(t.shape, dtype=torch.float64) for t in outputs]
+        loss = sum((t.double() * g.to(device)).sum() for t, g in zip(outputs, upstream))
+        grads = torch.autograd.grad(loss, [x] + list(module.parameters()))
+        results.append(([t.cpu().double() for t in outputs], [g.cpu().double() for g in grads]))
+    tol = tolerance(dtype, "cuda")
+    (outs_t, grads_t), (outs_o, grads_o) = results
+    for a, b in zip(outs_o, outs_t):
+        assert_close_scaled(a, b, tol, "output")
+    names = ["input"] + [name for name, _ in ours.named_parameters()]
+    for name, a, b in zip(names, grads_o, grads_t):
+        assert_close_scaled(a, b, tol, f"gradient of {name}")
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("mode", list(MODULES))
 def test_layer_op_gradcheck(mode, device):

@@ -1,18 +1,25 @@
 """The step-by-step training pass as one op (seq2seq_ext::decoder_stepwise_pass:
 the decoder's loop and its backward through time in C++): the same logits
 and gradients as the Python loop over decoder.step for every cell, attention,
-input feeding and scheduled sampling; gradcheck in float64; opcheck; edge
-cases (empty batch, one step, one source token, fully masked rows,
-non-contiguous arguments, bfloat16); bad arguments; where it runs."""
+input feeding and scheduled sampling; on CUDA what it gives on the CPU;
+gradcheck in float64; opcheck; edge cases (empty batch, one step, one source
+token, fully masked rows, non-contiguous arguments, bfloat16); bad arguments;
+where it runs."""
 
 import itertools
 
 import pytest
 import torch
-from conftest import DEVICES, TOLERANCES, assert_close_scaled
-from test_decoding_ops import ATTENTIONS, CELLS, TGT_VOCAB, make_model, make_source
+from conftest import DEVICES, TOLERANCES, assert_close_scaled, requires_cuda
+from test_decoding_ops import (
+    ATTENTIONS,
+    CELLS,
+    ONE_DECODER_PER_ATTENTION,
+    TGT_VOCAB,
+    make_model,
+    make_source,
+)
 
-from seq2seq_ext import FusedGRU
 from seq2seq_ext.models import search
 from seq2seq_ext.models.loop_ops import loop_op_serves
 
@@ -219,6 +226,91 @@ def test_bfloat16_is_close_to_float64():
         assert_close_scaled(a.double(), b, 5e-2, "gradient")
 
 
+def sampling_and_dropout(cell, decoder, batch=5):
+    """A model in training mode with dropout 0.5 in its decoder (masks of 0 and
+    2, exact in every dtype; the encoder, in eval mode, draws none), a batch,
+    and the draws of scheduled sampling at ratio 0.5 and the dropout masks,
+    made on the CPU: the model's forward would draw them on its device, whose
+    generator gives other draws."""
+    model = make_model(cell, *decoder, dropout=0.5).double().train()
+    model.encoder.eval()
+    src, lengths = make_source(batch)
+    tgt = make_target(batch)
+    steps = tgt.shape[1] - 1
+    use_truth = torch.rand(batch, steps, generator=torch.Generator().manual_seed(8)) < 0.5
+    torch.manual_seed(11)
+    masks = model.decoder.dropout_masks(steps, batch, like=torch.empty((), dtype=torch.double))
+    return model, src, lengths, tgt, use_truth, masks
+
+
+def sampled_pass(model, src, lengths, tgt, use_truth, masks):
+    """The op as the model's forward calls it, on the model's device and in its
+    dtype, with these sampling draws (None: teacher forcing) and dropout
+    masks: the logits, the tokens the steps read and the gradients of the
+    model's parameters for fixed random upstream gradients, on the CPU."""
+    weight = next(model.parameters())
+    device, dtype = weight.device, weight.dtype
+    memory, state = model.encode(src.to(device), lengths.to(device))
+    logits, tokens, *_ = getattr(torch.ops.seq2seq_ext, OP)(
+        *model.decoder.decoding_op_arguments(memory, state),
+        tgt[:, :-1].to(device),
+        use_truth.to(device) if use_truth is not None else None,
+        [mask.to(device, dtype) for mask in masks],
+        model.config.pad_index,
+    )
+    upstream = torch.randn(logits.shape, generator=torch.Generator().manual_seed(3))
+    grads = torch.autograd.grad(
+        logits, list(model.parameters()), upstream.to(logits), allow_unused=True
+    )
+    return logits.detach().cpu(), tokens.cpu(), [g.cpu() if g is not None else g for g in grads]
+
+
+def assert_close_passes(model, ours, expected, tol):
+    """Logits and gradients (sampled_pass) within tol of the expected ones."""
+    assert_close_scaled(ours[0].double(), expected[0], tol, "logits")
+    for name, a, b in zip(dict(model.named_parameters()), ours[2], expected[2]):
+        if b is None:
+            assert a is None, name
+            continue
+        assert_close_scaled(a.double(), b, tol, f"grad of {name}")
+
+
+@requires_cuda
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("decoder", ONE_DECODER_PER_ATTENTION, ids=lambda d: "-".join(map(str, d)))
+def test_cuda_matches_the_cpu_op(cell, decoder):
+    """Scheduled sampling and dropout in float64, the same draws and masks on
+    both devices: on CUDA the steps read the same tokens (the CPU's argmax where
+    they read predictions), and the logits and gradients are the CPU's."""
+    model, src, lengths, tgt, use_truth, masks = sampling_and_dropout(cell, decoder)
+    expected = sampled_pass(model, src, lengths, tgt, use_truth, masks)
+    assert not torch.equal(expected[1], tgt[:, :-1]), "some steps read a prediction"
+    ours = sampled_pass(model.cuda(), src, lengths, tgt, use_truth, masks)
+    assert torch.equal(ours[1], expected[1]), "the tokens read"
+    assert_close_passes(model, ours, expected, TOLERANCES[torch.float64] * 10)
+
+
+@requires_cuda
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn_tanh"])
+@pytest.mark.parametrize("decoder", ONE_DECODER_PER_ATTENTION, ids=lambda d: "-".join(map(str, d)))
+def test_cuda_bfloat16_is_close_to_float64(cell, decoder):
+    """Scheduled sampling and dropout in bfloat16 on CUDA, against float64 on
+    the CPU with the same weights (rounded to bfloat16), draws and masks, fed
+    the tokens the bfloat16 steps read (its argmax may pick another of two
+    close logits). Not rnn_relu: a pre-activation that rounds to the other side
+    of 0 switches a unit's gradient on or off (torch.nn.RNN's own bfloat16
+    gradients are 0.1 off float64 there)."""
+    model, src, lengths, tgt, use_truth, masks = sampling_and_dropout(cell, decoder)
+    ours = sampled_pass(model.to("cuda", torch.bfloat16), src, lengths, tgt, use_truth, masks)
+    logits, tokens, _ = ours
+    assert logits.dtype == torch.bfloat16
+    predicted = torch.cat([tgt[:, :1], logits[:, :-1].argmax(2)], dim=1)
+    assert torch.equal(tokens, torch.where(use_truth, tgt[:, :-1], predicted))
+    read = torch.cat([tokens, tgt[:, -1:]], dim=1)
+    expected = sampled_pass(model.to("cpu", torch.float64), src, lengths, read, None, masks)
+    assert_close_passes(model, ours, expected, 5e-2)
+
+
 # ------------------------------------------------------------ the op itself
 
 
@@ -341,16 +433,13 @@ def test_bad_saved_tensors_get_clear_errors():
 
 
 def test_double_backward_gets_a_clear_error():
-    """Like every op here: one backward; create_graph=True is refused by name
-    rather than failing inside the backward op."""
+    """One backward (the cell, layer and attention ops give a double backward
+    through their references; this op has none): create_graph=True is refused
+    by name rather than failing inside the backward op."""
     args = differentiable(op_arguments())
     logits = getattr(torch.ops.seq2seq_ext, OP)(*args)[0]
     with pytest.raises(RuntimeError, match=f"seq2seq_ext::{OP} supports one backward"):
         torch.autograd.grad(logits.square().sum(), args[0][1], create_graph=True)
-    gru = FusedGRU(4, 5)
-    x = torch.randn(3, 2, 4, requires_grad=True)
-    with pytest.raises(RuntimeError, match="seq2seq_ext::gru_layer supports one backward"):
-        torch.autograd.grad(gru(x)[0].square().sum(), x, create_graph=True)
 
 
 # ------------------------------------------------------------ where it runs
