@@ -96,7 +96,7 @@ def extension():
 
 setup(
     packages=find_packages(include=["seq2seq_ext", "seq2seq_ext.*"]),
-    package_data={"seq2seq_ext.data": ["samples/*.tsv"]},
+    package_data={"seq2seq_ext.nmt.data": ["samples/*.tsv"]},
     ext_modules=[extension()],
     cmdclass={"build_ext": cpp_extension.BuildExtension},
 )

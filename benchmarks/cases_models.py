@@ -37,7 +37,9 @@ from functools import partial
 import torch
 from torch import nn
 
-from seq2seq_ext.data import (
+from seq2seq_ext.flops import count_flops, count_parameters
+from seq2seq_ext.models import Seq2Seq, Seq2SeqConfig
+from seq2seq_ext.nmt.data import (
     EOS_INDEX,
     SPECIAL_TOKENS,
     Vocab,
@@ -45,9 +47,7 @@ from seq2seq_ext.data import (
     make_loader,
     reverse_words_pairs,
 )
-from seq2seq_ext.flops import count_flops, count_parameters
-from seq2seq_ext.models import Seq2Seq, Seq2SeqConfig
-from seq2seq_ext.train import masked_cross_entropy
+from seq2seq_ext.nmt.train import masked_cross_entropy
 
 from . import OURS
 from .calls import timed_call
@@ -394,7 +394,7 @@ def _adam(model):
 
 
 def _training_step(forward, model, optimizer, batch):
-    """What seq2seq_ext.train.Trainer does with a batch (float32, teacher forcing)."""
+    """What seq2seq_ext.nmt.train.Trainer does with a batch (float32, teacher forcing)."""
     logits = forward(batch.src, batch.src_lengths, batch.tgt)
     loss, count = masked_cross_entropy(logits, batch.tgt[:, 1:], model.config.pad_index)
     (loss / count).backward()

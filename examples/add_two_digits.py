@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from seq2seq_ext import FusedLSTM, FusedRNN, backend_summary
-from seq2seq_ext.data import add_two_digits_examples
-from seq2seq_ext.plots import plot_curves_by_length
+from seq2seq_ext.nmt.data import add_two_digits_examples
+from seq2seq_ext.nmt.plots import plot_curves_by_length
 
 LENGTHS, HIDDEN, LAYERS, CLASSES, TOKENS = (5, 10, 30), 128, 2, 19, 11
 

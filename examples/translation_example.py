@@ -9,9 +9,9 @@ import argparse
 import json
 from pathlib import Path
 
-from seq2seq_ext.cli import metrics_of, parse_arguments, train
-from seq2seq_ext.plots import plot_attention
-from seq2seq_ext.translator import attention_example
+from seq2seq_ext.nmt.cli import metrics_of, parse_arguments, train
+from seq2seq_ext.nmt.plots import plot_attention
+from seq2seq_ext.nmt.translator import attention_example
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from seq2seq_ext import cli
+from seq2seq_ext.nmt import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 

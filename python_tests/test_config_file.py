@@ -7,9 +7,9 @@ import argparse
 
 import pytest
 
-from seq2seq_ext import cli
-from seq2seq_ext.config_file import config_arguments, write_config
 from seq2seq_ext.errors import InputError
+from seq2seq_ext.nmt import cli
+from seq2seq_ext.nmt.config_file import config_arguments, write_config
 
 
 def small_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""seq2seq_ext.data: vocab, tokenizers, TSV pairs, task generators, splits,
+"""seq2seq_ext.nmt.data: vocab, tokenizers, TSV pairs, task generators, splits,
 collate, the bucketing sampler and make_loader."""
 
 import json
@@ -6,7 +6,8 @@ import json
 import pytest
 import torch
 
-from seq2seq_ext.data import (
+from seq2seq_ext.errors import InputError
+from seq2seq_ext.nmt.data import (
     ENG_FRA_SAMPLE,
     EOS_INDEX,
     PAD_INDEX,
@@ -29,7 +30,6 @@ from seq2seq_ext.data import (
     train_valid_test_split,
     word_tokenize,
 )
-from seq2seq_ext.errors import InputError
 
 # ---------------------------------------------------------------- vocab
 

@@ -7,11 +7,11 @@ from collections import Counter
 import pytest
 from conftest import REPO, result_of, run_python
 
-from seq2seq_ext import cli
 from seq2seq_ext.checkpoint import load_checkpoint
-from seq2seq_ext.data import task_splits
+from seq2seq_ext.nmt import cli
+from seq2seq_ext.nmt.data import task_splits
 
-SAMPLE = REPO / "seq2seq_ext" / "data" / "samples" / "eng-fra.tsv"
+SAMPLE = REPO / "seq2seq_ext" / "nmt" / "data" / "samples" / "eng-fra.tsv"
 
 
 def run_example(name, *args):

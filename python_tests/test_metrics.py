@@ -1,10 +1,10 @@
-"""seq2seq_ext.metrics: hand-worked accuracies; BLEU and chrF are sacreBLEU's."""
+"""seq2seq_ext.nmt.metrics: hand-worked accuracies; BLEU and chrF are sacreBLEU's."""
 
 import pytest
 import sacrebleu
 import torch
 
-from seq2seq_ext.metrics import corpus_scores, exact_match, token_accuracy
+from seq2seq_ext.nmt.metrics import corpus_scores, exact_match, token_accuracy
 
 # ---------------------------------------------------------------- accuracy
 

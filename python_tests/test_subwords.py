@@ -1,4 +1,4 @@
-"""seq2seq_ext.data.subwords: sentencepiece models trained in memory on the
+"""seq2seq_ext.nmt.data.subwords: sentencepiece models trained in memory on the
 English-French sample: round trips, reproducible bytes, quiet training, and
 one-line errors for sizes the text cannot give."""
 
@@ -12,9 +12,9 @@ import pytest
 import sentencepiece
 
 import seq2seq_ext
-from seq2seq_ext.data import ENG_FRA_SAMPLE, Tokenizer, read_tsv_pairs
-from seq2seq_ext.data.subwords import SUBWORD_TYPES, SubwordModel
 from seq2seq_ext.errors import InputError
+from seq2seq_ext.nmt.data import ENG_FRA_SAMPLE, Tokenizer, read_tsv_pairs
+from seq2seq_ext.nmt.data.subwords import SUBWORD_TYPES, SubwordModel
 
 # Fits both types on the joint sample (unigram allows at most 155 pieces there).
 VOCAB_SIZE = 120
@@ -78,10 +78,14 @@ def test_bytes_round_trip(model, sentences):
 _TRAIN_IN_FRESH_PROCESS = """
 import json, sys, types
 package_dir, sentences, vocab_size, subword_type = json.load(sys.stdin)
-for name, path in (("seq2seq_ext", package_dir), ("seq2seq_ext.data", package_dir + "/data")):
+for name, path in (
+    ("seq2seq_ext", package_dir),
+    ("seq2seq_ext.nmt", package_dir + "/nmt"),
+    ("seq2seq_ext.nmt.data", package_dir + "/nmt/data"),
+):
     sys.modules[name] = types.ModuleType(name)
     sys.modules[name].__path__ = [path]
-from seq2seq_ext.data.subwords import SubwordModel
+from seq2seq_ext.nmt.data.subwords import SubwordModel
 sys.stdout.buffer.write(SubwordModel.train(sentences, vocab_size, subword_type).to_bytes())
 """
 

@@ -7,18 +7,18 @@ import pytest
 import torch
 from conftest import REPO, result_of, run_python
 
-from seq2seq_ext import cli
 from seq2seq_ext.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from seq2seq_ext.data import (
+from seq2seq_ext.models import Seq2Seq, Seq2SeqConfig
+from seq2seq_ext.nmt import cli
+from seq2seq_ext.nmt.data import (
     Vocab,
     make_loader,
     reverse_words_pairs,
     task_splits,
     train_valid_test_split,
 )
-from seq2seq_ext.models import Seq2Seq, Seq2SeqConfig
-from seq2seq_ext.train import AMP_DTYPES, TrainConfig, Trainer, load_model, masked_cross_entropy
-from seq2seq_ext.translator import Translator
+from seq2seq_ext.nmt.train import AMP_DTYPES, TrainConfig, Trainer, load_model, masked_cross_entropy
+from seq2seq_ext.nmt.translator import Translator
 
 LOSS_FIELDS = ("epoch", "train_loss", "valid_loss", "valid_token_accuracy", "teacher_forcing")
 

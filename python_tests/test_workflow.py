@@ -13,10 +13,10 @@ import sacrebleu
 import torch
 from conftest import REPO, result_of
 
-from seq2seq_ext import cli
-from seq2seq_ext.data import Tokenizer, task_splits
-from seq2seq_ext.train import load_model
-from seq2seq_ext.translator import Translation, Translator
+from seq2seq_ext.nmt import cli
+from seq2seq_ext.nmt.data import Tokenizer, task_splits
+from seq2seq_ext.nmt.train import load_model
+from seq2seq_ext.nmt.translator import Translation, Translator
 
 # The walkthrough trains for 40 epochs at hidden size 256; the test, briefly,
 # and with TensorBoard (an optional dependency, in requirements-dev.txt).

@@ -1,9 +1,12 @@
 """seq2seq_ext: fused C++/CUDA kernels for recurrent sequence-to-sequence models,
 wrapped as drop-in ``torch.nn`` modules, and encoder-decoder models on them.
+It needs torch (and numpy) only.
 
-Submodules: ``models`` (Seq2Seq, search), ``data`` (vocabularies, tasks,
-batches), ``train`` (Trainer), ``metrics``, ``flops``, ``plots``, ``cli``
-(``python -m seq2seq_ext``)."""
+Submodules: ``nn`` (the Fused modules, attention), ``functional`` and
+``reference`` (the ops, and their pure-PyTorch definitions), ``models``
+(Seq2Seq, search, for_inference), ``convert``, ``flops``; and ``nmt``, the
+translation toolkit (data, Trainer, Translator, metrics, plots, the command
+line ``python -m seq2seq_ext``), whose dependencies are the ``nmt`` extra."""
 
 from . import functional, reference
 from ._ops import backend_info, backend_summary

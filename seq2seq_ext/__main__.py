@@ -1,3 +1,3 @@
-from .cli import main
+from .nmt.cli import main
 
 main()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from .atomic_file import atomic_output
-from .errors import InputError
+from ..atomic_file import atomic_output
+from ..errors import InputError
 
 CONFIG_OPTION = "config"  # the option that names the config file, never an entry of one
 _NOT_SETTINGS = (argparse._HelpAction, argparse._VersionAction)

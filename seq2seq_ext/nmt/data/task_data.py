@@ -5,7 +5,7 @@ can be rebuilt)."""
 
 from typing import Optional
 
-from ..errors import InputError
+from ...errors import InputError
 from .pairs import ENG_FRA_SAMPLE, read_tsv_pairs
 from .tasks import addition_pairs, arithmetic_pairs, reverse_words_pairs, train_valid_test_split
 from .tokenize import Tokenizer

@@ -26,16 +26,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from . import distributed
-from .checkpoint import (
+from ..checkpoint import (
     CheckpointError,
     load_checkpoint,
     rng_states,
     save_checkpoint,
     set_rng_states,
 )
+from ..models import Seq2Seq, Seq2SeqConfig
+from . import distributed
 from .metrics import count_correct_tokens
-from .models import Seq2Seq, Seq2SeqConfig
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 LR_SCHEDULES = ("constant", "cosine")

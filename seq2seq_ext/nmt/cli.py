@@ -24,10 +24,14 @@ from pathlib import Path
 
 import torch
 
+from .._ops import backend_summary
+from ..atomic_file import atomic_output
+from ..errors import InputError
+from ..models import Seq2Seq, Seq2SeqConfig
+from ..models.config import ATTENTIONS, BACKENDS, CELLS
+from ..models.inference import PRECISIONS
 from . import data as datasets
 from . import distributed
-from ._ops import backend_summary
-from .atomic_file import atomic_output
 from .config_file import config_arguments, write_config
 from .data import (
     TASKS,
@@ -38,10 +42,6 @@ from .data import (
     task_text_splits,
 )
 from .data.subwords import SUBWORD_TYPES
-from .errors import InputError
-from .models import Seq2Seq, Seq2SeqConfig
-from .models.config import ATTENTIONS, BACKENDS, CELLS
-from .models.inference import PRECISIONS
 from .tensorboard_log import summary_writer_class
 from .train import EARLY_STOPPING_METRICS, LR_SCHEDULES, TrainConfig, Trainer, load_model
 from .translator import TranslationValidator, Translator, vocab_state

@@ -20,7 +20,7 @@ from typing import Optional, Sequence
 
 import sentencepiece
 
-from ..errors import InputError
+from ...errors import InputError
 
 SUBWORD_TYPES = ("unigram", "bpe")
 

@@ -10,7 +10,7 @@ shipped with the package (see ``samples/make_eng_fra.py``).
 from pathlib import Path
 from typing import Optional
 
-from ..errors import InputError
+from ...errors import InputError
 
 ENG_FRA_SAMPLE = Path(__file__).parent / "samples" / "eng-fra.tsv"
 

@@ -6,7 +6,7 @@ validation scores) and the attention heatmap of a fixed validation sentence.
 from numbers import Number
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 
 def summary_writer_class():

@@ -13,9 +13,9 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from ..models import Seq2Seq
 from . import metrics
 from .data import PAD_INDEX, Tokenizer, Vocab, pad_sequences
-from .models import Seq2Seq
 from .train import load_model
 
 
