@@ -61,8 +61,19 @@ def wheel_cuda_include_dirs():
     )
 
 
+def csrc_sources(cuda: bool):
+    """The compile units of csrc/, at any depth: the C++ files outside the cuda/
+    folders, or (cuda=True) those inside them and the .cu files. Each op family
+    (csrc/<family>/) keeps its CUDA kernels and their registration in its cuda/."""
+    cpp = glob.glob("csrc/**/*.cpp", recursive=True)
+    if not cuda:
+        return sorted(p for p in cpp if "cuda" not in p.split(os.sep)[:-1])
+    cuda_cpp = [p for p in cpp if "cuda" in p.split(os.sep)[:-1]]
+    return sorted(cuda_cpp + glob.glob("csrc/**/*.cu", recursive=True))
+
+
 def extension():
-    sources = sorted(glob.glob("csrc/*.cpp") + glob.glob("csrc/cpu/*.cpp"))
+    sources = csrc_sources(cuda=False)
     # -fopenmp: at::parallel_for is an OpenMP pragma in torch's headers, ignored
     # without it (the OpenMP runtime is the one torch has already loaded).
     # -fno-trapping-math: lets GCC vectorize the CPU cell loops, whose exp has a
@@ -82,7 +93,7 @@ def extension():
         f"seq2seq_ext: building the CPU and CUDA kernels "
         f"(arch list: {os.environ.get('TORCH_CUDA_ARCH_LIST', 'visible GPUs')})"
     )
-    sources += sorted(glob.glob("csrc/cuda/*.cpp") + glob.glob("csrc/cuda/*.cu"))
+    sources += csrc_sources(cuda=True)
     return cpp_extension.CUDAExtension(
         "seq2seq_ext._C",
         sources,
