@@ -101,10 +101,10 @@ def decoder_loops(dtype):
             dropout=0.2,  # the training pass's masks
         )
         model = model.to(DEVICE, dtype).eval()
-        model.greedy_decode(src, lengths, max_len=5, use_ops=True)
-        model.beam_search(src, lengths, beam_size=3, max_len=5, length_penalty=1.0, use_ops=True)
+        model.greedy_decode(src, lengths, max_len=5, loop="cpp")
+        model.beam_search(src, lengths, beam_size=3, max_len=5, length_penalty=1.0, loop="cpp")
         tgt = torch.tensor([[1, 4, 5, 2], [1, 6, 2, 0]], device=DEVICE)
-        backward_of(model.train()(src, lengths, tgt, teacher_forcing_ratio=0.5, use_ops=True))
+        backward_of(model.train()(src, lengths, tgt, teacher_forcing_ratio=0.5, loop="cpp"))
 
 
 def main():

@@ -1,4 +1,4 @@
-"""The CPU's float32 recurrent kernels (csrc/cpu/recurrent_kernels.cpp) in every
+"""The CPU's float32 recurrent kernels (csrc/layers/cpu/recurrent_kernels.cpp) in every
 shape that picks a different code path: batch 1 (matrix-vector loops on W_hh as
 stored), larger batches (packed weights, blocks of 32 hidden units), hidden sizes
 that leave a partial block, packed batches whose last steps have one row, and

@@ -112,8 +112,8 @@ def test_decoding_ops_run_on_the_current_stream(beam_size):
     def decode(src, lengths):
         with torch.no_grad():
             if beam_size is None:
-                return search.greedy_decode(model, src, lengths, 9, True)
-            return search.beam_search(model, src, lengths, beam_size, 9, 0.7, True)
+                return search.greedy_decode(model, src, lengths, 9, "cpp")
+            return search.beam_search(model, src, lengths, beam_size, 9, 0.7, "cpp")
 
     expected = decode(src, lengths)
     ours = on_a_busy_side_stream(decode, [src, lengths])

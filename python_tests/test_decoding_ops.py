@@ -67,19 +67,19 @@ def assert_same_decoding(ours, python):
         assert torch.equal(x, y), f"{name} differs"
 
 
-def decode(model, src, lengths, beam_size=None, max_len=9, length_penalty=0.7, use_ops=True):
-    """Greedy decoding, or beam search, with the C++ loop (use_ops) or the Python one."""
+def decode(model, src, lengths, beam_size=None, max_len=9, length_penalty=0.7, loop="cpp"):
+    """Greedy decoding, or beam search, with the C++ loop ("cpp") or the Python one."""
     with torch.no_grad():
         if beam_size is None:
-            return search.greedy_decode(model, src, lengths, max_len, use_ops)
-        return search.beam_search(model, src, lengths, beam_size, max_len, length_penalty, use_ops)
+            return search.greedy_decode(model, src, lengths, max_len, loop)
+        return search.beam_search(model, src, lengths, beam_size, max_len, length_penalty, loop)
 
 
 def decode_both_ways(model, src, lengths, beam_size=None, max_len=9, length_penalty=0.7):
     """(C++ loop, Python loop) results of greedy decoding, or of beam search."""
     return tuple(
-        decode(model, src, lengths, beam_size, max_len, length_penalty, use_ops)
-        for use_ops in (True, False)
+        decode(model, src, lengths, beam_size, max_len, length_penalty, loop)
+        for loop in ("cpp", "python")
     )
 
 
@@ -230,7 +230,9 @@ def test_the_loop_in_use_and_when_python_runs_instead():
     assert not search.decoding_ops_serve(torch_model, "cpu")
     src, lengths = make_source(batch=2)
     with pytest.raises(ValueError, match="backend='fused'"):
-        search.greedy_decode(torch_model, src, lengths, 5, use_ops=True)
+        search.greedy_decode(torch_model, src, lengths, 5, loop="cpp")
+    with pytest.raises(ValueError, match="loop must be one of 'auto', 'cpp', 'python', got True"):
+        model.greedy_decode(src, lengths, loop=True)
     calls = []
     op = torch.ops.seq2seq_ext.greedy_decode
     model.eval()
@@ -238,7 +240,7 @@ def test_the_loop_in_use_and_when_python_runs_instead():
         model.decoder.register_forward_pre_hook(lambda *args: calls.append("step"))
         model.greedy_decode(src, lengths, max_len=5)
         assert calls == []  # the C++ loop never calls the decoder module
-        model.greedy_decode(src, lengths, max_len=5, use_ops=False)
+        model.greedy_decode(src, lengths, max_len=5, loop="python")
     assert op is torch.ops.seq2seq_ext.greedy_decode
 
 

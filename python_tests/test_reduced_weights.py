@@ -259,7 +259,7 @@ def test_what_a_decoding_only_copy_refuses():
     with pytest.raises(RuntimeError, match="only decodes"):
         inference(src, lengths)
     with pytest.raises(ValueError, match="only in the C\\+\\+ loop"):
-        inference.greedy_decode(src, lengths, use_ops=False)
+        inference.greedy_decode(src, lengths, loop="python")
     with pytest.raises(ValueError, match="beam_size must be >= 1"):
         inference.beam_search(src, lengths, 0)
 

@@ -45,13 +45,13 @@ def make_target(batch, tgt_len=7, seed=2, device="cpu"):
     return tgt.to(device)
 
 
-def logits_and_grads(model, src, lengths, tgt, ratio, use_ops, inputs=()):
+def logits_and_grads(model, src, lengths, tgt, ratio, loop, inputs=()):
     """The logits and the gradients of the model's parameters (and of
     `inputs`) for fixed random upstream gradients; the same scheduled-sampling
     draws for both loops."""
     model.zero_grad()
     torch.manual_seed(7)
-    logits = model(src, lengths, tgt, ratio, use_ops=use_ops)
+    logits = model(src, lengths, tgt, ratio, loop=loop)
     upstream = torch.randn(logits.shape, generator=torch.Generator().manual_seed(3))
     leaves = [*model.parameters(), *inputs]
     grads = torch.autograd.grad(logits, leaves, upstream.to(logits), allow_unused=True)
@@ -59,8 +59,8 @@ def logits_and_grads(model, src, lengths, tgt, ratio, use_ops, inputs=()):
 
 
 def assert_same_pass(model, src, lengths, tgt, ratio, tol, inputs=()):
-    ours, ours_grads = logits_and_grads(model, src, lengths, tgt, ratio, True, inputs)
-    python, python_grads = logits_and_grads(model, src, lengths, tgt, ratio, False, inputs)
+    ours, ours_grads = logits_and_grads(model, src, lengths, tgt, ratio, "cpp", inputs)
+    python, python_grads = logits_and_grads(model, src, lengths, tgt, ratio, "python", inputs)
     assert_close_scaled(ours, python, tol, "logits")
     names = [name for name, _ in model.named_parameters()] + [f"input {i}" for i in inputs]
     for name, a, b in zip(names, ours_grads, python_grads):
@@ -125,10 +125,10 @@ def test_dropout_equals_the_python_loop_with_the_same_masks(cell, num_layers, mo
 
     monkeypatch.setattr(torch.nn.functional, "dropout", dropout)
     queue[:] = in_call_order
-    ours = logits_and_grads(model, src, lengths, tgt, 0.5, True)
+    ours = logits_and_grads(model, src, lengths, tgt, 0.5, "cpp")
     assert len(queue) == len(in_call_order), "the op drew nothing through F.dropout"
     queue[:] = in_call_order
-    python = logits_and_grads(model, src, lengths, tgt, 0.5, False)
+    python = logits_and_grads(model, src, lengths, tgt, 0.5, "python")
     assert queue == [], "the Python loop applied every mask"
     assert_close_scaled(ours[0], python[0], 1e-10, "logits")
     for name, a, b in zip(dict(model.named_parameters()), ours[1], python[1]):
@@ -218,8 +218,8 @@ def test_bfloat16_is_close_to_float64():
     model = make_model("gru", "bahdanau", True, False).train()
     src, lengths = make_source(batch=4)
     tgt = make_target(4)
-    exact, exact_grads = logits_and_grads(model.double(), src, lengths, tgt, 1.0, False)
-    half, half_grads = logits_and_grads(model.bfloat16(), src, lengths, tgt, 1.0, True)
+    exact, exact_grads = logits_and_grads(model.double(), src, lengths, tgt, 1.0, "python")
+    half, half_grads = logits_and_grads(model.bfloat16(), src, lengths, tgt, 1.0, "cpp")
     assert half.dtype == torch.bfloat16
     assert_close_scaled(half.double(), exact, 5e-2, "logits")
     for a, b in zip(half_grads, exact_grads):
@@ -458,7 +458,7 @@ def test_where_the_op_runs(monkeypatch):
     src, lengths = make_source(batch=2)
     tgt = make_target(2)
     with pytest.raises(ValueError, match="backend='fused'"):
-        torch_model(src, lengths, tgt, use_ops=True)
+        torch_model(src, lengths, tgt, loop="cpp")
     steps, step = [], model.decoder.step
     monkeypatch.setattr(model.decoder, "step", lambda *args: steps.append(1) or step(*args))
     model.eval()(src, lengths, tgt)

@@ -1,7 +1,7 @@
 """The cell ops (one step of an LSTM, GRU or Elman RNN): for each, its fake
 kernel (output shapes, for torch.compile and meta tensors), its autograd
 formula (the op's backward kernel) and autocast. The schemas are in
-csrc/ops.cpp."""
+csrc/cells/schema.cpp."""
 
 import torch
 

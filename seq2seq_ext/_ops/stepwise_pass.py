@@ -1,5 +1,5 @@
 """The decoder's step-by-step training pass (seq2seq_ext::decoder_stepwise_pass,
-csrc/stepwise_pass.h): its fake kernel and its autograd formula, which calls
+csrc/stepwise_pass/stepwise_pass.h): its fake kernel and its autograd formula, which calls
 the backward op (the backward through time in C++). Its arguments are a
 model's weights, so no autocast: under autocast the model keeps its Python
 loop (see seq2seq_ext/models/loop_ops.py)."""

@@ -25,7 +25,7 @@ class Memory(NamedTuple):
 
 
 def decoding_op_arguments(config: Seq2SeqConfig, weights: list, memory: Memory, state) -> tuple:
-    """The decoding ops' leading arguments: `weights` in csrc/decoder_args.h's
+    """The decoding ops' leading arguments: `weights` in csrc/decoding/decoder_args.h's
     order, the config's cell, attention and input feeding, the state as a list,
     and the memory (values, mask, keys_proj)."""
     states = list(state) if isinstance(state, tuple) else [state]
@@ -87,7 +87,7 @@ class AttentionDecoder(nn.Module):
         return self.output(self.dropout(outputs)), state, weights, outputs
 
     def decoding_weights(self) -> list:
-        """This decoder's weights in the decoding ops' order (csrc/decoder_args.h),
+        """This decoder's weights in the decoding ops' order (csrc/decoding/decoder_args.h),
         each as (name, tensor, whether the ops also take it in reduced precision:
         the matrices multiplied every step)."""
         config = self.config
@@ -123,7 +123,7 @@ class AttentionDecoder(nn.Module):
 
     def dropout_masks(self, steps: int, batch: int, like: Tensor) -> list:
         """The training pass op's dropout (``seq2seq_ext::decoder_stepwise_pass``,
-        csrc/decoder_args.h): [] when none is active, else keep-masks scaled by
+        csrc/decoding/decoder_args.h): [] when none is active, else keep-masks scaled by
         1 / (1 - p), drawn as nn.Dropout draws them, for what this decoder drops
         at each step: the embedding (steps, batch, E), each layer's h as the
         next layer's input (layers - 1, steps, batch, H) and the output o_t

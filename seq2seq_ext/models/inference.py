@@ -4,16 +4,15 @@ output feature, each row quantized symmetrically to [-127, 127]).
 
 Decoding one sentence at a time on a CPU reads every decoder weight once per
 step, so the bytes of the weights are its cost: bfloat16 halves them, int8
-quarters them. The decoding ops (csrc/decode_ops.h) take the reduced matrices
+quarters them. The decoding ops (csrc/decoding/decode_ops.h) take the reduced matrices
 as they are and widen them to float32 as they read them
-(csrc/reduced_linear.h); every sum is float32. The reduced matrices: each
+(csrc/core/reduced_linear.h); every sum is float32. The reduced matrices: each
 recurrent layer's W_ih and W_hh, Bahdanau's W_q, the combine layer's and the
 output layer's weights. The embedding, the biases, Bahdanau's v and Luong's
 general W (small, or read a row at a time) and the encoder (run once per
 sentence) stay float32."""
 
 import copy
-from typing import Optional
 
 import torch
 from torch import Tensor, nn
@@ -24,6 +23,7 @@ from ..functional import lengths_to_mask
 from . import search
 from .config import Seq2SeqConfig
 from .decoder import AttentionDecoder, Memory, decoding_op_arguments
+from .loop_ops import check_loop
 
 PRECISIONS = ("float32", "bfloat16", "int8")
 INT8_MAX = 127
@@ -125,10 +125,13 @@ class InferenceSeq2Seq(nn.Module):
         mask = lengths_to_mask(src_lengths.to(src.device), src.shape[1], src.shape[0])
         return self.decoder.memory(outputs, mask), state
 
-    def _check_serves(self, device, use_ops: Optional[bool]) -> None:
+    def _check_serves(self, device, loop: str) -> None:
         device_type = torch.device(device).type
-        if use_ops is False:
-            raise ValueError("a model from for_inference() decodes only in the C++ loop (use_ops)")
+        if loop == "python":
+            raise ValueError(
+                "a model from for_inference() decodes only in the C++ loop (loop='cpp')"
+            )
+        check_loop(loop)
         if self.precision != "float32" and device_type != "cpu":
             raise ValueError(
                 f"{self.precision} decoding weights run on the CPU only, got a source on {device}"
@@ -140,10 +143,10 @@ class InferenceSeq2Seq(nn.Module):
 
     @torch.no_grad()
     def greedy_decode(
-        self, src: Tensor, src_lengths: Tensor, max_len: int = 50, use_ops: Optional[bool] = None
+        self, src: Tensor, src_lengths: Tensor, max_len: int = 50, loop: str = "auto"
     ):
         """As Seq2Seq.greedy_decode. -> search.Decoded."""
-        return self._decode(torch.ops.seq2seq_ext.greedy_decode, src, src_lengths, max_len, use_ops)
+        return self._decode(torch.ops.seq2seq_ext.greedy_decode, src, src_lengths, max_len, loop)
 
     @torch.no_grad()
     def beam_search(
@@ -153,18 +156,16 @@ class InferenceSeq2Seq(nn.Module):
         beam_size: int = 4,
         max_len: int = 50,
         length_penalty: float = 0.0,
-        use_ops: Optional[bool] = None,
+        loop: str = "auto",
     ):
         """As Seq2Seq.beam_search. -> search.Decoded."""
         search.check_beam_size(beam_size)
         op = torch.ops.seq2seq_ext.beam_search
-        return self._decode(
-            op, src, src_lengths, max_len, use_ops, beam_size, float(length_penalty)
-        )
+        return self._decode(op, src, src_lengths, max_len, loop, beam_size, float(length_penalty))
 
-    def _decode(self, op, src, src_lengths, max_len, use_ops, *extra):
+    def _decode(self, op, src, src_lengths, max_len, loop, *extra):
         search.check_max_len(max_len)
-        self._check_serves(src.device, use_ops)
+        self._check_serves(src.device, loop)
         memory, state = self.encode(src, src_lengths)
         return search.run_decoding_op(
             op, self, memory, state, max_len, *extra, scales=self.decoder.scales()

@@ -3,8 +3,6 @@ step-by-step training pass) or in Python, step by step through the modules.
 Both compute the same; the op serves only where it computes exactly what
 the modules would."""
 
-from typing import Optional
-
 import torch
 
 from .._ops import KERNELS, TRAINING_OPS
@@ -26,13 +24,22 @@ def loop_op_serves(model, op: str, device) -> bool:
     )
 
 
-def use_loop_op(model, op: str, device, use_ops: Optional[bool]) -> bool:
-    """use_ops None: the C++ op wherever it serves; True: it, or an error;
-    False: the Python loop."""
+LOOPS = ("auto", "cpp", "python")
+
+
+def check_loop(loop: str) -> None:
+    if loop not in LOOPS:
+        raise ValueError(f"loop must be one of {', '.join(map(repr, LOOPS))}, got {loop!r}")
+
+
+def use_loop_op(model, op: str, device, loop: str) -> bool:
+    """Whether to run the C++ op `op`: loop "auto" wherever it serves, "cpp"
+    always (an error where it cannot serve), "python" never."""
+    check_loop(loop)
     serves = loop_op_serves(model, op, device)
-    if use_ops and not serves:
+    if loop == "cpp" and not serves:
         raise ValueError(
-            f"use_ops=True, but the C++ loop ({op}) needs backend='fused', compiled kernels on "
+            f"loop='cpp', but the C++ loop ({op}) needs backend='fused', compiled kernels on "
             f"{torch.device(device).type}, no autocast and (decoding) no dropout in training mode"
         )
-    return serves if use_ops is None else use_ops
+    return serves if loop == "auto" else loop == "cpp"

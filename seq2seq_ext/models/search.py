@@ -2,7 +2,7 @@
 
 The loops here are the definition. On the fused backend with compiled kernels,
 the same loops run in C++ (the ops seq2seq_ext::greedy_decode and beam_search,
-csrc/decode_ops.h), step for step the same computations, so they return the
+csrc/decoding/decode_ops.h), step for step the same computations, so they return the
 same tokens, scores, attention and lengths without a Python call per step."""
 
 from typing import NamedTuple, Optional
@@ -61,15 +61,16 @@ def run_decoding_op(op, model, memory, state, max_len: int, *extra, scales=()) -
 
 
 def greedy_decode(
-    model, src: Tensor, src_lengths: Tensor, max_len: int, use_ops: Optional[bool] = None
+    model, src: Tensor, src_lengths: Tensor, max_len: int, loop: str = "auto"
 ) -> Decoded:
-    """The most likely token at each step. use_ops: run the loop in C++ (None:
-    wherever decoding_ops_serve)."""
+    """The most likely token at each step. loop: "cpp" runs the loop as one C++
+    op, "python" step by step through the modules, "auto" the C++ op wherever
+    it serves (decoding_ops_serve); both compute the same."""
     check_max_len(max_len)
-    use_ops = use_loop_op(model, "greedy_decode", src.device, use_ops)
+    use_cpp = use_loop_op(model, "greedy_decode", src.device, loop)
     config = model.config
     memory, state = model.encode(src, src_lengths)
-    if use_ops:
+    if use_cpp:
         return run_decoding_op(torch.ops.seq2seq_ext.greedy_decode, model, memory, state, max_len)
     batch = src.shape[0]
     token = torch.full((batch,), config.sos_index, dtype=torch.long, device=src.device)
@@ -105,19 +106,19 @@ def beam_search(
     beam_size: int,
     max_len: int,
     length_penalty: float,
-    use_ops: Optional[bool] = None,
+    loop: str = "auto",
 ) -> Decoded:
     """Keeps the beam_size best partial hypotheses of each sentence by summed
     log-probability. A finished hypothesis stays in the beam and can only be
     extended by PAD, at no cost. At the end each sentence's hypotheses are ranked
-    by score / length_penalty_factor(length). use_ops as greedy_decode's."""
+    by score / length_penalty_factor(length). loop as greedy_decode's."""
     check_max_len(max_len)
     check_beam_size(beam_size)
-    use_ops = use_loop_op(model, "beam_search", src.device, use_ops)
+    use_cpp = use_loop_op(model, "beam_search", src.device, loop)
     config = model.config
     batch, beams, device = src.shape[0], beam_size, src.device
     memory, state = model.encode(src, src_lengths)
-    if use_ops:
+    if use_cpp:
         return run_decoding_op(
             torch.ops.seq2seq_ext.beam_search,
             model,

@@ -42,7 +42,7 @@ class Seq2Seq(nn.Module):
         src_lengths: Tensor,
         tgt: Tensor,
         teacher_forcing_ratio: float = 1.0,
-        use_ops: Optional[bool] = None,
+        loop: str = "auto",
     ):
         """-> logits (B, T-1, V) predicting tgt[:, 1:] from tgt[:, :-1].
 
@@ -50,7 +50,7 @@ class Seq2Seq(nn.Module):
         next input is the true token with that probability, else the model's own
         previous prediction. Ratio 1 without input feeding runs the decoder's
         recurrent layer once over all steps; otherwise it runs step by step:
-        ``use_ops`` as greedy_decode's, for the op
+        ``loop`` as greedy_decode's, for the op
         ``seq2seq_ext::decoder_stepwise_pass`` (the loop and its backward
         through time in C++)."""
         if tgt.dim() != 2 or tgt.dtype != torch.int64 or tgt.shape[0] != src.shape[0]:
@@ -73,7 +73,7 @@ class Seq2Seq(nn.Module):
         use_truth = None
         if teacher_forcing_ratio < 1.0:
             use_truth = torch.rand(tgt_in.shape, device=tgt_in.device) < teacher_forcing_ratio
-        if use_loop_op(self, "decoder_stepwise_pass", src.device, use_ops):
+        if use_loop_op(self, "decoder_stepwise_pass", src.device, loop):
             return torch.ops.seq2seq_ext.decoder_stepwise_pass(
                 *self.decoder.decoding_op_arguments(memory, state),
                 tgt_in,
@@ -95,12 +95,12 @@ class Seq2Seq(nn.Module):
 
     @torch.no_grad()
     def greedy_decode(
-        self, src: Tensor, src_lengths: Tensor, max_len: int = 50, use_ops: Optional[bool] = None
+        self, src: Tensor, src_lengths: Tensor, max_len: int = 50, loop: str = "auto"
     ):
-        """The most likely token at each step. -> search.Decoded. ``use_ops``:
-        run the loop in C++ (the default wherever search.decoding_ops_serve) or,
-        False, in Python; both return the same."""
-        return search.greedy_decode(self, src, src_lengths, max_len, use_ops)
+        """The most likely token at each step. -> search.Decoded. ``loop``: "cpp"
+        runs the loop as one C++ op, "python" step by step through the modules,
+        "auto" the C++ op wherever search.decoding_ops_serve; both return the same."""
+        return search.greedy_decode(self, src, src_lengths, max_len, loop)
 
     @torch.no_grad()
     def beam_search(
@@ -110,14 +110,12 @@ class Seq2Seq(nn.Module):
         beam_size: int = 4,
         max_len: int = 50,
         length_penalty: float = 0.0,
-        use_ops: Optional[bool] = None,
+        loop: str = "auto",
     ):
         """The best of ``beam_size`` hypotheses kept at each step, ranked at the end
         by log-probability / ((5 + length) / 6) ** length_penalty. -> search.Decoded.
-        ``use_ops`` as greedy_decode's."""
-        return search.beam_search(
-            self, src, src_lengths, beam_size, max_len, length_penalty, use_ops
-        )
+        ``loop`` as greedy_decode's."""
+        return search.beam_search(self, src, src_lengths, beam_size, max_len, length_penalty, loop)
 
     def for_inference(self, weights: str = "float32") -> InferenceSeq2Seq:
         """A decoding-only copy whose decoder matrices are stored in ``weights``

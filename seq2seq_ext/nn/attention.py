@@ -18,18 +18,19 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from .. import functional, reference
+from .. import functional
+from . import torch_attention
 from .backends import check_backend
 
 
 def _attend(name: str, backend: str, *args, mask=None, lengths=None, **kwargs):
     """Calls the fused op `name` of functional.py, or (backend="torch") the
-    pure-PyTorch one of reference.py, which takes a mask only."""
+    torch ops of torch_attention.py, which take a mask only."""
     if backend == "fused":
         return getattr(functional, name)(*args, mask=mask, lengths=lengths, **kwargs)
     values = args[2]
     mask = functional.resolve_mask(mask, lengths, values.shape[0], values.shape[1])
-    return getattr(reference, name)(*args, mask=mask, **kwargs)
+    return getattr(torch_attention, name)(*args, mask=mask, **kwargs)
 
 
 class BahdanauAttention(nn.Module):
@@ -188,7 +189,8 @@ class LuongAttention(nn.Module):
         if self.W is not None:
             query = query @ self.W
         scores = torch.bmm(query, keys.transpose(1, 2))  # (B, T, S)
-        softmax = functional.masked_softmax if self.backend == "fused" else reference.masked_softmax
+        fused = self.backend == "fused"
+        softmax = functional.masked_softmax if fused else torch_attention.masked_softmax
         weights = softmax(scores, mask.unsqueeze(1) if mask is not None else None)
         return torch.bmm(weights, values), weights
 

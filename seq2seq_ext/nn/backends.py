@@ -2,8 +2,7 @@
 
 - ``"fused"``: this package's kernels (``seq2seq_ext.functional``);
 - ``"torch"``: PyTorch alone: torch.nn's recurrent layers, and for attention,
-  which torch.nn does not have, the pure-PyTorch definitions of
-  ``seq2seq_ext.reference``.
+  which torch.nn does not have, compositions of torch ops (torch_attention.py).
 
 Both have the same parameters, so a state_dict moves between them."""
 
