@@ -12,7 +12,7 @@ its last line RESULT {json}.
 
 from translation_example import run_example
 
-QUICK = ["--examples", "8000", "--epochs", "10"]
+QUICK = {"examples": 8000, "epochs": 10}
 
 if __name__ == "__main__":
     run_example(

@@ -16,7 +16,7 @@ line RESULT {json}.
 
 from translation_example import run_example
 
-QUICK = ["--examples", "6000", "--epochs", "12", "--hidden", "128", "--words", "30"]
+QUICK = {"examples": 6000, "epochs": 12, "hidden": 128, "words": 30}
 
 if __name__ == "__main__":
     run_example("reverse words: GRU encoder, Bahdanau attention", "reverse_words.yaml", QUICK)

@@ -18,7 +18,7 @@ import sys
 
 from translation_example import run_example
 
-QUICK = ["--epochs", "30", "--hidden", "128", "--layers", "1", "--dropout", "0", "--beam", "1"]
+QUICK = {"epochs": 30, "hidden": 128, "layers": 1, "dropout": 0.0, "beam": 1}
 NEW_SENTENCES = ["I eat the apple.", "We read the newspaper.", "She likes the cat."]
 
 if __name__ == "__main__":
@@ -28,7 +28,7 @@ if __name__ == "__main__":
     run = run_example(
         "translation: bidirectional GRU, Bahdanau attention", "translate_tsv.yaml", QUICK
     )
-    translator = run["translator"]
+    translator = run.translator
     for sentence in NEW_SENTENCES:
         print(f"translate({sentence!r}) = {translator.translate(sentence)!r}", file=sys.stderr)
     if interactive:

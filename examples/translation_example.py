@@ -1,40 +1,32 @@
 """What the translation-style examples (reverse_words, translate_tsv,
-arithmetic) share: train as `python -m seq2seq_ext train --config
-configs/<example>.yaml` does, with --quick's smaller options and the command
-line's on top (--device, --out and any other train option), print 10 test
-examples, draw the attention of one test sentence to
-OUT/attention_heatmap.png, and print RESULT {json} last."""
+arithmetic) share: train with configs/<example>.yaml, as `python -m
+seq2seq_ext train --config configs/<example>.yaml` does, with --quick's
+smaller settings and the command line's options on top (--device, --out and
+any other train option), print 10 test examples, draw the attention of one
+test sentence to OUT/attention_heatmap.png, and print RESULT {json} last."""
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
-from seq2seq_ext.nmt.cli import metrics_of, parse_arguments, train
+from seq2seq_ext.nmt import TrainedRun, load_config, train_run
 from seq2seq_ext.nmt.plots import plot_attention
 from seq2seq_ext.nmt.translator import attention_example
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
-def run_example(description: str, config: str, quick_options: list) -> dict:
-    """Trains with configs/`config` (and quick_options with --quick); returns
-    what cli.train returns."""
+def run_example(description: str, config: str, quick: dict) -> TrainedRun:
+    """Trains with configs/`config` (and the `quick` settings with --quick),
+    from scratch and without progress bars; returns what train_run returns."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="a small run (under 2 minutes)")
     args, train_options = parser.parse_known_args()
-    arguments = parse_arguments(
-        [
-            "train",
-            "--config",
-            str(CONFIGS / config),
-            "--restart",
-            "--no-progress",
-            *(quick_options if args.quick else []),
-            *train_options,
-        ]
-    )
-    run = train(arguments)
-    translator, pairs, translations = run["translator"], run["test_pairs"], run["translations"]
+    cfg = load_config(CONFIGS / config, quick if args.quick else None, train_options)
+    cfg = replace(cfg, restart=True, train=replace(cfg.train, progress=False))
+    run = train_run(cfg)
+    translator, pairs, translations = run.translator, run.test_pairs, run.translations
     for (source, reference), translation in list(zip(pairs, translations))[:10]:
         mark = "ok " if translation.tokens == list(reference) else "BAD"
         print(
@@ -44,8 +36,8 @@ def run_example(description: str, config: str, quick_options: list) -> dict:
     shown = max(range(min(len(pairs), 50)), key=lambda i: len(pairs[i][0]))
     example = attention_example(translations[shown], pairs[shown][0])
     if example is not None:
-        plot_attention(*example, Path(arguments.out) / "attention_heatmap.png", title=description)
-    scores = metrics_of(run)
+        plot_attention(*example, Path(cfg.out) / "attention_heatmap.png", title=description)
+    scores = run.metrics
     print(
         f"exact match {scores['exact_match']:.3f}, BLEU {scores['bleu']:.1f} on "
         f"{scores['test_examples']} test examples"

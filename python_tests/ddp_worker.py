@@ -9,7 +9,7 @@ import torch
 
 from seq2seq_ext.nmt import cli, distributed
 from seq2seq_ext.nmt.data import BucketBatchSampler
-from seq2seq_ext.nmt.train import Trainer
+from seq2seq_ext.nmt.trainer import Trainer
 
 seen = []  # (epoch, batch of example indices), in the order the sampler gave them
 sampler_iter = BucketBatchSampler.__iter__

@@ -1,6 +1,6 @@
 """The benchmark tools, run as a user runs them (python -m from the checkout):
 the runner on a tiny configuration, compare.py on synthetic results, and the
-README renderer."""
+renderer of docs/benchmarks.md and the README's headline rows."""
 
 import json
 import os
@@ -331,29 +331,136 @@ def test_compare_passes_noise_flags_a_failure_and_warns_of_another_machine(tmp_p
     assert "device" in result.stderr and "thread count" in result.stderr
 
 
-def test_readme_section_comes_from_full_and_partial_results_not_quick(tmp_path):
-    results = tmp_path / "results"
-    results.mkdir()
+def _results_json(path, rows, **run):
+    """A results file as benchmarks.run writes it, with these rows."""
+    results = dict(
+        device=dict(name="X", type="cpu"),
+        date="2026-01-02",
+        torch="2.9",
+        threads=2,
+        quick=False,
+        only=None,
+        rows=rows,
+    )
+    path.write_text(json.dumps({**results, **run}))
+
+
+def test_benchmark_page_comes_from_full_and_partial_results_not_quick(tmp_path):
+    results = tmp_path / "benchmarks" / "results"
+    results.mkdir(parents=True)
     (results / "cpu-x-2t.md").write_text("# Benchmarks on X\n\n## cells\n\n| a |\n")
     (results / "cpu-x-2t-speedup.png").write_bytes(PNG_SIGNATURE)
     (results / "cpu-x-2t-ceiling.png").write_bytes(PNG_SIGNATURE)
     (results / "cpu-x-2t-quick.md").write_text("# quick, must not appear\n")
     (results / "cpu-x-2t-quick-speedup.png").write_bytes(PNG_SIGNATURE)
     (results / "cpu-x-2t-partial.md").write_text("# Benchmarks on X, only some cases\n")
+    (tmp_path / "docs").mkdir()
+    page = tmp_path / "docs" / "benchmarks.md"
+    page.write_text("intro\n<!-- benchmarks:start -->\nold\n<!-- benchmarks:end -->\nrest\n")
     readme = tmp_path / "README.md"
-    readme.write_text("intro\n<!-- benchmarks:start -->\nold\n<!-- benchmarks:end -->\nrest\n")
+    readme.write_text(
+        "intro\n<!-- benchmarks:headline:start -->\nold\n<!-- benchmarks:headline:end -->\nrest\n"
+    )
     result = run_module(
-        "benchmarks.render_readme", "--readme", str(readme), "--results", str(results)
+        "benchmarks.render_readme",
+        "--page",
+        str(page),
+        "--readme",
+        str(readme),
+        "--results",
+        str(results),
     )
     assert result.returncode == 0, result.stderr
-    text = readme.read_text()
+    text = page.read_text()
     assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text
-    assert "### Benchmarks on X" in text and "#### cells" in text
-    assert "quick" not in text and "(from `results/cpu-x-2t.md`)" in text
-    assert "### Benchmarks on X, only some cases" in text
-    # The charts, linked relative to the README (a partial run without charts gets none).
-    assert "](results/cpu-x-2t-speedup.png)" in text and "](results/cpu-x-2t-ceiling.png)" in text
+    assert "## Benchmarks on X" in text and "### cells" in text  # one level below the title
+    assert "quick" not in text and "(from `../benchmarks/results/cpu-x-2t.md`)" in text
+    assert "## Benchmarks on X, only some cases" in text
+    # The charts, linked relative to the page (a partial run without charts gets none).
+    assert "](../benchmarks/results/cpu-x-2t-speedup.png)" in text
+    assert "](../benchmarks/results/cpu-x-2t-ceiling.png)" in text
     assert text.count("![") == 2
+    # No .json results: the README says so between its markers.
+    text = readme.read_text()
+    assert text == (
+        "intro\n<!-- benchmarks:headline:start -->\nNo full benchmark run committed yet.\n"
+        "<!-- benchmarks:headline:end -->\nrest\n"
+    )
+
+
+def test_readme_headline_rows_come_from_the_full_runs_results(tmp_path):
+    """The README's rows are HEADLINES' cases of each full run, formatted as the
+    page's tables; a case the run lacks is left out with a note; --quick and
+    --only runs give none."""
+
+    def python(script, *args):
+        result = subprocess.run(
+            [sys.executable, "-c", script, *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        return result
+
+    headlines = json.loads(
+        python(
+            "import json; from benchmarks.render_readme import HEADLINES;"
+            " print(json.dumps(HEADLINES))"
+        ).stdout
+    )
+    suite, label, shape, mode, peer = headlines[0]
+    case = dict(suite=suite, label=label, shape=shape, mode=mode, dtype="float32")
+    rows = [
+        dict(case, impl="fused", median_ms=1.23456, speedup_over={peer: 2.0, "other": 3.0}),
+        dict(case, impl=peer, median_ms=2.46912),
+        dict(case, impl="other", median_ms=3.7),
+    ]
+    results = tmp_path / "results"
+    results.mkdir()
+    _results_json(results / "cpu-x-2t.json", rows)
+    _results_json(results / "cpu-x-2t-quick.json", rows, quick=True, date="quick")
+    _results_json(results / "cpu-x-2t-partial.json", rows, only="LSTM", date="partial")
+    result = python(
+        "import sys; from pathlib import Path; from benchmarks.render_readme import"
+        " headline_section; print(headline_section(Path(sys.argv[1]), Path(sys.argv[1]).parent))",
+        str(results),
+    )
+    assert result.stdout.splitlines() == [
+        "X, 2026-01-02, torch 2.9, 2 CPU threads (from `results/cpu-x-2t.json`):",
+        "",
+        "| case | shape | mode | fused ms | peer | peer ms | fused speed-up over the peer |",
+        "|---|---|---|---:|---|---:|---:|",
+        f"| {label} | {shape} | {mode} | 1.235 | {peer} | 2.469 | 2.00x |",
+    ]
+    assert len(headlines) > 1 and result.stderr.count("left out") == len(headlines) - 1
+
+
+def test_committed_pages_are_rendered_from_the_committed_results():
+    """docs/benchmarks.md and the README's headline rows are what
+    `python -m benchmarks.render_readme` makes of benchmarks/results/: no number
+    typed by hand, none left stale."""
+    script = """
+from benchmarks.render_readme import (END, HEADLINE_END, HEADLINE_START, RESULTS, ROOT, START,
+                                      headline_section, performance_section)
+
+def block(path, start, end):
+    return path.read_text().split(start, 1)[1].split(end, 1)[0]
+
+assert block(ROOT / "docs" / "benchmarks.md", START, END) == (
+    "\\n" + performance_section(RESULTS, ROOT / "docs") + "\\n"
+), "docs/benchmarks.md"
+assert block(ROOT / "README.md", HEADLINE_START, HEADLINE_END) == (
+    "\\n" + headline_section(RESULTS, ROOT) + "\\n"
+), "README.md"
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, (
+        result.stderr[-2000:] + "\nrun python -m benchmarks.render_readme"
+    )
 
 
 def test_a_peer_of_some_cases_only_gets_dashes_elsewhere():

@@ -8,7 +8,7 @@ import pytest
 from conftest import REPO, result_of, run_python
 
 from seq2seq_ext.checkpoint import load_checkpoint
-from seq2seq_ext.nmt import cli
+from seq2seq_ext.nmt import DecodeConfig, RunConfig, evaluate, translate
 from seq2seq_ext.nmt.data import task_splits
 
 SAMPLE = REPO / "seq2seq_ext" / "nmt" / "data" / "samples" / "eng-fra.tsv"
@@ -37,14 +37,16 @@ def chance_token_accuracy(checkpoint) -> float:
     return right / sum(map(len, targets))
 
 
-def assert_reduced_weights_keep_quality(checkpoint, *options):
-    """`evaluate --weights bfloat16|int8` scores within half a point of float32:
-    exact match (in percent) and BLEU."""
+def decoding(weights="float32", beam=1) -> RunConfig:
+    return RunConfig(decode=DecodeConfig(beam=beam, weights=weights), device="cpu")
+
+
+def assert_reduced_weights_keep_quality(checkpoint, beam=1, data=None):
+    """`evaluate` with bfloat16 or int8 weights scores within half a point of
+    float32: exact match (in percent) and BLEU."""
     scores = {}
     for weights in ("float32", "bfloat16", "int8"):
-        arguments = ["evaluate", "--checkpoint", str(checkpoint), "--device", "cpu"]
-        arguments += ["--weights", weights, *options]
-        scores[weights] = cli.evaluate(cli.parse_arguments(arguments))
+        scores[weights] = evaluate(decoding(weights, beam), checkpoint, data=data)
         assert scores[weights]["weights"] == weights
     for weights in ("bfloat16", "int8"):
         exact_match_points = 100 * (
@@ -57,11 +59,10 @@ def assert_reduced_weights_keep_quality(checkpoint, *options):
 def test_reverse_words_quick_reaches_ninety_percent_exact_match(tmp_path, capsys):
     result = run_example("reverse_words.py", "--quick", "--device", "cpu", "--out", str(tmp_path))
     assert result["exact_match"] >= 0.9
-    assert_reduced_weights_keep_quality(tmp_path / "best.pt", "--beam", "4")
+    assert_reduced_weights_keep_quality(tmp_path / "best.pt", beam=4)
     source = "w3 w14 w7 w21"
     for weights in ("float32", "int8"):
-        arguments = ["translate", "--checkpoint", str(tmp_path / "best.pt"), "--device", "cpu"]
-        cli.translate(cli.parse_arguments([*arguments, "--weights", weights, source]))
+        translate(decoding(weights), [source], tmp_path / "best.pt")
     float32_output, int8_output = capsys.readouterr().out.splitlines()
     assert float32_output == int8_output == "w21 w7 w14 w3"
     assert (tmp_path / "attention_heatmap.png").stat().st_size > 0
@@ -77,8 +78,8 @@ def test_reverse_words_quick_reaches_ninety_percent_exact_match(tmp_path, capsys
 @pytest.mark.parametrize(
     "name, extra, margin, evaluation",
     [
-        ("arithmetic.py", ["--examples", "4000", "--epochs", "5"], 0.08, []),  # 0.57 vs 0.45
-        ("translate_tsv.py", ["--epochs", "8"], 0.3, ["--data", str(SAMPLE)]),  # 0.81 vs 0.32
+        ("arithmetic.py", ["--examples", "4000", "--epochs", "5"], 0.08, None),  # 0.57 vs 0.45
+        ("translate_tsv.py", ["--epochs", "8"], 0.3, SAMPLE),  # 0.81 vs 0.32
     ],
 )
 def test_translation_examples_learn(tmp_path, name, extra, margin, evaluation):
@@ -87,7 +88,7 @@ def test_translation_examples_learn(tmp_path, name, extra, margin, evaluation):
     assert result["valid_token_accuracy"] > chance + margin, chance
     assert {"exact_match", "bleu", "chrf"} <= set(result)
     assert (tmp_path / "attention_heatmap.png").stat().st_size > 0
-    assert_reduced_weights_keep_quality(tmp_path / "best.pt", *evaluation)
+    assert_reduced_weights_keep_quality(tmp_path / "best.pt", data=evaluation)
 
 
 def test_add_two_digits_learns(tmp_path):

@@ -1,15 +1,26 @@
 """Training: masked loss, exact resume, checkpoints that fail cleanly, AMP,
-DistributedDataParallel over gloo, and the command line."""
+DistributedDataParallel over gloo, the command line and the Python API of a
+RunConfig, and checkpoints of earlier versions."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
 from conftest import REPO, result_of, run_python
 
 from seq2seq_ext.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from seq2seq_ext.errors import InputError
 from seq2seq_ext.models import Seq2Seq, Seq2SeqConfig
-from seq2seq_ext.nmt import cli
+from seq2seq_ext.nmt import (
+    DataConfig,
+    RunConfig,
+    cli,
+    evaluate,
+    load_config,
+    model_config,
+    translate,
+)
 from seq2seq_ext.nmt.data import (
     Vocab,
     make_loader,
@@ -17,7 +28,14 @@ from seq2seq_ext.nmt.data import (
     task_splits,
     train_valid_test_split,
 )
-from seq2seq_ext.nmt.train import AMP_DTYPES, TrainConfig, Trainer, load_model, masked_cross_entropy
+from seq2seq_ext.nmt.options import run_config
+from seq2seq_ext.nmt.trainer import (
+    AMP_DTYPES,
+    TrainConfig,
+    Trainer,
+    load_model,
+    masked_cross_entropy,
+)
 from seq2seq_ext.nmt.translator import Translator
 
 LOSS_FIELDS = ("epoch", "train_loss", "valid_loss", "valid_token_accuracy", "teacher_forcing")
@@ -66,8 +84,8 @@ def make_trainer(
     train_config = TrainConfig(
         epochs=epochs,
         lr=1e-2,
-        teacher_forcing_start=1.0,
-        teacher_forcing_end=0.5,
+        lr_schedule="constant",
+        teacher_forcing=(1.0, 0.5),
         progress=False,
         stop_after_epoch=stop_after_epoch,
         **dict(training),
@@ -257,12 +275,14 @@ def test_distributed_data_parallel_on_gloo(tmp_path):
         assert len(examples) - len(set(examples)) <= len(batches[0][0]), epoch
 
 
+TRAINED = ["--epochs", "10", "--embedding", "16", "--hidden", "32", "--lr", "0.01"]
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A model trained long enough to have learnt something (about 15 s)."""
     out = tmp_path_factory.mktemp("cli")
-    options = ["--epochs", "10", "--embedding", "16", "--hidden", "32", "--lr", "0.01"]
-    result = cli.main(["train", *TINY, *options, "--out", str(out)])
+    result = cli.main(["train", *TINY, *TRAINED, "--out", str(out)])
     return out, result
 
 
@@ -342,3 +362,83 @@ def test_cli_sweep_writes_a_table_and_a_plot(tmp_path):
         cli.main(["sweep", "--param", "nonsense", "--values", "1", *TINY])
     # SystemExit(message): the process prints it and exits with status 1.
     assert exit.value.code == "sweep: --param nonsense is not a train option"
+
+
+def test_train_writes_the_run_config_it_used(trained):
+    """config.yaml in the run folder is the sectioned run config, and reads back
+    to the RunConfig that the command line made."""
+    out, _ = trained
+    written = (out / "config.yaml").read_text()
+    assert "model:\n" in written and "hidden-size: 32" in written
+    arguments = cli.parse_arguments(["train", *TINY, *TRAINED, "--out", str(out)])
+    assert load_config(out / "config.yaml") == run_config(arguments)
+
+
+def test_the_api_takes_what_the_command_line_takes():
+    """RunConfig built in Python equals the command line's for the same settings."""
+    arguments = cli.parse_arguments(["train", *TINY, "--teacher-forcing", "0.9", "--out", "r"])
+    assert run_config(arguments) == RunConfig(
+        data=DataConfig(examples=300, min_len=2, max_len=4, words=8),
+        model=model_config(embedding_size=8, hidden_size=16),
+        train=TrainConfig(epochs=2, batch_size=16, progress=False, teacher_forcing=0.9),
+        out="r",
+        device="cpu",
+    )
+
+
+def old_checkpoint(trained, tmp_path, **changes):
+    """best.pt as an earlier version wrote it: the task options without the
+    run config's later fields (`changes` then applied to the extra state)."""
+    out, _ = trained
+    payload = load_checkpoint(out / "best.pt")
+    payload.pop("format")
+    old_keys = ("task", "examples", "seed", "min_len", "max_len", "words", "digits", "data")
+    old_keys += ("max_pairs", "tokenizer", "subword_vocab_size", "subword_type", "joint_vocab")
+    payload["extra"]["data"] = {key: payload["extra"]["data"][key] for key in old_keys}
+    for key, value in changes.items():
+        if value is None:
+            payload["extra"].pop(key)
+        else:
+            payload["extra"][key] = value
+    path = tmp_path / "old.pt"
+    save_checkpoint(path, payload)
+    return path
+
+
+def test_old_checkpoints_evaluate_and_translate(trained, tmp_path, capsys):
+    out, result = trained
+    cfg = RunConfig(device="cpu")
+    evaluated = evaluate(cfg, old_checkpoint(trained, tmp_path))
+    assert evaluated["examples"] == result["test_examples"]
+    assert evaluated["exact_match"] == pytest.approx(result["exact_match"])
+    assert evaluate(replace(cfg, out=str(out)))["bleu"] == pytest.approx(result["bleu"])
+    capsys.readouterr()
+    assert translate(cfg, ["w1 w2 w3"], tmp_path / "old.pt") == {"translated": 1}
+    assert len(capsys.readouterr().out.splitlines()) == 1
+
+
+def test_checkpoints_without_what_evaluate_needs_fail_in_one_line(trained, tmp_path, capsys):
+    no_task = old_checkpoint(trained, tmp_path, data=None)
+    with pytest.raises(InputError, match="does not say which task it was trained on"):
+        evaluate(RunConfig(device="cpu"), no_task)
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("w1 w2\tw2 w1\nw3 w4\tw4 w3\n")
+    assert evaluate(RunConfig(device="cpu"), no_task, data=pairs)["examples"] == 2
+    no_vocab = old_checkpoint(trained, tmp_path, tgt_vocab=None)
+    argv = ["translate", "--checkpoint", str(no_vocab), "--device", "cpu", "w1"]
+    with pytest.raises(SystemExit):
+        cli.main(argv)
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: {no_vocab} has no ['tgt_vocab']: it was not written with vocabularies"
+        " (use load_model for the model alone)"
+    ]
+
+
+def test_a_model_config_from_another_version_fails_in_one_line(trained, tmp_path):
+    out, _ = trained
+    payload = load_checkpoint(out / "best.pt")
+    payload.pop("format")
+    payload["model_config"]["layer_norm"] = True
+    save_checkpoint(tmp_path / "newer.pt", payload)
+    with pytest.raises(CheckpointError, match="newer.pt: its model config does not load: "):
+        evaluate(RunConfig(device="cpu"), tmp_path / "newer.pt")

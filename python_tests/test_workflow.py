@@ -1,4 +1,4 @@
-"""The translation workflow of the README's "Train on your own parallel data",
+"""The translation workflow of docs/training.md ("Train on your own parallel data"),
 run as written on the shipped sample: a config file, sentencepiece subwords
 stored in the checkpoint, sacreBLEU scores with their signature, TensorBoard
 event files, file translation; and the config's precedence rules."""
@@ -15,25 +15,26 @@ from conftest import REPO, result_of
 
 from seq2seq_ext.nmt import cli
 from seq2seq_ext.nmt.data import Tokenizer, task_splits
-from seq2seq_ext.nmt.train import load_model
+from seq2seq_ext.nmt.trainer import load_model
 from seq2seq_ext.nmt.translator import Translation, Translator
 
 # The walkthrough trains for 40 epochs at hidden size 256; the test, briefly,
 # and with TensorBoard (an optional dependency, in requirements-dev.txt).
 SHORT_TRAINING = " --epochs 3 --hidden 64 --no-progress --tensorboard"
+WALKTHROUGH = "docs/training.md"  # the page whose walkthrough the tests run
 
 
 def walkthrough_commands() -> list:
     block = re.search(
-        r"<!-- walkthrough -->\s*```bash\n(.*?)\n```", (REPO / "README.md").read_text(), re.S
+        r"<!-- walkthrough -->\s*```bash\n(.*?)\n```", (REPO / WALKTHROUGH).read_text(), re.S
     )
-    assert block, "README.md has no bash block after <!-- walkthrough -->"
+    assert block, f"{WALKTHROUGH} has no bash block after <!-- walkthrough -->"
     return block.group(1).splitlines()
 
 
 @pytest.fixture(scope="module")
 def walkthrough(tmp_path_factory):
-    """Runs the README's walkthrough commands in a fresh folder (the repository's
+    """Runs the walkthrough's commands in a fresh folder (the repository's
     configs/ and package linked in); returns the folder and each command's output."""
     folder = tmp_path_factory.mktemp("walkthrough")
     for name in ("configs", "seq2seq_ext"):

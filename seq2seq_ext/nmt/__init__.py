@@ -1,7 +1,16 @@
 """The translation toolkit on the library: data (vocabularies, tokenizers,
-tasks, batches), train (Trainer), translator, metrics, plots, the config file
-and the command line (``python -m seq2seq_ext``). Its dependencies are the
-package's ``nmt`` extra: ``pip install 'seq2seq_ext[nmt]'``."""
+tasks, batches), the Trainer (trainer.py),
+translator, metrics, plots, the run config (config.py: RunConfig and its
+sections; options.py: its options, YAML files), the workflow as functions of a
+RunConfig (run.py, exported here) and the command line (``python -m
+seq2seq_ext``, cli.py). Its dependencies are the package's ``nmt`` extra:
+``pip install 'seq2seq_ext[nmt]'``.
+
+    from seq2seq_ext import nmt
+    cfg = nmt.load_config("configs/reverse_words.yaml", {"epochs": 5})
+    metrics = nmt.train(cfg)
+    nmt.evaluate(cfg)  # cfg.out/best.pt
+"""
 
 import importlib.util
 
@@ -19,3 +28,24 @@ if _missing:
         f"seq2seq_ext.nmt needs {', '.join(_missing)}: pip install 'seq2seq_ext[nmt]' "
         "(or the packages by name)"
     )
+
+from .config import DataConfig, DecodeConfig, RunConfig, TrainConfig, model_config  # noqa: E402
+from .options import load_config, with_settings, write_run_config  # noqa: E402
+from .run import TrainedRun, evaluate, sweep, train, train_run, translate  # noqa: E402
+
+__all__ = [
+    "DataConfig",
+    "DecodeConfig",
+    "RunConfig",
+    "TrainConfig",
+    "TrainedRun",
+    "evaluate",
+    "load_config",
+    "model_config",
+    "sweep",
+    "train",
+    "train_run",
+    "translate",
+    "with_settings",
+    "write_run_config",
+]

@@ -1,8 +1,15 @@
 """YAML config files for ``train --config FILE.yaml``: a mapping of option names
-(``max-pairs`` or ``max_pairs``) to values. The entries become command-line
+(``max-pairs`` or ``max_pairs``) to values, or, given `sections` (the run
+config's: options.SECTIONS), mappings of a section's settings under the
+section's name (``model: {hidden-size: 256}``). The entries become command-line
 tokens, parsed before the real command line so that it overrides them, and
 every value passes the parser's own checks; a run's resolved options are
-written back as a config file that reproduces them."""
+written back as a config file that reproduces them.
+
+`sections` maps a section's name to its keys (dashed) and the long option
+(without ``--``) each sets; a section's entry holds the option's value (its
+``dest``), so ``progress: false`` gives ``--no-progress`` where that option
+stores False in progress."""
 
 import argparse
 import copy
@@ -24,43 +31,91 @@ _NOT_A_SINGLE_VALUE = {
 }
 
 
-def config_arguments(path, parser: argparse.ArgumentParser) -> list[str]:
+def config_arguments(path, parser: argparse.ArgumentParser, sections=None) -> list[str]:
     """The YAML file's entries as command-line tokens of `parser`, in the file's
     order. An unknown option, a value of the wrong kind or one the parser rejects
     raises InputError naming the file and the entry; null leaves the default."""
-    entries = _read_mapping(path)
+    return mapping_arguments(read_mapping(path), parser, str(path), sections)
+
+
+def mapping_arguments(entries: dict, parser, source: str, sections=None) -> list[str]:
+    """config_arguments of a mapping read already (or given in Python);
+    `source` names it in errors."""
     options = _options_by_name(parser)
     checker = _checking_copy(parser)
     tokens, keys_of = [], {}
-    for key, value in entries.items():
-        where = f"{path}: {key}"
-        option, action = _option(options, key, path)
+    for key, value, (option, action), by_dest in _entries(entries, options, source, sections):
+        where = f"{source}: {key}"
         if action in keys_of:
             raise InputError(f"{where}: the same option as {keys_of[action]}; give it once")
         keys_of[action] = key
-        entry_tokens = _entry_tokens(option, action, value, where)
+        entry_tokens = _entry_tokens(option, action, value, where, by_dest)
         _check(checker, entry_tokens, where)
         tokens += entry_tokens
     return tokens
 
 
-def write_config(path, args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+def _entries(entries: dict, options: dict, source: str, sections):
+    """(key as the errors name it, value, (option, action), whether the value is
+    the option's dest value) of each entry, a section's flattened."""
+    sections = sections or {}
+    for key, value in entries.items():
+        section = _dashed(key)
+        if section not in sections or (section in options and not isinstance(value, dict)):
+            yield key, value, _option(options, key, source), False
+            continue
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise InputError(
+                f"{source}: {key}: expected a mapping of setting: value, got {_kind(value)}"
+            )
+        for name, setting in value.items():
+            option = _section_option(sections[section], name, f"{source}: {key}")
+            yield f"{key}.{name}", setting, options[option], True
+
+
+def _section_option(keys: dict, name, where: str) -> str:
+    """The option a section's key sets; InputError for an unknown key."""
+    if _dashed(name) in keys:
+        return _dashed(keys[_dashed(name)])
+    guesses = difflib.get_close_matches(_dashed(name), keys, n=1)
+    hint = f" (did you mean '{guesses[0]}'?)" if guesses else ""
+    raise InputError(f"{where}: unknown setting '{name}'{hint}")
+
+
+def _kind(value) -> str:
+    return _NOT_A_SINGLE_VALUE.get(type(value), type(value).__name__)
+
+
+def write_config(path, args: argparse.Namespace, parser: argparse.ArgumentParser, sections=None):
     """Every option of `parser` with its value in `args`, as YAML that
     config_arguments reads back to the same args (options whose value is None
-    left out); the file is written whole or not at all, its folder made if missing."""
-    settings = {}
+    left out), a section's under its name (by the first of its keys that sets
+    it); the file is written whole or not at all, its folder made if missing."""
+    section_of = {}
+    for section, keys in (sections or {}).items():
+        for key, option in keys.items():
+            section_of.setdefault(_dashed(option), (section, key))
+    settings, grouped = {}, {section: {} for section in sections or {}}
     for action in _settings(parser):
         value = getattr(args, action.dest, None)
         if value is None:
             continue
+        option = _long_options(action)[0][2:]
+        if option in section_of:
+            section, key = section_of[option]
+            grouped[section][key] = _yaml_value(value)
+            continue
         if action.nargs == 0 and not isinstance(action, argparse.BooleanOptionalAction):
             value = value == action.const  # true: the flag was given
-        settings[_long_options(action)[0][2:]] = _yaml_value(value)
+        settings[option] = _yaml_value(value)
+    settings.update((section, values) for section, values in grouped.items() if values)
     with atomic_output(path) as file:
         yaml.safe_dump(settings, file, sort_keys=False, allow_unicode=True)
 
 
-def _read_mapping(path) -> dict:
+def read_mapping(path) -> dict:
     """The YAML file's top-level mapping ({} for an empty file)."""
     try:
         raw = Path(path).read_bytes()
@@ -140,15 +195,18 @@ def _option(options: dict, key, path) -> tuple[str, argparse.Action]:
     raise InputError(f"{path}: unknown option '{key}'{hint}")
 
 
-def _entry_tokens(option: str, action: argparse.Action, value, where: str) -> list[str]:
-    """One entry's command-line tokens: a flag for true, values after the option
-    for an option taking several, ``--option=value`` for one taking one (so a
-    value starting with '-' is not taken for an option)."""
+def _entry_tokens(option: str, action: argparse.Action, value, where: str, by_dest=False):
+    """One entry's command-line tokens: a flag for true (`by_dest`: for the
+    value the flag stores), values after the option for an option taking
+    several, ``--option=value`` for one taking one (so a value starting with
+    '-' is not taken for an option)."""
     if value is None:
         return []
     if action.nargs == 0:
         if not isinstance(value, bool):
             raise InputError(f"{where}: expected true or false, got {value!r}")
+        if by_dest and not isinstance(action, argparse.BooleanOptionalAction):
+            value = value == action.const
         if value:
             return [option]
         if isinstance(action, argparse.BooleanOptionalAction):
@@ -156,7 +214,7 @@ def _entry_tokens(option: str, action: argparse.Action, value, where: str) -> li
         return []
     if action.nargs in (None, argparse.OPTIONAL):
         return [f"{option}={_text(value, where)}"]
-    values = value if isinstance(value, list) else [value]
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
     if isinstance(action.nargs, int) and len(values) != action.nargs:
         raise InputError(f"{where}: expected a list of {action.nargs} values, got {len(values)}")
     return [option, *(_text(item, where) for item in values)]

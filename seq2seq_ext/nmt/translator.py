@@ -13,10 +13,11 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from ..errors import InputError
 from ..models import Seq2Seq
 from . import metrics
 from .data import PAD_INDEX, Tokenizer, Vocab, pad_sequences
-from .train import load_model
+from .trainer import load_model
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Translator:
         """The model and extra state that load_model(path) returned."""
         missing = {"src_vocab", "tgt_vocab", "tokenizer"} - set(extra)
         if missing:
-            raise ValueError(
+            raise InputError(
                 f"{path} has no {sorted(missing)}: it was not written with "
                 "vocabularies (use load_model for the model alone)"
             )

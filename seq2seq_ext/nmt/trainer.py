@@ -58,22 +58,32 @@ def masked_cross_entropy(logits: Tensor, targets: Tensor, pad_index: int):
 
 @dataclass
 class TrainConfig:
-    epochs: int = 10
-    lr: float = 1e-3
-    lr_schedule: str = "constant"  # or "cosine": anneal to lr * min_lr_ratio by the last epoch
+    """How to train: the Trainer's settings, and the run config's train section
+    (``seq2seq_ext.nmt.config.RunConfig``), whose defaults these are."""
+
+    epochs: int = 20
+    lr: float = 3e-3
+    lr_schedule: str = "cosine"  # or "constant"; cosine anneals to lr * min_lr_ratio
     min_lr_ratio: float = 0.05
+    batch_size: int = 64  # sentence pairs per training batch (the loader's)
     clip: float = 1.0  # max gradient norm; 0 = no clipping
-    teacher_forcing_start: float = 1.0  # ratio at the first epoch, then linearly
-    teacher_forcing_end: float = 1.0  # to this at the last one
+    # the ratio at the first epoch and at the last, linearly in between (one
+    # value: the same throughout)
+    teacher_forcing: tuple[float, float] = (1.0, 1.0)
     amp: Optional[str] = None  # None, "bf16" or "fp16"
-    seed: int = 0
-    progress: bool = True  # a tqdm bar per epoch (rank 0)
-    stop_after_epoch: Optional[int] = None  # end the run early, as an interruption would
+    seed: int = 0  # the run's: data generation and split, initial weights, batch order
     early_stopping_metric: str = "loss"  # one of EARLY_STOPPING_METRICS
     patience: Optional[int] = None  # stop after this many epochs without a better metric
     tensorboard: bool = False  # scalars and an attention map per epoch in out_dir/tensorboard
+    progress: bool = True  # a tqdm bar per epoch (rank 0)
+    stop_after_epoch: Optional[int] = None  # end the run early, as an interruption would
 
     def __post_init__(self):
+        ratios = self.teacher_forcing
+        ratios = tuple(ratios) if isinstance(ratios, (list, tuple)) else (ratios,)
+        if len(ratios) not in (1, 2):
+            raise ValueError(f"teacher_forcing takes one or two ratios, got {len(ratios)}")
+        self.teacher_forcing = tuple(float(r) for r in (ratios * 2)[:2])
         if self.amp not in (None, *AMP_DTYPES):
             raise ValueError(f"amp must be None or one of {tuple(AMP_DTYPES)}, got {self.amp!r}")
         if self.lr_schedule not in LR_SCHEDULES:
@@ -99,13 +109,11 @@ class TrainConfig:
         cosine = 0.5 * (1 + math.cos(math.pi * epoch / (self.epochs - 1)))
         return self.min_lr_ratio + (1 - self.min_lr_ratio) * cosine
 
-    def teacher_forcing(self, epoch: int) -> float:
+    def teacher_forcing_ratio(self, epoch: int) -> float:
+        start, end = self.teacher_forcing
         if self.epochs <= 1:
-            return self.teacher_forcing_start
-        fraction = epoch / (self.epochs - 1)
-        return self.teacher_forcing_start + fraction * (
-            self.teacher_forcing_end - self.teacher_forcing_start
-        )
+            return start
+        return start + epoch / (self.epochs - 1) * (end - start)
 
 
 class Trainer:
@@ -195,7 +203,7 @@ class Trainer:
         sampler = getattr(self.train_loader, "batch_sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
-        ratio = self.config.teacher_forcing(epoch)
+        ratio = self.config.teacher_forcing_ratio(epoch)
         for group in self.optimizer.param_groups:
             group["lr"] = self.config.lr * self.config.lr_factor(epoch)
         loss_sum = torch.zeros((), dtype=torch.float64)
@@ -324,6 +332,10 @@ def load_model(path, device="cpu", backend: Optional[str] = None):
     values = dict(payload["model_config"])
     if backend is not None:
         values["backend"] = backend
-    model = Seq2Seq(Seq2SeqConfig.from_dict(values)).to(device)
+    try:
+        config = Seq2SeqConfig.from_dict(values)
+    except (TypeError, ValueError) as error:  # another version's fields
+        raise CheckpointError(f"{path}: its model config does not load: {error}") from None
+    model = Seq2Seq(config).to(device)
     model.load_state_dict(payload["model"])
     return model.eval(), payload.get("extra", {})
