@@ -11,11 +11,11 @@ mode="reduce-overhead"):
   (forward, masked cross-entropy, backward, clipping at 1.0, Adam), in tokens/s,
   and of the same model with input feeding (its decoder runs step by step:
   the fused model's loop in C++, the op decoder_stepwise_pass, and one more
-  peer, the same model's loop in Python, ``use_ops=False``);
+  peer, the same model's loop in Python, ``loop="python"``);
 - greedy and beam-search (beam 4) decoding of those 64 sentences and, in full
   runs, of 64 at the large size, in sentences/s; the fused model decodes with
   its loop in C++ (the decoding ops), and has one more peer, the same model
-  decoding with the loop in Python (``use_ops=False``);
+  decoding with the loop in Python (``loop="python"``);
 - in full runs, one sentence (batch 1, a 2-layer bidirectional GRU, 8000
   words), greedy and beam 5: the per-step cost a user translating a sentence waits for. On the CPU
   its decoding has one more peer, the torch backend with int8 weights by
@@ -28,35 +28,25 @@ mode="reduce-overhead"):
 All with Bahdanau attention, in float32. FLOPs: seq2seq_ext.flops.count_flops
 (of the padded batch). Bytes: the parameters read once, and the case's inputs
 and outputs (times three with the backward, as benchmarks/costs.py counts).
+
+This module says what each case is and costs; the implementations it times,
+ours and the peers, are in benchmarks/model_impls.py.
 """
 
-import copy
 import dataclasses
 from functools import partial
 
 import torch
-from torch import nn
 
 from seq2seq_ext.flops import count_flops, count_parameters
 from seq2seq_ext.models import Seq2Seq, Seq2SeqConfig
-from seq2seq_ext.nmt.data import (
-    EOS_INDEX,
-    SPECIAL_TOKENS,
-    Vocab,
-    collate,
-    make_loader,
-    reverse_words_pairs,
-)
-from seq2seq_ext.nmt.train import masked_cross_entropy
+from seq2seq_ext.nmt.data import SPECIAL_TOKENS, Vocab, collate, make_loader, reverse_words_pairs
 
-from . import OURS
-from .calls import timed_call
 from .costs import FORWARD_BACKWARD_FACTOR, element_bytes
-from .peers import compiled_peers
+from .model_impls import decode_impls, pass_impls, reduced_decode_impls, step_impls, training_impls
 
 SUITE = "models"
 TIMING = {"quick": dict(warmup=2, repeats=5), "full": dict(warmup=2, repeats=7)}
-COMPILED = f"torch.compile({OURS})"
 # The models of the decoder step and pass cases: (config, batch B, source
 # length S, target length T). Quick runs keep the first.
 SIZES = [
@@ -79,12 +69,7 @@ SENTENCE = (
     25,
 )
 SENTENCE_BEAM = 5
-QUANTIZED = "quantize_dynamic(torch.nn)"
 REDUCED_WEIGHTS = ("bfloat16", "int8")  # the one sentence's for_inference copies
-FLOAT32_WEIGHTS = f"{OURS}, float32 weights"  # their peer: the model they copy
-PYTHON_LOOP = f"{OURS}, Python loop"
-LEARNING_RATE = 3e-3  # python -m seq2seq_ext train's default, as the example uses
-CLIP = 1.0
 ADAM_ACCESSES = (
     7  # per parameter: reads it, its gradient and two moments; writes it and the moments
 )
@@ -100,14 +85,14 @@ def cases(device, quick):
         for mode in ("fwd", "fwd+bwd"):
             yield (
                 _params("decoder step", mode, config, batch, **_step_costs(config, batch, mode)),
-                partial(_step_impls, config, batch, mode, device),
+                partial(step_impls, config, batch, mode, device),
             )
         for mode in ("fwd", "fwd+bwd"):
             yield (
                 _params(
                     "teacher-forced pass", mode, config, batch, **_pass_costs(config, batch, mode)
                 ),
-                partial(_pass_impls, config, batch, mode, device),
+                partial(pass_impls, config, batch, mode, device),
             )
     words_config, words_batch = _reverse_words()
     tokens = int(
@@ -128,7 +113,7 @@ def cases(device, quick):
                 items_unit="tokens",
                 **_training_costs(config, words_batch),
             ),
-            partial(_training_impls, config, words_batch, device),
+            partial(training_impls, config, words_batch, device),
         )
     decodes = [(words_config, words_batch, BEAM)] + [(c, b, BEAM) for c, b in sized[1:]]
     sentence_config, *sentence_shape = SENTENCE
@@ -148,7 +133,7 @@ def cases(device, quick):
                     items_unit="sentences",
                     **_decode_costs(config, batch, beam),
                 ),
-                partial(_decode_impls, config, batch, beam, device),
+                partial(decode_impls, config, batch, beam, device),
             )
     if quick or torch.device(device).type != "cpu":
         return  # reduced-precision weights decode on the CPU only
@@ -165,7 +150,7 @@ def cases(device, quick):
                     items_unit="sentences",
                     **_decode_costs(sentence_config, sentence, beam, saved_bytes),
                 ),
-                partial(_reduced_decode_impls, sentence_config, sentence, beam, weights, device),
+                partial(reduced_decode_impls, sentence_config, sentence, beam, weights, device),
             )
 
 
@@ -307,149 +292,3 @@ def _saved_bytes(config, weights):
                 4 * matrix.shape[0] if weights == "int8" else 0
             )
     return saved
-
-
-# -------------------------------------------------------- implementations
-
-
-def _build(config, device, backend=OURS, weights=None):
-    model = Seq2Seq(dataclasses.replace(config, backend=backend)).to(device)
-    if weights is not None:
-        model.load_state_dict(weights)
-    return model
-
-
-def _models(config, device):
-    """{"fused": a model, "torch.nn": the same model, weights and all, on torch.nn}."""
-    torch.manual_seed(0)
-    fused = _build(config, device)
-    return {OURS: fused, "torch.nn": _build(config, device, "torch", fused.state_dict())}
-
-
-def _runs(models, make_fn, device):
-    """{name: (fn, the model it runs)}: make_fn(model) for each model, and the
-    torch.compile peers of make_fn(fused model)."""
-    runs = {name: (make_fn(model), model) for name, model in models.items()}
-    for name, compiled in compiled_peers(COMPILED, make_fn(models[OURS]), device).items():
-        runs[name] = (compiled, models[OURS])
-    return runs
-
-
-def _step_impls(config, batch, mode, device):
-    models = _models(config, device)
-    batch = batch.to(device)
-    with torch.no_grad():
-        memory, state = models[OURS].encode(batch.src, batch.src_lengths)
-    # With the backward, gradients flow into the memory and the state too, as in training.
-    leaves = [memory.values, memory.keys_proj, *(state if isinstance(state, tuple) else [state])]
-    for leaf in leaves:
-        leaf.requires_grad_(mode == "fwd+bwd")
-    runs = _runs(models, lambda model: partial(_decoder_step, model.decoder), device)
-    return _timed(runs, (batch.tgt[:, 0], state, memory), mode, leaves)
-
-
-def _decoder_step(decoder, token, state, memory):
-    """The logits of one decoder step."""
-    return decoder.step(token, state, memory)[0]
-
-
-def _pass_impls(config, batch, mode, device):
-    batch = batch.to(device)
-    runs = _runs(_models(config, device), lambda model: model, device)
-    return _timed(runs, (batch.src, batch.src_lengths, batch.tgt), mode)
-
-
-def _timed(runs, args, mode, leaves=()):
-    """{name: the call to time} of runs {name: (fn returning logits, its model)};
-    with the backward, gradients flow into the model and `leaves`."""
-    return {
-        name: timed_call(mode, partial(fn, *args), [*model.parameters(), *leaves])
-        for name, (fn, model) in runs.items()
-    }
-
-
-def _training_impls(config, batch, device):
-    """Each implementation trains its own copy of the model, with its own Adam.
-    With input feeding, the fused model's Python loop over the decoder's steps
-    is one more peer of its C++ loop (the op decoder_stepwise_pass)."""
-    models = _models(config, device)
-    batch = batch.to(device)
-    steps = {
-        name: partial(_training_step, model, model, _adam(model), batch)
-        for name, model in models.items()
-    }
-    if config.input_feeding:
-        looped = _build(config, device, weights=models[OURS].state_dict())
-        forward = partial(looped, use_ops=False)
-        steps[PYTHON_LOOP] = partial(_training_step, forward, looped, _adam(looped), batch)
-    compiled_model = _build(config, device, weights=models[OURS].state_dict())
-    optimizer = _adam(compiled_model)
-    for name, forward in compiled_peers(COMPILED, compiled_model, device).items():
-        steps[name] = partial(_training_step, forward, compiled_model, optimizer, batch)
-    return steps
-
-
-def _adam(model):
-    return torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-
-
-def _training_step(forward, model, optimizer, batch):
-    """What seq2seq_ext.nmt.train.Trainer does with a batch (float32, teacher forcing)."""
-    logits = forward(batch.src, batch.src_lengths, batch.tgt)
-    loss, count = masked_cross_entropy(logits, batch.tgt[:, 1:], model.config.pad_index)
-    (loss / count).backward()
-    nn.utils.clip_grad_norm_(model.parameters(), CLIP)
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)  # each call starts with no gradients allocated
-
-
-def _decode_impls(config, batch, beam, device):
-    models = _models(config, device)
-    for model in models.values():
-        _never_end(model)
-    batch = batch.to(device)
-    runs = _runs(models, lambda model: partial(_decode, model, beam), device)
-    runs[PYTHON_LOOP] = (partial(_decode, models[OURS], beam, use_ops=False), models[OURS])
-    if batch.src.shape[0] == 1 and torch.device(device).type == "cpu":
-        quantized = _quantized(models["torch.nn"])
-        runs[QUANTIZED] = (partial(_decode, quantized, beam), quantized)
-    return _timed(runs, (batch.src, batch.src_lengths, batch.tgt.shape[1] - 1), "fwd")
-
-
-def _reduced_decode_impls(config, batch, beam, weights, device):
-    """Ours: the fused model's for_inference(weights) copy; peers: the model
-    itself (float32), on torch.nn, and quantize_dynamic of that."""
-    models = _models(config, device)
-    for model in models.values():
-        _never_end(model)
-    reduced = models[OURS].for_inference(weights)
-    quantized = _quantized(models["torch.nn"])
-    runs = {
-        OURS: (partial(_decode, reduced, beam), reduced),
-        FLOAT32_WEIGHTS: (partial(_decode, models[OURS], beam), models[OURS]),
-        "torch.nn": (partial(_decode, models["torch.nn"], beam), models["torch.nn"]),
-        QUANTIZED: (partial(_decode, quantized, beam), quantized),
-    }
-    return _timed(runs, (batch.src, batch.src_lengths, batch.tgt.shape[1] - 1), "fwd")
-
-
-def _quantized(model):
-    """`model` (backend "torch") with int8 weights in its Linear, GRU and LSTM
-    layers, activations quantized on the fly (a copy: `model` is unchanged)."""
-    return torch.ao.quantization.quantize_dynamic(
-        copy.deepcopy(model), {nn.Linear, nn.GRU, nn.LSTM}, dtype=torch.qint8
-    )
-
-
-def _never_end(model):
-    """Makes <eos> never a likely token, so that every decode of random weights
-    runs its max_len steps (T: as many as a trained model's for the longest
-    sentence of the batch)."""
-    with torch.no_grad():
-        model.decoder.output.bias[EOS_INDEX] = float("-inf")
-
-
-def _decode(model, beam, src, src_lengths, max_len, use_ops=None):
-    if beam == 1:
-        return model.greedy_decode(src, src_lengths, max_len, use_ops=use_ops)
-    return model.beam_search(src, src_lengths, beam, max_len, use_ops=use_ops)
