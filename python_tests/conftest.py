@@ -194,6 +194,15 @@ def assert_close_scaled(actual, expected, tol, what=""):
     assert error <= tol * scale, f"{what}: max error {error:.3g} > {tol:.1g} * {scale:.3g}"
 
 
+def flat_tensors(out) -> tuple:
+    """Every tensor of a module's result, nested one level as torch's recurrent
+    modules return them ((output, (h, c)), or (output, h), or h)."""
+    flat = []
+    for item in out if isinstance(out, tuple) else (out,):
+        flat.extend(item if isinstance(item, tuple) else (item,))
+    return tuple(flat)
+
+
 def grads_of(outputs, inputs, grad_outputs):
     return torch.autograd.grad(outputs, inputs, grad_outputs, allow_unused=True)
 

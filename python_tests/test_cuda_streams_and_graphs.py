@@ -4,7 +4,7 @@ attention ops can be captured in a CUDA graph and replayed on new inputs."""
 import pytest
 import torch
 from attention_args import OPS, Attn, make
-from conftest import requires_cuda
+from conftest import flat_tensors, requires_cuda
 from test_decoding_ops import make_model, make_source
 
 import seq2seq_ext
@@ -40,10 +40,7 @@ def on_a_busy_side_stream(fn, inputs, differentiable=()):
 def values_and_grads(module_or_fn, *inputs):
     """Every output of a module or function and the gradients of its
     differentiable inputs (and parameters) for a sum of its outputs."""
-    out = module_or_fn(*inputs)
-    flat = []
-    for item in out if isinstance(out, tuple) else (out,):
-        flat.extend(item if isinstance(item, tuple) else (item,))
+    flat = flat_tensors(module_or_fn(*inputs))
     leaves = [t for t in inputs if t.requires_grad]
     if isinstance(module_or_fn, torch.nn.Module):
         leaves += list(module_or_fn.parameters())

@@ -9,7 +9,7 @@ float32, compared with torch.nn's oneDNN LSTM)."""
 import pytest
 import torch
 from attention_args import OPS, Attn, make
-from conftest import CELLS, DEVICES, make_args
+from conftest import CELLS, DEVICES, flat_tensors, make_args
 from torch import nn
 from torch.autograd import gradcheck, gradgradcheck
 from torch.func import functional_call
@@ -30,11 +30,7 @@ LAYER_IDS = ["lstm", "gru", "rnn_tanh", "rnn_relu"]
 def flat_outputs(module, *args):
     """Every tensor a module returns, (output, (h, c)) flattened, as torch's
     _test_rnn_mod does."""
-    out = module(*args)
-    flat = []
-    for item in out if isinstance(out, tuple) else (out,):
-        flat.extend(item if isinstance(item, tuple) else (item,))
-    return tuple(flat)
+    return flat_tensors(module(*args))
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -76,14 +72,9 @@ def test_gradgrad_of_the_weights_and_the_state(cls, kwargs):
     def run(x, *rest):
         hx = tuple(rest[: len(state)]) if len(state) == 2 else rest[0]
         params = dict(zip(names, rest[len(state) :]))
-        return flat_outputs_of_call(module, params, x, hx)
+        return flat_tensors(functional_call(module, params, (x, hx)))
 
     assert gradgradcheck(run, leaves, check_batched_grad=False)
-
-
-def flat_outputs_of_call(module, params, *args):
-    out = functional_call(module, params, args)
-    return tuple(t for item in out for t in (item if isinstance(item, tuple) else (item,)))
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -12,7 +12,7 @@ import warnings
 
 import pytest
 import torch
-from conftest import DEVICES, requires_cuda
+from conftest import DEVICES, flat_tensors, requires_cuda
 from torch import nn
 
 import seq2seq_ext
@@ -37,11 +37,7 @@ def build(cls, kwargs, seed=0, **extra):
 
 def run(module, x):
     """Every tensor the module returns, for a (7, 3, 4) or (3, 4) input."""
-    out = module(x if isinstance(module, nn.RNNBase) else x[0])
-    flat = []
-    for item in out if isinstance(out, tuple) else (out,):
-        flat.extend(item if isinstance(item, tuple) else (item,))
-    return flat
+    return list(flat_tensors(module(x if isinstance(module, nn.RNNBase) else x[0])))
 
 
 @pytest.mark.parametrize("torch_class, fused_class, kwargs", PAIRS, ids=IDS)
