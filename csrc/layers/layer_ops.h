@@ -17,38 +17,10 @@
 // with proj_size; GRU r, z, n and W_hn h + b_hn (4H); RNN nothing.
 #pragma once
 
-#include <vector>
-
 #include "cells/cell_ops.h"
 #include "recurrent_kernels.h"
 
 namespace seq2seq_ext {
-
-// The steps of a packed batch: how many rows each has and where they start.
-class PackedSteps {
- public:
-  PackedSteps(const char* op, const Tensor& batch_sizes, int64_t total_rows, int64_t batch);
-  int64_t count() const { return static_cast<int64_t>(sizes_.size()); }
-  int64_t rows(int64_t step) const { return sizes_[step]; }
-  // Rows of step `step` in a packed (N, ...) tensor.
-  Tensor of(const Tensor& packed, int64_t step) const {
-    return packed.narrow(0, offsets_[step], sizes_[step]);
-  }
-  // The state step `step` starts from: the previous step's rows (the first
-  // rows(step) of them), or the initial state at step 0.
-  Tensor previous(const Tensor& packed, const Tensor& initial, int64_t step) const {
-    const Tensor before = step == 0 ? initial : of(packed, step - 1);
-    return before.narrow(0, 0, sizes_[step]);
-  }
-  // Every step's previous state in one packed tensor (for the W_hh gradient).
-  Tensor all_previous(const Tensor& packed, const Tensor& initial) const;
-  // The final state of every sequence: its row at its last step (initial for
-  // sequences of length 0).
-  Tensor final_states(const Tensor& packed, const Tensor& initial) const;
-
- private:
-  std::vector<int64_t> sizes_, offsets_;
-};
 
 // After the time loop of a backward op: the gradients of the input and of
 // the weights and biases, one GEMM each over all steps (the state gradients
@@ -58,47 +30,6 @@ CellGemmGrads layer_gemm_backward(const PackedSteps& steps, const Tensor& grad_x
                                   const Tensor& grad_hgates, const Tensor& input,
                                   const Tensor& output, const Tensor& h0, const Tensor& w_ih,
                                   const Tensor& w_hh, OutputMask mask);
-
-// ---- one forward step of a layer, shared by the layer ops' time loops and the
-// decoder's (decoding/decoder_step.h). `recurrence` holds W_hh; hx (and cx) are the
-// state the step reads, the outputs are written in place.
-
-// LSTM: gates (rows, 4H) hold x W_ih^T and become the activated gates.
-template <c10::DeviceType device>
-void lstm_step(const RecurrentKernels<device>& recurrence, const Tensor& gates,
-               const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx, const Tensor& cx,
-               const Tensor& hy, const Tensor& cy) {
-  recurrence.lstm_forward({.gates = gates,
-                           .b_ih = bias_ih,
-                           .b_hh = bias_hh,
-                           .cx = cx,
-                           .hy = hy,
-                           .cy = cy,
-                           .workspace = gates},
-                          hx);
-}
-
-// GRU: xgates (rows, 3H) = x W_ih^T; hgates a (rows, 3H) buffer for h W_hh^T.
-template <c10::DeviceType device>
-void gru_step(const RecurrentKernels<device>& recurrence, const Tensor& xgates,
-              const Tensor& hgates, const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx,
-              const Tensor& hy, const Tensor& workspace) {
-  recurrence.gru_forward({.xgates = xgates,
-                          .hgates = hgates,
-                          .b_ih = bias_ih,
-                          .b_hh = bias_hh,
-                          .hx = hx,
-                          .hy = hy,
-                          .workspace = workspace},
-                         hx);
-}
-
-// Elman RNN: gates (rows, H) hold x W_ih^T.
-template <c10::DeviceType device>
-void rnn_step(const RecurrentKernels<device>& recurrence, RnnNonlinearity kind, const Tensor& gates,
-              const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx, const Tensor& hy) {
-  recurrence.rnn_forward(kind, {.gates = gates, .b_ih = bias_ih, .b_hh = bias_hh, .hy = hy}, hx);
-}
 
 // ---- LSTM
 
@@ -129,16 +60,15 @@ Tensor6 lstm_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor&
   Tensor unprojected = at::empty({projected ? N : 0, H}, c0.options());
   const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
   const RecurrentKernels<device> recurrence(w_hh, kLstmGates, Pass::Forward, h0.size(0));
-  for (int64_t s = 0; s < steps.count(); ++s) {
-    if (steps.rows(s) == 0) continue;
-    const Tensor hy = steps.of(projected ? unprojected : output, s);
-    lstm_step(recurrence, steps.of(gates, s), bias_ih, bias_hh, steps.previous(output, h0c, s),
-              steps.previous(cells, c0c, s), hy, steps.of(cells, s));
-    if (projected) {
-      Tensor output_rows = steps.of(output, s);
-      at::mm_out(output_rows, hy, w_hr->t());
-    }
-  }
+  recurrence.lstm_sequence(steps, {.xgates = gates,
+                                   .bias_ih = bias_ih,
+                                   .bias_hh = bias_hh,
+                                   .h0 = h0c,
+                                   .c0 = c0c,
+                                   .output = output,
+                                   .cells = cells,
+                                   .unprojected = unprojected,
+                                   .w_hr = w_hr});
   return {output,     steps.final_states(output, h0c), steps.final_states(cells, c0c), cells, gates,
           unprojected};
 }
@@ -220,12 +150,13 @@ Tensor3 gru_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& 
   Tensor hgates = at::empty({h0.size(0), kGruGates * H}, h0.options());  // h W_hh^T of a step
   const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
   const RecurrentKernels<device> recurrence(w_hh, kGruGates, Pass::Forward, h0.size(0));
-  for (int64_t s = 0; s < steps.count(); ++s) {
-    const int64_t rows = steps.rows(s);
-    if (rows == 0) continue;
-    gru_step(recurrence, steps.of(xgates, s), hgates.narrow(0, 0, rows), bias_ih, bias_hh,
-             steps.previous(output, h0c, s), steps.of(output, s), steps.of(workspace, s));
-  }
+  recurrence.gru_sequence(steps, {.xgates = xgates,
+                                  .bias_ih = bias_ih,
+                                  .bias_hh = bias_hh,
+                                  .h0 = h0c,
+                                  .output = output,
+                                  .workspace = workspace,
+                                  .hgates = hgates});
   return {output, steps.final_states(output, h0c), workspace};
 }
 
@@ -288,11 +219,9 @@ Tensor2 rnn_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& 
   Tensor output = at::empty({input.size(0), h0.size(1)}, h0.options());
   const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
   const RecurrentKernels<device> recurrence(w_hh, kRnnGates, Pass::Forward, h0.size(0));
-  for (int64_t s = 0; s < steps.count(); ++s) {
-    if (steps.rows(s) == 0) continue;
-    rnn_step(recurrence, kind, steps.of(xgates, s), bias_ih, bias_hh,
-             steps.previous(output, h0c, s), steps.of(output, s));
-  }
+  recurrence.rnn_sequence(
+      kind, steps,
+      {.xgates = xgates, .bias_ih = bias_ih, .bias_hh = bias_hh, .h0 = h0c, .output = output});
   return {output, steps.final_states(output, h0c)};
 }
 

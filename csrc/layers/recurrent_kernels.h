@@ -1,19 +1,21 @@
 // One step of a layer's time loop: the recurrent GEMM and the cell's pointwise
-// kernel. layer_ops.h runs the loop, the same for every device, and calls
-// RecurrentKernels<device> once per step:
+// kernel. RecurrentKernels<device> runs them per step:
 //   forward:  gates += h W_hh^T (the GRU: hgates = h W_hh^T), then the cell's
 //             forward units;
 //   backward: the carry, dh = later W_hh (+ the GRU's direct part), where
 //             `later` holds the gate gradients of the step after this one,
 //             then dh += this step's output gradient, then the backward units.
 //
+// and over a layer's whole time loop (lstm_sequence, ...: the forward of every
+// step, in the packed layout of packed_steps.h), which layer_ops.h calls.
+//
 // The ATen path (aten_* below; CUDA, and the CPU for dtypes other than float32)
 // runs one ATen GEMM over all hidden units, then CellKernels<device> over all
-// units. The CPU has its own class (cpu/recurrent_kernels.h): it splits the
-// hidden units into blocks shared among its threads, and per block runs the
-// GEMM of the block's gate columns (on weights packed once per layer call, or
-// at batch 1 a matrix-vector loop; for a reduced W_hh, core/reduced_linear.h's dot
-// kernels), then at once the block's units, while the gates are in cache.
+// units, step after step (*_steps below). The CPU has its own class
+// (cpu/recurrent_kernels.h): it splits the hidden units into blocks shared
+// among its threads, and per block runs the GEMM of the block's gate columns,
+// then at once the block's units, while the gates are in cache; over a whole
+// sequence its threads keep their blocks and meet once per step.
 #pragma once
 
 #include <ATen/ops/addmm.h>
@@ -21,11 +23,38 @@
 
 #include "cells/cell_kernels.h"
 #include "core/reduced_linear.h"
+#include "packed_steps.h"
 
 namespace seq2seq_ext {
 
 // Which pass a RecurrentKernels serves: the CPU packs W_hh for it.
 enum class Pass { Forward, Backward };
+
+// A layer's forward over all its steps, in the packed layout: the tensors of
+// every step (N rows), contiguous. xgates holds x W_ih^T (N, G*H); the LSTM and
+// the RNN build their gates in it (the LSTM's become its workspace).
+struct LayerForward {
+  Tensor xgates, bias_ih, bias_hh;
+  Tensor h0, c0;      // the initial state (c0: LSTM)
+  Tensor output;      // (N, P): every step's h
+  Tensor cells;       // LSTM: (N, H), every step's c
+  Tensor unprojected; // LSTM with w_hr: (N, H), h before the projection
+  OptTensor w_hr;
+  Tensor workspace;   // GRU: (N, 4H)
+  Tensor hgates;      // GRU: (rows of step 0, 3H), a step's h W_hh^T
+};
+
+template <c10::DeviceType device>
+class RecurrentKernels;
+template <c10::DeviceType device>
+void lstm_steps(const RecurrentKernels<device>& recurrence, const PackedSteps& steps,
+                const LayerForward& f);
+template <c10::DeviceType device>
+void gru_steps(const RecurrentKernels<device>& recurrence, const PackedSteps& steps,
+               const LayerForward& f);
+template <c10::DeviceType device>
+void rnn_steps(const RecurrentKernels<device>& recurrence, RnnNonlinearity kind,
+               const PackedSteps& steps, const LayerForward& f);
 
 // ---- the ATen path
 
@@ -110,6 +139,17 @@ class RecurrentKernels {
     aten_rnn_forward<device>(w_hh_, kind, t, h);
   }
 
+  // Every step of a layer's forward.
+  void lstm_sequence(const PackedSteps& steps, const LayerForward& f) const {
+    lstm_steps(*this, steps, f);
+  }
+  void gru_sequence(const PackedSteps& steps, const LayerForward& f) const {
+    gru_steps(*this, steps, f);
+  }
+  void rnn_sequence(RnnNonlinearity kind, const PackedSteps& steps, const LayerForward& f) const {
+    rnn_steps(*this, kind, steps, f);
+  }
+
   // dh: the state gradient carried back in time, (B, size of h); t.grad_hy is
   // its first rows.
   void carry(const Tensor& dh, const Tensor& later, const Tensor& later_direct,
@@ -136,3 +176,86 @@ class RecurrentKernels {
 }  // namespace seq2seq_ext
 
 #include "layers/cpu/recurrent_kernels.h"  // RecurrentKernels<c10::kCPU>
+
+namespace seq2seq_ext {
+
+// ---- one forward step of a layer, shared by the layer ops' time loops and the
+// decoder's (decoding/decoder_step.h). `recurrence` holds W_hh; hx (and cx) are the
+// state the step reads, the outputs are written in place.
+
+// LSTM: gates (rows, 4H) hold x W_ih^T and become the activated gates.
+template <c10::DeviceType device>
+void lstm_step(const RecurrentKernels<device>& recurrence, const Tensor& gates,
+               const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx, const Tensor& cx,
+               const Tensor& hy, const Tensor& cy) {
+  recurrence.lstm_forward({.gates = gates,
+                           .b_ih = bias_ih,
+                           .b_hh = bias_hh,
+                           .cx = cx,
+                           .hy = hy,
+                           .cy = cy,
+                           .workspace = gates},
+                          hx);
+}
+
+// GRU: xgates (rows, 3H) = x W_ih^T; hgates a (rows, 3H) buffer for h W_hh^T.
+template <c10::DeviceType device>
+void gru_step(const RecurrentKernels<device>& recurrence, const Tensor& xgates,
+              const Tensor& hgates, const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx,
+              const Tensor& hy, const Tensor& workspace) {
+  recurrence.gru_forward({.xgates = xgates,
+                          .hgates = hgates,
+                          .b_ih = bias_ih,
+                          .b_hh = bias_hh,
+                          .hx = hx,
+                          .hy = hy,
+                          .workspace = workspace},
+                         hx);
+}
+
+// Elman RNN: gates (rows, H) hold x W_ih^T.
+template <c10::DeviceType device>
+void rnn_step(const RecurrentKernels<device>& recurrence, RnnNonlinearity kind, const Tensor& gates,
+              const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx, const Tensor& hy) {
+  recurrence.rnn_forward(kind, {.gates = gates, .b_ih = bias_ih, .b_hh = bias_hh, .hy = hy}, hx);
+}
+
+// The time loops: one step after another on the per-step kernels.
+template <c10::DeviceType device>
+void lstm_steps(const RecurrentKernels<device>& recurrence, const PackedSteps& steps,
+                const LayerForward& f) {
+  for (int64_t s = 0; s < steps.count(); ++s) {
+    if (steps.rows(s) == 0) continue;
+    const Tensor hy = steps.of(f.w_hr ? f.unprojected : f.output, s);
+    lstm_step(recurrence, steps.of(f.xgates, s), f.bias_ih, f.bias_hh,
+              steps.previous(f.output, f.h0, s), steps.previous(f.cells, f.c0, s), hy,
+              steps.of(f.cells, s));
+    if (f.w_hr) {
+      Tensor output_rows = steps.of(f.output, s);
+      at::mm_out(output_rows, hy, f.w_hr->t());
+    }
+  }
+}
+
+template <c10::DeviceType device>
+void gru_steps(const RecurrentKernels<device>& recurrence, const PackedSteps& steps,
+               const LayerForward& f) {
+  for (int64_t s = 0; s < steps.count(); ++s) {
+    const int64_t rows = steps.rows(s);
+    if (rows == 0) continue;
+    gru_step(recurrence, steps.of(f.xgates, s), f.hgates.narrow(0, 0, rows), f.bias_ih, f.bias_hh,
+             steps.previous(f.output, f.h0, s), steps.of(f.output, s), steps.of(f.workspace, s));
+  }
+}
+
+template <c10::DeviceType device>
+void rnn_steps(const RecurrentKernels<device>& recurrence, RnnNonlinearity kind,
+               const PackedSteps& steps, const LayerForward& f) {
+  for (int64_t s = 0; s < steps.count(); ++s) {
+    if (steps.rows(s) == 0) continue;
+    rnn_step(recurrence, kind, steps.of(f.xgates, s), f.bias_ih, f.bias_hh,
+             steps.previous(f.output, f.h0, s), steps.of(f.output, s));
+  }
+}
+
+}  // namespace seq2seq_ext
