@@ -101,29 +101,16 @@ Tensor7 lstm_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, co
   Tensor grad_gates = at::empty({N, kLstmGates * H}, c0.options());
   Tensor grad_output_total = at::empty({projected ? N : 0, P}, h0.options());  // for W_hr
   const RecurrentKernels<device> recurrence(w_hh, kLstmGates, Pass::Backward, h0.size(0));
-  Tensor later;  // the gate gradients of the step after s
-  for (int64_t s = steps.count() - 1; s >= 0; --s) {
-    const int64_t rows = steps.rows(s);
-    if (rows == 0) continue;
-    const Tensor dh_rows = dh.narrow(0, 0, rows);
-    LstmBackwardTensors t;
-    t.grad_cy = t.grad_cx = dc.narrow(0, 0, rows);  // read, then overwritten, per element
-    t.cx = steps.previous(cells_c, c0c, s);
-    t.cy = steps.of(cells_c, s);
-    t.workspace = steps.of(workspace_c, s);
-    t.grad_gates = steps.of(grad_gates, s);
-    if (projected) {
-      recurrence.carry(dh, later, Tensor(), steps.of(grad_out, s));
-      steps.of(grad_output_total, s).copy_(dh_rows);
-      t.grad_hy = at::mm(dh_rows, *w_hr);
-      CellKernels<device>::lstm_backward(t);
-    } else {
-      t.grad_hy = dh_rows;
-      recurrence.lstm_backward(t, dh, later, steps.of(grad_out, s));
-    }
-    later = t.grad_gates;
-  }
-  recurrence.carry(dh, later, Tensor(), Tensor());  // into the initial state
+  recurrence.lstm_backward_sequence(steps, {.grad_output = grad_out,
+                                            .dh = dh,
+                                            .dc = dc,
+                                            .h0 = h0c,
+                                            .c0 = c0c,
+                                            .cells = cells_c,
+                                            .workspace = workspace_c,
+                                            .grad_gates = grad_gates,
+                                            .w_hr = w_hr,
+                                            .grad_output_total = grad_output_total});
   const auto g = layer_gemm_backward(steps, grad_gates, grad_gates, input, output.contiguous(), h0c,
                                      w_ih, w_hh, mask);
   Tensor grad_w_hr = projected && mask[2] ? at::mm(grad_output_total.t(), unprojected)
@@ -181,22 +168,14 @@ Tensor6 gru_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, con
   Tensor grad_hgates = at::empty({N, kGruGates * H}, h0.options());
   Tensor direct = at::empty({h0.size(0), H}, h0.options());  // grad_hx_direct of a step
   const RecurrentKernels<device> recurrence(w_hh, kGruGates, Pass::Backward, h0.size(0));
-  Tensor later, later_direct;  // of the step after s
-  for (int64_t s = steps.count() - 1; s >= 0; --s) {
-    const int64_t rows = steps.rows(s);
-    if (rows == 0) continue;
-    GruBackwardTensors t;
-    t.grad_hy = dh.narrow(0, 0, rows);
-    t.hx = steps.previous(output_c, h0c, s);
-    t.workspace = steps.of(workspace_c, s);
-    t.grad_xgates = steps.of(grad_xgates, s);
-    t.grad_hgates = steps.of(grad_hgates, s);
-    t.grad_hx_direct = direct.narrow(0, 0, rows);  // read as later_direct, then overwritten
-    recurrence.gru_backward(t, dh, later, later_direct, steps.of(grad_out, s));
-    later = t.grad_hgates;
-    later_direct = t.grad_hx_direct;
-  }
-  recurrence.carry(dh, later, later_direct, Tensor());  // into the initial state
+  recurrence.gru_backward_sequence(steps, {.grad_output = grad_out,
+                                           .dh = dh,
+                                           .h0 = h0c,
+                                           .output = output_c,
+                                           .workspace = workspace_c,
+                                           .grad_gates = grad_xgates,
+                                           .grad_hgates = grad_hgates,
+                                           .direct = direct});
   const auto g =
       layer_gemm_backward(steps, grad_xgates, grad_hgates, input, output_c, h0c, w_ih, w_hh, mask);
   return {g.input, dh, g.w_ih, g.w_hh, g.b_ih, g.b_hh};
@@ -242,18 +221,12 @@ Tensor5 rnn_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, con
   Tensor dh = grad_hy.contiguous().clone();
   Tensor grad_gates = at::empty({N, H}, h0.options());
   const RecurrentKernels<device> recurrence(w_hh, kRnnGates, Pass::Backward, h0.size(0));
-  Tensor later;  // the gate gradients of the step after s
-  for (int64_t s = steps.count() - 1; s >= 0; --s) {
-    const int64_t rows = steps.rows(s);
-    if (rows == 0) continue;
-    RnnBackwardTensors t;
-    t.grad_hy = dh.narrow(0, 0, rows);
-    t.hy = steps.of(output_c, s);
-    t.grad_gates = steps.of(grad_gates, s);
-    recurrence.rnn_backward(kind, t, dh, later, steps.of(grad_out, s));
-    later = t.grad_gates;
-  }
-  recurrence.carry(dh, later, Tensor(), Tensor());  // into the initial state
+  recurrence.rnn_backward_sequence(kind, steps,
+                                   {.grad_output = grad_out,
+                                    .dh = dh,
+                                    .h0 = h0c,
+                                    .output = output_c,
+                                    .grad_gates = grad_gates});
   const auto g =
       layer_gemm_backward(steps, grad_gates, grad_gates, input, output_c, h0c, w_ih, w_hh, mask);
   return {g.input, dh, g.w_ih, g.w_hh, g.b_ih};

@@ -44,8 +44,32 @@ struct LayerForward {
   Tensor hgates;      // GRU: (rows of step 0, 3H), a step's h W_hh^T
 };
 
+// A layer's backward over all its steps, from the last to the first: the
+// tensors of every step (N rows) and of the carried state gradients (B rows),
+// contiguous. dh, dc start as grad_hy, grad_cy and end as the initial state's
+// gradients.
+struct LayerBackward {
+  Tensor grad_output;          // (N, P)
+  Tensor dh, dc;               // (B, P), LSTM: (B, H)
+  Tensor h0, c0, output, cells, workspace;  // the forward's (c0, cells: LSTM)
+  Tensor grad_gates;           // written: LSTM, RNN (N, G*H); GRU: of its x-side (N, 3H)
+  Tensor grad_hgates;          // GRU: (N, 3H), of its h-side
+  Tensor direct;               // GRU: (B, H), a step's dh through z * h
+  OptTensor w_hr;              // LSTM with proj_size:
+  Tensor grad_output_total;    //   (N, P), dh before the projection's backward
+};
+
 template <c10::DeviceType device>
 class RecurrentKernels;
+template <c10::DeviceType device>
+void lstm_backward_steps(const RecurrentKernels<device>& recurrence, const PackedSteps& steps,
+                         const LayerBackward& b);
+template <c10::DeviceType device>
+void gru_backward_steps(const RecurrentKernels<device>& recurrence, const PackedSteps& steps,
+                        const LayerBackward& b);
+template <c10::DeviceType device>
+void rnn_backward_steps(const RecurrentKernels<device>& recurrence, RnnNonlinearity kind,
+                        const PackedSteps& steps, const LayerBackward& b);
 template <c10::DeviceType device>
 void lstm_steps(const RecurrentKernels<device>& recurrence, const PackedSteps& steps,
                 const LayerForward& f);
@@ -149,6 +173,17 @@ class RecurrentKernels {
   void rnn_sequence(RnnNonlinearity kind, const PackedSteps& steps, const LayerForward& f) const {
     rnn_steps(*this, kind, steps, f);
   }
+  // Every step of a layer's backward, and the carry into the initial state.
+  void lstm_backward_sequence(const PackedSteps& steps, const LayerBackward& b) const {
+    lstm_backward_steps(*this, steps, b);
+  }
+  void gru_backward_sequence(const PackedSteps& steps, const LayerBackward& b) const {
+    gru_backward_steps(*this, steps, b);
+  }
+  void rnn_backward_sequence(RnnNonlinearity kind, const PackedSteps& steps,
+                             const LayerBackward& b) const {
+    rnn_backward_steps(*this, kind, steps, b);
+  }
 
   // dh: the state gradient carried back in time, (B, size of h); t.grad_hy is
   // its first rows.
@@ -176,86 +211,4 @@ class RecurrentKernels {
 }  // namespace seq2seq_ext
 
 #include "layers/cpu/recurrent_kernels.h"  // RecurrentKernels<c10::kCPU>
-
-namespace seq2seq_ext {
-
-// ---- one forward step of a layer, shared by the layer ops' time loops and the
-// decoder's (decoding/decoder_step.h). `recurrence` holds W_hh; hx (and cx) are the
-// state the step reads, the outputs are written in place.
-
-// LSTM: gates (rows, 4H) hold x W_ih^T and become the activated gates.
-template <c10::DeviceType device>
-void lstm_step(const RecurrentKernels<device>& recurrence, const Tensor& gates,
-               const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx, const Tensor& cx,
-               const Tensor& hy, const Tensor& cy) {
-  recurrence.lstm_forward({.gates = gates,
-                           .b_ih = bias_ih,
-                           .b_hh = bias_hh,
-                           .cx = cx,
-                           .hy = hy,
-                           .cy = cy,
-                           .workspace = gates},
-                          hx);
-}
-
-// GRU: xgates (rows, 3H) = x W_ih^T; hgates a (rows, 3H) buffer for h W_hh^T.
-template <c10::DeviceType device>
-void gru_step(const RecurrentKernels<device>& recurrence, const Tensor& xgates,
-              const Tensor& hgates, const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx,
-              const Tensor& hy, const Tensor& workspace) {
-  recurrence.gru_forward({.xgates = xgates,
-                          .hgates = hgates,
-                          .b_ih = bias_ih,
-                          .b_hh = bias_hh,
-                          .hx = hx,
-                          .hy = hy,
-                          .workspace = workspace},
-                         hx);
-}
-
-// Elman RNN: gates (rows, H) hold x W_ih^T.
-template <c10::DeviceType device>
-void rnn_step(const RecurrentKernels<device>& recurrence, RnnNonlinearity kind, const Tensor& gates,
-              const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx, const Tensor& hy) {
-  recurrence.rnn_forward(kind, {.gates = gates, .b_ih = bias_ih, .b_hh = bias_hh, .hy = hy}, hx);
-}
-
-// The time loops: one step after another on the per-step kernels.
-template <c10::DeviceType device>
-void lstm_steps(const RecurrentKernels<device>& recurrence, const PackedSteps& steps,
-                const LayerForward& f) {
-  for (int64_t s = 0; s < steps.count(); ++s) {
-    if (steps.rows(s) == 0) continue;
-    const Tensor hy = steps.of(f.w_hr ? f.unprojected : f.output, s);
-    lstm_step(recurrence, steps.of(f.xgates, s), f.bias_ih, f.bias_hh,
-              steps.previous(f.output, f.h0, s), steps.previous(f.cells, f.c0, s), hy,
-              steps.of(f.cells, s));
-    if (f.w_hr) {
-      Tensor output_rows = steps.of(f.output, s);
-      at::mm_out(output_rows, hy, f.w_hr->t());
-    }
-  }
-}
-
-template <c10::DeviceType device>
-void gru_steps(const RecurrentKernels<device>& recurrence, const PackedSteps& steps,
-               const LayerForward& f) {
-  for (int64_t s = 0; s < steps.count(); ++s) {
-    const int64_t rows = steps.rows(s);
-    if (rows == 0) continue;
-    gru_step(recurrence, steps.of(f.xgates, s), f.hgates.narrow(0, 0, rows), f.bias_ih, f.bias_hh,
-             steps.previous(f.output, f.h0, s), steps.of(f.output, s), steps.of(f.workspace, s));
-  }
-}
-
-template <c10::DeviceType device>
-void rnn_steps(const RecurrentKernels<device>& recurrence, RnnNonlinearity kind,
-               const PackedSteps& steps, const LayerForward& f) {
-  for (int64_t s = 0; s < steps.count(); ++s) {
-    if (steps.rows(s) == 0) continue;
-    rnn_step(recurrence, kind, steps.of(f.xgates, s), f.bias_ih, f.bias_hh,
-             steps.previous(f.output, f.h0, s), steps.of(f.output, s));
-  }
-}
-
-}  // namespace seq2seq_ext
+#include "layers/time_loops.h"  // the step helpers and the generic time loops

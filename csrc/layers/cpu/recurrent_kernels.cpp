@@ -41,6 +41,20 @@ const float* data_or_null(const Tensor& t) {
 // The backward steps without units: the carry into the initial state.
 struct NoUnits {};
 
+// A per-step backward call's carry (recurrent_kernels.h's carry()).
+step_tiles::Carry carry_of(const Tensor& dh, const Tensor& later, const Tensor& later_direct,
+                           const Tensor& grad_output, int64_t rows, const Tensor& panels) {
+  return {dh.mutable_data_ptr<float>(),
+          rows,
+          dh.size(1),
+          data_or_null(later),
+          later.defined() ? later.size(0) : 0,
+          later.defined() ? later.size(1) : 0,
+          data_or_null(later_direct),
+          data_or_null(grad_output),
+          data_or_null(panels)};
+}
+
 }  // namespace
 
 RecurrentKernels<c10::kCPU>::RecurrentKernels(const Tensor& w_hh, int64_t gates, Pass pass,
@@ -122,58 +136,38 @@ void RecurrentKernels<c10::kCPU>::reduced_forward(const Unit& unit, const Tensor
 }
 
 template <class BackwardUnits>
-void RecurrentKernels<c10::kCPU>::backward_blocks(const Tensor& dh, const Tensor& later,
-                                                  const Tensor& later_direct,
-                                                  const Tensor& grad_output, int64_t rows,
+void RecurrentKernels<c10::kCPU>::backward_blocks(const step_tiles::Carry& c,
                                                   const BackwardUnits& units, int64_t begin,
                                                   int64_t end) const {
-  const int64_t H = dh.size(1), later_rows = later.defined() ? later.size(0) : 0;
-  float* dh_data = dh.mutable_data_ptr<float>();
 #if SEQ2SEQ_X86_64
   if (path_ == Path::Tiles) {
-    const step_tiles::Carry carry{dh_data,
-                                  rows,
-                                  H,
-                                  data_or_null(later),
-                                  later_rows,
-                                  later.defined() ? later.size(1) : 0,
-                                  data_or_null(later_direct),
-                                  data_or_null(grad_output),
-                                  panels_.const_data_ptr<float>()};
     if constexpr (std::is_same_v<BackwardUnits, NoUnits>) {
-      return step_tiles::carry(carry, begin, end);
+      return step_tiles::carry(c, begin, end);
     } else {
-      return step_tiles::backward(units, carry, begin, end);
+      return step_tiles::backward(units, c, begin, end);
     }
   }
 #endif
+  const int64_t H = c.H;
   for (int64_t block = begin; block < end; ++block) {
     const int64_t first = block * kUnitBlock, width = std::min(kUnitBlock, H - first);
-    float* columns = dh_data + first;
-    if (later.defined()) {
-      const int64_t K = later.size(1);
+    if (c.later != nullptr) {
 #if SEQ2SEQ_X86_64
       if (path_ == Path::Gemv) {
         // Columns first ... of W_hh, combined by the one row of `later`.
-        combine_rows(K, width, later.const_data_ptr<float>(),
-                     w_hh_.const_data_ptr<float>() + first, H, columns);
+        combine_rows(c.K, width, c.later, w_hh_.const_data_ptr<float>() + first, H, c.dh + first);
       }
 #endif
       if (path_ == Path::Packed) {
-        gemm(later_rows, width, K, later.const_data_ptr<float>(), K,
-             panels_.const_data_ptr<float>() + block * K * kUnitBlock, kUnitBlock, columns, H,
-             /*accumulate=*/false);
+        gemm(c.later_rows, width, c.K, c.later, c.K,
+             panels_.const_data_ptr<float>() + block * c.K * kUnitBlock, kUnitBlock, c.dh + first,
+             H, /*accumulate=*/false);
       }
-      if (later_direct.defined()) {
-        add_columns(dh_data, later_direct.const_data_ptr<float>(), later_rows, H, first, width);
-      }
+      if (c.later_direct != nullptr) add_columns(c.dh, c.later_direct, c.later_rows, H, first, width);
     }
-    if (grad_output.defined()) {
-      add_columns(dh_data, grad_output.const_data_ptr<float>(), grad_output.size(0), H, first,
-                  width);
-    }
+    if (c.grad_output != nullptr) add_columns(c.dh, c.grad_output, c.rows, H, first, width);
     if constexpr (!std::is_same_v<BackwardUnits, NoUnits>) {
-      unit_rows(units, 0, rows, first, first + width);
+      unit_rows(units, 0, c.rows, first, first + width);
     }
   }
 }
@@ -300,8 +294,9 @@ void RecurrentKernels<c10::kCPU>::carry(const Tensor& dh, const Tensor& later,
   if (path_ == Path::Aten) return aten_carry(w_hh_, dh, later, later_direct, grad_output);
   const int64_t rows =
       grad_output.defined() ? grad_output.size(0) : (later.defined() ? later.size(0) : 0);
+  const step_tiles::Carry c = carry_of(dh, later, later_direct, grad_output, rows, panels_);
   run_in_team(1, blocks(dh.size(1)), [&](int64_t, int64_t begin, int64_t end) {
-    backward_blocks(dh, later, later_direct, grad_output, rows, NoUnits{}, begin, end);
+    backward_blocks(c, NoUnits{}, begin, end);
   });
 }
 
@@ -310,9 +305,9 @@ void RecurrentKernels<c10::kCPU>::lstm_backward(const LstmBackwardTensors& t, co
                                                 const Tensor& grad_output) const {
   if (path_ == Path::Aten) return aten_lstm_backward<c10::kCPU>(w_hh_, t, dh, later, grad_output);
   const LstmBackwardUnit<float> unit(t);
-  run_in_team(1, blocks(unit.H), [&](int64_t, int64_t begin, int64_t end) {
-    backward_blocks(dh, later, Tensor(), grad_output, t.cx.size(0), unit, begin, end);
-  });
+  const step_tiles::Carry c = carry_of(dh, later, Tensor(), grad_output, t.cx.size(0), panels_);
+  run_in_team(1, blocks(unit.H),
+              [&](int64_t, int64_t begin, int64_t end) { backward_blocks(c, unit, begin, end); });
 }
 
 void RecurrentKernels<c10::kCPU>::gru_backward(const GruBackwardTensors& t, const Tensor& dh,
@@ -322,9 +317,9 @@ void RecurrentKernels<c10::kCPU>::gru_backward(const GruBackwardTensors& t, cons
     return aten_gru_backward<c10::kCPU>(w_hh_, t, dh, later, later_direct, grad_output);
   }
   const GruBackwardUnit<float> unit(t);
-  run_in_team(1, blocks(unit.H), [&](int64_t, int64_t begin, int64_t end) {
-    backward_blocks(dh, later, later_direct, grad_output, t.hx.size(0), unit, begin, end);
-  });
+  const step_tiles::Carry c = carry_of(dh, later, later_direct, grad_output, t.hx.size(0), panels_);
+  run_in_team(1, blocks(unit.H),
+              [&](int64_t, int64_t begin, int64_t end) { backward_blocks(c, unit, begin, end); });
 }
 
 void RecurrentKernels<c10::kCPU>::rnn_backward(RnnNonlinearity kind, const RnnBackwardTensors& t,
@@ -333,13 +328,110 @@ void RecurrentKernels<c10::kCPU>::rnn_backward(RnnNonlinearity kind, const RnnBa
   if (path_ == Path::Aten) {
     return aten_rnn_backward<c10::kCPU>(w_hh_, kind, t, dh, later, grad_output);
   }
+  const step_tiles::Carry c = carry_of(dh, later, Tensor(), grad_output, t.hy.size(0), panels_);
   const auto run = [&](const auto& unit) {
-    run_in_team(1, blocks(unit.H), [&](int64_t, int64_t begin, int64_t end) {
-      backward_blocks(dh, later, Tensor(), grad_output, t.hy.size(0), unit, begin, end);
-    });
+    run_in_team(1, blocks(unit.H),
+                [&](int64_t, int64_t begin, int64_t end) { backward_blocks(c, unit, begin, end); });
   };
   if (kind == RnnNonlinearity::Tanh) return run(RnnTanhBackwardUnit<float>(t));
   run(RnnReluBackwardUnit<float>(t));
+}
+
+// ---- a layer's backward: every step, the last first, then the carry into the
+// initial state, in one team. Iteration i runs step s = count - 1 - i (s = -1:
+// that carry); `next` is the step after s, whose gate gradients it carries.
+
+step_tiles::Carry RecurrentKernels<c10::kCPU>::sequence_carry(const PackedSteps& steps,
+                                                              int64_t s, const LayerBackward& b,
+                                                              const Tensor& later_gates,
+                                                              const Tensor& later_direct) const {
+  const int64_t H = b.dh.size(1), K = later_gates.size(1), next = s + 1;
+  const bool has_later = next < steps.count() && steps.rows(next) > 0;
+  const bool has_step = s >= 0;
+  return {b.dh.mutable_data_ptr<float>(),
+          has_step ? steps.rows(s) : (has_later ? steps.rows(next) : 0),
+          H,
+          has_later ? later_gates.const_data_ptr<float>() + steps.offset(next) * K : nullptr,
+          has_later ? steps.rows(next) : 0,
+          K,
+          has_later ? data_or_null(later_direct) : nullptr,
+          has_step ? b.grad_output.const_data_ptr<float>() + steps.offset(s) * H : nullptr,
+          data_or_null(panels_)};
+}
+
+void RecurrentKernels<c10::kCPU>::lstm_backward_sequence(const PackedSteps& steps,
+                                                         const LayerBackward& b) const {
+  if (path_ == Path::Aten || b.w_hr) return lstm_backward_steps(*this, steps, b);
+  const LstmBackwardUnit<float> sequence({.grad_hy = b.dh,
+                                          .grad_cy = b.dc,
+                                          .cx = b.c0,
+                                          .cy = b.cells,
+                                          .workspace = b.workspace,
+                                          .grad_gates = b.grad_gates,
+                                          .grad_cx = b.dc});
+  const int64_t H = sequence.H, count = steps.count();
+  run_in_team(count + 1, blocks(H), [&](int64_t i, int64_t begin, int64_t end) {
+    const int64_t s = count - 1 - i;
+    const step_tiles::Carry c = sequence_carry(steps, s, b, b.grad_gates, Tensor());
+    if (s < 0) return backward_blocks(c, NoUnits{}, begin, end);
+    if (steps.rows(s) == 0) return;
+    const int64_t at = steps.offset(s);
+    LstmBackwardUnit<float> unit = sequence;
+    unit.cx = s == 0 ? sequence.cx : sequence.cy + steps.offset(s - 1) * H;
+    unit.cy = sequence.cy + at * H;
+    unit.workspace = sequence.workspace + at * kLstmGates * H;
+    unit.grad_gates = sequence.grad_gates + at * kLstmGates * H;
+    backward_blocks(c, unit, begin, end);
+  });
+}
+
+void RecurrentKernels<c10::kCPU>::gru_backward_sequence(const PackedSteps& steps,
+                                                        const LayerBackward& b) const {
+  if (path_ == Path::Aten) return gru_backward_steps(*this, steps, b);
+  const GruBackwardUnit<float> sequence({.grad_hy = b.dh,
+                                         .hx = b.h0,
+                                         .workspace = b.workspace,
+                                         .grad_xgates = b.grad_gates,
+                                         .grad_hgates = b.grad_hgates,
+                                         .grad_hx_direct = b.direct});
+  const int64_t H = sequence.H, count = steps.count();
+  const float* output = b.output.const_data_ptr<float>();
+  run_in_team(count + 1, blocks(H), [&](int64_t i, int64_t begin, int64_t end) {
+    const int64_t s = count - 1 - i;
+    const step_tiles::Carry c = sequence_carry(steps, s, b, b.grad_hgates, b.direct);
+    if (s < 0) return backward_blocks(c, NoUnits{}, begin, end);
+    if (steps.rows(s) == 0) return;
+    const int64_t at = steps.offset(s);
+    GruBackwardUnit<float> unit = sequence;
+    unit.hx = s == 0 ? sequence.hx : output + steps.offset(s - 1) * H;
+    unit.workspace = sequence.workspace + at * kGruSaved * H;
+    unit.grad_xgates = sequence.grad_xgates + at * kGruGates * H;
+    unit.grad_hgates = sequence.grad_hgates + at * kGruGates * H;
+    backward_blocks(c, unit, begin, end);
+  });
+}
+
+void RecurrentKernels<c10::kCPU>::rnn_backward_sequence(RnnNonlinearity kind,
+                                                        const PackedSteps& steps,
+                                                        const LayerBackward& b) const {
+  if (path_ == Path::Aten) return rnn_backward_steps(*this, kind, steps, b);
+  const RnnBackwardTensors whole{.grad_hy = b.dh, .hy = b.output, .grad_gates = b.grad_gates};
+  const int64_t count = steps.count();
+  const auto run = [&](const auto& sequence) {
+    const int64_t H = sequence.H;
+    run_in_team(count + 1, blocks(H), [&](int64_t i, int64_t begin, int64_t end) {
+      const int64_t s = count - 1 - i;
+      const step_tiles::Carry c = sequence_carry(steps, s, b, b.grad_gates, Tensor());
+      if (s < 0) return backward_blocks(c, NoUnits{}, begin, end);
+      if (steps.rows(s) == 0) return;
+      auto unit = sequence;
+      unit.hy = sequence.hy + steps.offset(s) * H;
+      unit.grad_gates = sequence.grad_gates + steps.offset(s) * H;
+      backward_blocks(c, unit, begin, end);
+    });
+  };
+  if (kind == RnnNonlinearity::Tanh) return run(RnnTanhBackwardUnit<float>(whole));
+  run(RnnReluBackwardUnit<float>(whole));
 }
 
 }  // namespace seq2seq_ext

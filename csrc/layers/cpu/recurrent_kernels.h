@@ -16,6 +16,8 @@
 // Other dtypes take the ATen path.
 #pragma once
 
+#include "step_tiles.h"
+
 namespace seq2seq_ext {
 
 template <>
@@ -41,6 +43,11 @@ class RecurrentKernels<c10::kCPU> {
   void rnn_backward(RnnNonlinearity kind, const RnnBackwardTensors& t, const Tensor& dh,
                     const Tensor& later, const Tensor& grad_output) const;
 
+  void lstm_backward_sequence(const PackedSteps& steps, const LayerBackward& b) const;
+  void gru_backward_sequence(const PackedSteps& steps, const LayerBackward& b) const;
+  void rnn_backward_sequence(RnnNonlinearity kind, const PackedSteps& steps,
+                             const LayerBackward& b) const;
+
  private:
   enum class Path { Aten, Tiles, Packed, Gemv, Reduced };
   // The blocks of `units` hidden units (or columns of dh) the path cuts.
@@ -50,12 +57,15 @@ class RecurrentKernels<c10::kCPU> {
   template <class Unit>
   void forward_blocks(const Unit& unit, const float* h, int64_t rows, int64_t K, float* gates,
                       bool accumulate, int64_t begin, int64_t end) const;
-  // One backward step on blocks [begin, end) of dh's columns: the carry, then
-  // backward_units(row_begin, row_end, first, end) on the block.
+  // One backward step on blocks [begin, end) of dh's columns: the carry c,
+  // then the backward units on the block (none: NoUnits).
   template <class BackwardUnits>
-  void backward_blocks(const Tensor& dh, const Tensor& later, const Tensor& later_direct,
-                       const Tensor& grad_output, int64_t rows, const BackwardUnits& units,
-                       int64_t begin, int64_t end) const;
+  void backward_blocks(const step_tiles::Carry& c, const BackwardUnits& units, int64_t begin,
+                       int64_t end) const;
+  // The carry of step s of a layer's backward (s = -1: into the initial
+  // state): the gate gradients of step s + 1 in later_gates (N, K).
+  step_tiles::Carry sequence_carry(const PackedSteps& steps, int64_t s, const LayerBackward& b,
+                                   const Tensor& later_gates, const Tensor& later_direct) const;
   // A reduced W_hh's forward step: each block's dot products, then its units.
   template <class Unit>
   void reduced_forward(const Unit& unit, const Tensor& h, const Tensor& gates, bool accumulate,
