@@ -74,7 +74,7 @@ RecurrentKernels<c10::kCPU>::RecurrentKernels(const Tensor& w_hh, int64_t gates,
     return;
   }
   path_ = kind == PanelKind::Tiles ? Path::Tiles : Path::Packed;
-  panels_ = pass == Pass::Forward ? forward_panels(w_hh_, gates, kind) : backward_panels(w_hh_, kind);
+  panels_ = packed_panels(w_hh, gates, kind, pass == Pass::Forward);
 }
 
 int64_t RecurrentKernels<c10::kCPU>::blocks(int64_t units) const {
