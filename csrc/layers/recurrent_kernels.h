@@ -31,17 +31,17 @@ namespace seq2seq_ext {
 enum class Pass { Forward, Backward };
 
 // A layer's forward over all its steps, in the packed layout: the tensors of
-// every step (N rows), contiguous. xgates holds x W_ih^T (N, G*H); the LSTM and
+// every step (N rows), contiguous. xgates (N, G*H) holds x W_ih^T; the LSTM and
 // the RNN build their gates in it (the LSTM's become its workspace).
 struct LayerForward {
   Tensor xgates, bias_ih, bias_hh;
-  Tensor h0, c0;      // the initial state (c0: LSTM)
-  Tensor output;      // (N, P): every step's h
-  Tensor cells;       // LSTM: (N, H), every step's c
-  Tensor unprojected; // LSTM with w_hr: (N, H), h before the projection
+  Tensor h0, c0;       // the initial state (c0: LSTM)
+  Tensor output;       // (N, P): every step's h
+  Tensor cells;        // LSTM: (N, H), every step's c
+  Tensor unprojected;  // LSTM with w_hr: (N, H), h before the projection
   OptTensor w_hr;
-  Tensor workspace;   // GRU: (N, 4H)
-  Tensor hgates;      // GRU: (rows of step 0, 3H), a step's h W_hh^T
+  Tensor workspace;    // GRU: (N, 4H)
+  Tensor hgates;       // GRU: (rows of step 0, 3H), a step's h W_hh^T
 };
 
 // A layer's backward over all its steps, from the last to the first: the

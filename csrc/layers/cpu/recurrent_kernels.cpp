@@ -41,6 +41,12 @@ const float* data_or_null(const Tensor& t) {
 // The backward steps without units: the carry into the initial state.
 struct NoUnits {};
 
+// A per-step forward call's step: h (rows x K, contiguous) times W_hh into
+// gates (added to them when they are the xgates: the LSTM's and RNN's).
+step_tiles::ForwardStep step_of(const Tensor& h, float* gates, float* xgates) {
+  return {h.const_data_ptr<float>(), h.size(0), h.size(1), nullptr, gates, xgates};
+}
+
 // A per-step backward call's carry (recurrent_kernels.h's carry()).
 step_tiles::Carry carry_of(const Tensor& dh, const Tensor& later, const Tensor& later_direct,
                            const Tensor& grad_output, int64_t rows, const Tensor& panels) {
@@ -84,36 +90,36 @@ int64_t RecurrentKernels<c10::kCPU>::blocks(int64_t units) const {
 }
 
 template <class Unit>
-void RecurrentKernels<c10::kCPU>::forward_blocks(const Unit& unit, const float* h, int64_t rows,
-                                                 int64_t K, float* gates, bool accumulate,
+void RecurrentKernels<c10::kCPU>::forward_blocks(const Unit& unit, step_tiles::ForwardStep step,
                                                  int64_t begin, int64_t end) const {
 #if SEQ2SEQ_X86_64
   if (path_ == Path::Tiles) {
-    return step_tiles::forward(unit, {h, rows, K, panels_.const_data_ptr<float>(), gates}, begin,
-                               end);
+    step.panels = panels_.const_data_ptr<float>();
+    return step_tiles::forward(unit, step, begin, end);
   }
 #endif
-  const int64_t H = unit.H;
+  const int64_t H = unit.H, K = step.K;
+  const bool accumulate = step.gates == step.xgates;
   for (int64_t block = begin; block < end; ++block) {
     const int64_t first = block * kUnitBlock, width = std::min(kUnitBlock, H - first);
-    float* columns = gates + first;
+    float* columns = step.gates + first;
 #if SEQ2SEQ_X86_64
     if (path_ == Path::Gemv) {
       // Rows g*H + first ... of W_hh, each dotted with the one row of h.
       const float* w = w_hh_.const_data_ptr<float>() + first * K;
       for (int64_t g = 0; g < gates_; ++g) {
-        dot_rows(width, K, h, w + g * H * K, K, columns + g * H, accumulate);
+        dot_rows(width, K, step.h, w + g * H * K, K, columns + g * H, accumulate);
       }
     }
 #endif
     if (path_ == Path::Packed) {
       const float* panel = panels_.const_data_ptr<float>() + block * gates_ * K * kUnitBlock;
       for (int64_t g = 0; g < gates_; ++g) {
-        gemm(rows, width, K, h, K, panel + g * K * kUnitBlock, kUnitBlock, columns + g * H,
-             gates_ * H, accumulate);
+        gemm(step.rows, width, K, step.h, K, panel + g * K * kUnitBlock, kUnitBlock,
+             columns + g * H, gates_ * H, accumulate);
       }
     }
-    unit_rows(unit, 0, rows, first, first + width);
+    unit_rows(unit, 0, step.rows, first, first + width);
   }
 }
 
@@ -178,9 +184,9 @@ void RecurrentKernels<c10::kCPU>::lstm_forward(const LstmForwardTensors& t, cons
   if (path_ == Path::Aten) return aten_lstm_forward<c10::kCPU>(w_hh_, t, h);
   const LstmForwardUnit<float> unit(t);
   if (path_ == Path::Reduced) return reduced_forward(unit, h, t.gates, true, unit.H);
+  float* gates = t.gates.mutable_data_ptr<float>();
   run_in_team(1, blocks(unit.H), [&](int64_t, int64_t begin, int64_t end) {
-    forward_blocks(unit, h.const_data_ptr<float>(), h.size(0), h.size(1),
-                   t.gates.mutable_data_ptr<float>(), /*accumulate=*/true, begin, end);
+    forward_blocks(unit, step_of(h, gates, gates), begin, end);
   });
 }
 
@@ -189,8 +195,7 @@ void RecurrentKernels<c10::kCPU>::gru_forward(const GruForwardTensors& t, const 
   const GruForwardUnit<float> unit(t);
   if (path_ == Path::Reduced) return reduced_forward(unit, h, t.hgates, false, unit.H);
   run_in_team(1, blocks(unit.H), [&](int64_t, int64_t begin, int64_t end) {
-    forward_blocks(unit, h.const_data_ptr<float>(), h.size(0), h.size(1),
-                   t.hgates.mutable_data_ptr<float>(), /*accumulate=*/false, begin, end);
+    forward_blocks(unit, step_of(h, t.hgates.mutable_data_ptr<float>(), nullptr), begin, end);
   });
 }
 
@@ -199,9 +204,9 @@ void RecurrentKernels<c10::kCPU>::rnn_forward(RnnNonlinearity kind, const RnnFor
   if (path_ == Path::Aten) return aten_rnn_forward<c10::kCPU>(w_hh_, kind, t, h);
   const auto run = [&](const auto& unit) {
     if (path_ == Path::Reduced) return reduced_forward(unit, h, t.gates, true, unit.H);
+    float* gates = t.gates.mutable_data_ptr<float>();
     run_in_team(1, blocks(unit.H), [&](int64_t, int64_t begin, int64_t end) {
-      forward_blocks(unit, h.const_data_ptr<float>(), h.size(0), h.size(1),
-                     t.gates.mutable_data_ptr<float>(), /*accumulate=*/true, begin, end);
+      forward_blocks(unit, step_of(h, gates, gates), begin, end);
     });
   };
   if (kind == RnnNonlinearity::Tanh) return run(RnnTanhForwardUnit<float>(t));
@@ -224,18 +229,18 @@ void RecurrentKernels<c10::kCPU>::lstm_sequence(const PackedSteps& steps,
                                          .cy = f.cells,
                                          .workspace = f.xgates});
   const int64_t H = sequence.H;
-  float* gates = f.xgates.mutable_data_ptr<float>();
   const float* h0 = f.h0.const_data_ptr<float>();
   run_in_team(steps.count(), blocks(H), [&](int64_t s, int64_t begin, int64_t end) {
     if (steps.rows(s) == 0) return;
     const int64_t at = steps.offset(s), before = s == 0 ? 0 : steps.offset(s - 1);
     LstmForwardUnit<float> unit = sequence;
-    unit.gates = unit.workspace = gates + at * kLstmGates * H;
+    unit.gates = unit.workspace = sequence.workspace + at * kLstmGates * H;
     unit.cx = s == 0 ? sequence.cx : sequence.cy + before * H;
     unit.hy = sequence.hy + at * H;
     unit.cy = sequence.cy + at * H;
     const float* h = s == 0 ? h0 : sequence.hy + before * H;
-    forward_blocks(unit, h, steps.rows(s), H, unit.workspace, /*accumulate=*/true, begin, end);
+    forward_blocks(unit, {h, steps.rows(s), H, nullptr, unit.workspace, unit.workspace}, begin,
+                   end);
   });
 }
 
@@ -259,7 +264,7 @@ void RecurrentKernels<c10::kCPU>::gru_sequence(const PackedSteps& steps,
     unit.hx = s == 0 ? sequence.hx : sequence.hy + before * H;
     unit.hy = sequence.hy + at * H;
     unit.workspace = sequence.workspace + at * kGruSaved * H;
-    forward_blocks(unit, unit.hx, steps.rows(s), H, hgates, /*accumulate=*/false, begin, end);
+    forward_blocks(unit, {unit.hx, steps.rows(s), H, nullptr, hgates, nullptr}, begin, end);
   });
 }
 
@@ -279,7 +284,8 @@ void RecurrentKernels<c10::kCPU>::rnn_sequence(RnnNonlinearity kind, const Packe
       unit.gates = gates + at * H;
       unit.hy = sequence.hy + at * H;
       const float* h = s == 0 ? h0 : sequence.hy + before * H;
-      forward_blocks(unit, h, steps.rows(s), H, gates + at * H, /*accumulate=*/true, begin, end);
+      forward_blocks(unit, {h, steps.rows(s), H, nullptr, gates + at * H, gates + at * H}, begin,
+                     end);
     });
   };
   if (kind == RnnNonlinearity::Tanh) return run(RnnTanhForwardUnit<float>(whole));

@@ -52,11 +52,11 @@ class RecurrentKernels<c10::kCPU> {
   enum class Path { Aten, Tiles, Packed, Gemv, Reduced };
   // The blocks of `units` hidden units (or columns of dh) the path cuts.
   int64_t blocks(int64_t units) const;
-  // One forward step on blocks [begin, end): gates (rows, G*H) (+)= h W_hh^T
-  // block by block, each block's units after its GEMM. h: rows x K.
+  // One forward step on blocks [begin, end): gates (+)= h W_hh^T block by
+  // block (step_tiles::ForwardStep), each block's units after its GEMM.
   template <class Unit>
-  void forward_blocks(const Unit& unit, const float* h, int64_t rows, int64_t K, float* gates,
-                      bool accumulate, int64_t begin, int64_t end) const;
+  void forward_blocks(const Unit& unit, step_tiles::ForwardStep step, int64_t begin,
+                      int64_t end) const;
   // One backward step on blocks [begin, end) of dh's columns: the carry c,
   // then the backward units on the block (none: NoUnits).
   template <class BackwardUnits>

@@ -10,7 +10,7 @@
 // broadcasts one element of each of the tile's rows of h. Then the tile's
 // sums are added to the gates already there (the input projection; the GRU
 // keeps h W_hh^T apart) and the unit functor (cells/cell_units.h) runs on the
-// tile's rows, 16 units at a time (core/cpu/vec512.h).
+// group's rows, 16 units at a time (core/cpu/vec512.h).
 //
 // The backward's carry, dh = later W_hh, is tiled the same way over dh's
 // columns (groups of 32, backward_panels), then dh gets the step's output
@@ -33,15 +33,17 @@ constexpr int64_t kBackwardWidth = 32;
 
 inline int64_t group_count(int64_t units, int64_t width) { return (units + width - 1) / width; }
 
-// One forward step: rows rows of h (leading dimension K, its size) times the
-// panels (packed_weights.h's tile_panels). `gates` is where the tile adds its sums (LSTM, RNN: the unit's gates,
-// which hold x W_ih^T; GRU: the unit's hgates, overwritten): the unit's own
-// pointer, writable.
+// One forward step: `rows` rows of h (leading dimension K, its size) times
+// the panels (packed_weights.h's tile panels of W_hh), into gates: added to
+// what they hold when gates == xgates (the LSTM's and RNN's gates, which hold
+// x W_ih^T), else written (the GRU's h-side gates). The pointers are the
+// unit's own, writable.
 struct ForwardStep {
   const float* h;
   int64_t rows, K;
   const float* panels;
   float* gates;
+  const float* xgates;
 };
 void forward(const LstmForwardUnit<float>& unit, const ForwardStep& step,
                   int64_t group_begin, int64_t group_end);

@@ -23,6 +23,12 @@ struct TileColumns {
   __mmask16 mask[V];
 };
 
+// Panel rows a tile asks the cache for ahead of its loads: the hardware's
+// prefetcher alone leaves the panels' reads from L2 and L3 waiting (measured
+// on AVX-512 Xeons: 8 rows ahead made the tiles 10-20% faster at H = 256 to
+// 1024; reading the panel in chunks of K that stay in L1 did not help).
+constexpr int64_t kPrefetchRows = 8;
+
 // C[r, offset[v] + n] (+)= sum over k < K of A[r, k] * P[k, v, n] for the Rows
 // rows of the tile, its V vectors and n < 16 (where mask[v] has lane n).
 // P: the group's panel, K rows of V * 16 floats. Not inlined into the flattened
@@ -37,7 +43,11 @@ __attribute__((noinline)) void tile(const float* A, int64_t lda, int64_t K, cons
   }
   for (int64_t k = 0; k < K; ++k, P += V * 16) {
     __m512 w[V];
-    for (int v = 0; v < V; ++v) w[v] = _mm512_loadu_ps(P + 16 * v);
+    for (int v = 0; v < V; ++v) {
+      // The panel row kPrefetchRows ahead (a hint: never faults past the end).
+      _mm_prefetch(reinterpret_cast<const char*>(P + (kPrefetchRows * V + v) * 16), _MM_HINT_T0);
+      w[v] = _mm512_loadu_ps(P + 16 * v);
+    }
     for (int r = 0; r < Rows; ++r) {
       const __m512 a = _mm512_set1_ps(A[r * lda + k]);
       for (int v = 0; v < V; ++v) sum[r][v] = _mm512_fmadd_ps(a, w[v], sum[r][v]);
@@ -66,37 +76,40 @@ inline void tile_of(int64_t rows, const float* A, int64_t lda, int64_t K, const 
 template <int V>
 constexpr int kTileRows = 24 / V;
 
-// Rows of K a tile reads before the next tile: the group's panel rows for
-// them (V vectors each) fill half the L1 cache, so the other tiles of the
-// group read them from L1 again, not from L2.
-template <int V>
-constexpr int64_t kChunk = 384 / V;
+// A (rows x K, leading dimension lda) times the panels of every group.
+struct Product {
+  const float* A;
+  int64_t lda, K;
+  const float* panels;
+};
 
-// For every tile of rows [0, rows) of a group: the tile's GEMM over K in
-// chunks, then units(first row, rows) on its rows.
-template <int V, class Units>
-inline void group_tiles(int64_t rows, const float* A, int64_t lda, int64_t K, const float* panel,
-                        float* C, int64_t ldc, const TileColumns<V>& columns, bool accumulate,
-                        const Units& units) {
-  for (int64_t k = 0; k < K; k += kChunk<V>) {
-    const int64_t chunk = std::min<int64_t>(kChunk<V>, K - k);
-    for (int64_t r = 0; r < rows; r += kTileRows<V>) {
-      const int64_t count = std::min<int64_t>(kTileRows<V>, rows - r);
-      tile_of<V, kTileRows<V>>(count, A + r * lda + k, lda, chunk, panel + k * V * 16,
-                               C + r * ldc, ldc, columns, accumulate || k > 0);
-    }
-  }
+// Group q's columns of C (+)= its rows of the product, tile by tile.
+template <int V>
+inline void group_product(int64_t rows, const Product& p, int64_t q, float* C, int64_t ldc,
+                          const TileColumns<V>& columns, bool accumulate) {
+  const float* panel = p.panels + q * p.K * V * 16;
   for (int64_t r = 0; r < rows; r += kTileRows<V>) {
-    units(r, std::min<int64_t>(kTileRows<V>, rows - r));
+    const int64_t count = std::min<int64_t>(kTileRows<V>, rows - r);
+    tile_of<V, kTileRows<V>>(count, p.A + r * p.lda, p.lda, p.K, panel, C + r * ldc, ldc, columns,
+                             accumulate);
   }
+}
+
+// A forward step's product for group q: h W_hh^T into gates, added to them
+// when they are the xgates.
+template <int V>
+inline void forward_product(const ForwardStep& step, int64_t q, int64_t first, int64_t ldc,
+                            const TileColumns<V>& columns) {
+  group_product<V>(step.rows, {step.h, step.K, step.K, step.panels}, q, step.gates + first, ldc,
+                   columns, /*accumulate=*/step.gates == step.xgates);
 }
 
 // The forward of the LSTM and GRU: a vector per gate, gate g's columns at g*H.
 template <int G, class Unit>
 __attribute__((flatten)) void gated_forward(const Unit& shared, const ForwardStep& step,
-                                            int64_t H, bool accumulate, int64_t group_begin,
-                                            int64_t group_end) {
+                                            int64_t group_begin, int64_t group_end) {
   const Unit unit = shared;
+  const int64_t H = unit.H;
   for (int64_t q = group_begin; q < group_end; ++q) {
     const int64_t first = q * 16;
     const AVX512Lanes lanes{lane_mask(first, H)};
@@ -105,11 +118,8 @@ __attribute__((flatten)) void gated_forward(const Unit& shared, const ForwardSte
       columns.offset[g] = g * H;
       columns.mask[g] = lanes.mask;
     }
-    group_tiles<G>(step.rows, step.h, step.K, step.K, step.panels + q * step.K * G * 16,
-                   step.gates + first, G * H, columns, accumulate,
-                   [&](int64_t row, int64_t count) {
-                     for (int64_t b = row; b < row + count; ++b) unit.apply(lanes, b, first);
-                   });
+    forward_product<G>(step, q, first, G * H, columns);
+    for (int64_t b = 0; b < step.rows; ++b) unit.apply(lanes, b, first);
   }
 }
 
@@ -122,14 +132,11 @@ __attribute__((flatten)) void elman_forward(const Unit& shared, const ForwardSte
   for (int64_t q = group_begin; q < group_end; ++q) {
     const int64_t first = q * 32;
     const TileColumns<2> columns{{0, 16}, {lane_mask(first, H), lane_mask(first + 16, H)}};
-    group_tiles<2>(step.rows, step.h, step.K, step.K, step.panels + q * step.K * 32,
-                   step.gates + first, H, columns, /*accumulate=*/true,
-                   [&](int64_t row, int64_t count) {
-                     for (int64_t b = row; b < row + count; ++b) {
-                       unit.apply(AVX512Lanes{columns.mask[0]}, b, first);
-                       if (first + 16 < H) unit.apply(AVX512Lanes{columns.mask[1]}, b, first + 16);
-                     }
-                   });
+    forward_product<2>(step, q, first, H, columns);
+    for (int64_t b = 0; b < step.rows; ++b) {
+      unit.apply(AVX512Lanes{columns.mask[0]}, b, first);
+      if (first + 16 < H) unit.apply(AVX512Lanes{columns.mask[1]}, b, first + 16);
+    }
   }
 }
 
@@ -143,9 +150,8 @@ __attribute__((flatten)) void carry_groups(const Carry& step, int64_t group_begi
     const int64_t first = q * kBackwardWidth;
     const TileColumns<2> columns{{0, 16}, {lane_mask(first, H), lane_mask(first + 16, H)}};
     if (step.later != nullptr) {
-      group_tiles<2>(step.later_rows, step.later, step.K, step.K,
-                     step.panels + q * step.K * kBackwardWidth, step.dh + first, H, columns,
-                     /*accumulate=*/false, [](int64_t, int64_t) {});
+      group_product<2>(step.later_rows, {step.later, step.K, step.K, step.panels}, q,
+                       step.dh + first, H, columns, /*accumulate=*/false);
     }
     for (int64_t b = 0; b < step.rows; ++b) {
       for (int v = 0; v < 2 && first + 16 * v < H; ++v) {
@@ -176,12 +182,12 @@ void carry_and_units(const Unit& shared, const Carry& step, int64_t group_begin,
 
 void forward(const LstmForwardUnit<float>& unit, const ForwardStep& step,
                   int64_t group_begin, int64_t group_end) {
-  gated_forward<4>(unit, step, unit.H, /*accumulate=*/true, group_begin, group_end);
+  gated_forward<4>(unit, step, group_begin, group_end);
 }
 
 void forward(const GruForwardUnit<float>& unit, const ForwardStep& step, int64_t group_begin,
                  int64_t group_end) {
-  gated_forward<3>(unit, step, unit.H, /*accumulate=*/false, group_begin, group_end);
+  gated_forward<3>(unit, step, group_begin, group_end);
 }
 
 void forward(const RnnTanhForwardUnit<float>& unit, const ForwardStep& step,
