@@ -4,7 +4,7 @@
 // AVX-512 with F, BW, VL and DQ (reduced_dot.h, the float32 unit loops and the layers' step
 // tiles), which run where this says the CPU has them.
 //
-// SEQ2SEQ_EXT_CPU_ISA=baseline|avx2 (read once, at the first call) caps what
+// SEQ2SEQ_EXT_CPU_ISA=baseline|avx2|avx512 (read once, at the first call) caps what
 // is used, so that the tests run every copy on one machine.
 #pragma once
 
