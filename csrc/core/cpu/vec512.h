@@ -79,19 +79,26 @@ inline F32x16 sigmoid(F32x16 x) {
   return _mm512_maskz_mov_ps(not_tiny, y.v);
 }
 
-// tanh x = sign(x) (1 - e^-2|x|) / (1 + e^-2|x|): absolute error within a few
-// 2^-24, as the scalar tanh_ (1 - e cancels for small |x|, so the relative
-// error grows there); below |x| = 2^-12, tanh x = x to float precision (x^3/3
-// is under half an ulp of x), which keeps tiny inputs exact.
+// tanh as a rational function, x P(x^2) / Q(x^2) with P of degree 6 and Q of
+// degree 3 in x^2, on x clamped to [-7.99881, 7.99881] (beyond, tanh rounds to
+// +-1): the minimax fit Eigen uses (generic_fast_tanh_float), one reciprocal
+// instead of an exp and a division. Within a few 2^-24 of float64, absolute
+// and relative; NaN stays NaN (the clamp keeps it).
 inline F32x16 tanh_(F32x16 x) {
-  const __m512 magnitude = _mm512_abs_ps(x.v);
-  const F32x16 e = exp_(F32x16(_mm512_mul_ps(magnitude, _mm512_set1_ps(-2.0f))));
-  const F32x16 t = (F32x16(1.0f) - e) * reciprocal(F32x16(1.0f) + e);
-  const __mmask16 tiny = _mm512_cmp_ps_mask(magnitude, _mm512_set1_ps(0x1p-12f), _CMP_LT_OQ);
-  // sign of x onto t, then x itself where |x| is tiny (NaN: not tiny, and e, t NaN).
-  const __m512 signed_t =
-      _mm512_or_ps(t.v, _mm512_and_ps(x.v, _mm512_set1_ps(-0.0f)));
-  return _mm512_mask_blend_ps(tiny, signed_t, x.v);
+  const __m512 c = at_least(at_most(x, 7.99881172180175781f), -7.99881172180175781f).v;
+  const __m512 c2 = _mm512_mul_ps(c, c);
+  __m512 p = _mm512_set1_ps(-2.76076847742355e-16f);
+  p = _mm512_fmadd_ps(c2, p, _mm512_set1_ps(2.00018790482477e-13f));
+  p = _mm512_fmadd_ps(c2, p, _mm512_set1_ps(-8.60467152213735e-11f));
+  p = _mm512_fmadd_ps(c2, p, _mm512_set1_ps(5.12229709037114e-08f));
+  p = _mm512_fmadd_ps(c2, p, _mm512_set1_ps(1.48572235717979e-05f));
+  p = _mm512_fmadd_ps(c2, p, _mm512_set1_ps(6.37261928875436e-04f));
+  p = _mm512_fmadd_ps(c2, p, _mm512_set1_ps(4.89352455891786e-03f));
+  __m512 q = _mm512_set1_ps(1.19825839466702e-06f);
+  q = _mm512_fmadd_ps(c2, q, _mm512_set1_ps(1.18534705686654e-04f));
+  q = _mm512_fmadd_ps(c2, q, _mm512_set1_ps(2.26843463243900e-03f));
+  q = _mm512_fmadd_ps(c2, q, _mm512_set1_ps(4.89352518554385e-03f));
+  return F32x16(_mm512_mul_ps(c, p)) * reciprocal(q);
 }
 
 inline F32x16 relu_(F32x16 x) { return at_least(x, 0.0f); }
