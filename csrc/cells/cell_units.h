@@ -76,8 +76,7 @@ struct LstmForwardUnit {
   template <class Lanes>
   SEQ2SEQ_HOST_DEVICE auto pre(const Lanes& lanes, int64_t b, int64_t gate, int64_t j) const {
     const int64_t k = gate * H + j;
-    return lanes.load(gates + b * kLstmGates * H + k) + lanes.load(b_ih + k) +
-           lanes.load(b_hh + k);
+    return lanes.load(gates + b * kLstmGates * H + k) + lanes.load(b_ih + k) + lanes.load(b_hh + k);
   }
 
   template <class Lanes>
@@ -117,11 +116,11 @@ struct LstmBackwardUnit {
   template <class Lanes>
   SEQ2SEQ_HOST_DEVICE void apply(const Lanes& lanes, int64_t b, int64_t j) const {
     const scalar_t* ws = workspace + b * kLstmGates * H + j;
-    const LstmGates<decltype(lanes.load(ws))> a{lanes.load(ws), lanes.load(ws + H), lanes.load(ws + 2 * H),
-                      lanes.load(ws + 3 * H)};
+    const LstmGates<decltype(lanes.load(ws))> a{lanes.load(ws), lanes.load(ws + H),
+                                                lanes.load(ws + 2 * H), lanes.load(ws + 3 * H)};
     const int64_t u = b * H + j;
-    const auto g = lstm_backward(a, lanes.load(cx + u), lanes.load(cy + u),
-                                 lanes.load(grad_hy + u), lanes.load(grad_cy + u));
+    const auto g = lstm_backward(a, lanes.load(cx + u), lanes.load(cy + u), lanes.load(grad_hy + u),
+                                 lanes.load(grad_cy + u));
     scalar_t* dg = grad_gates + b * kLstmGates * H + j;
     lanes.store(dg, g.di);
     lanes.store(dg + H, g.df);
@@ -161,11 +160,10 @@ struct GruForwardUnit {
   template <class Lanes>
   SEQ2SEQ_HOST_DEVICE void apply(const Lanes& lanes, int64_t b, int64_t j) const {
     const auto hn = side(lanes, hgates, b_hh, b, 2, j);
-    const auto a = gru_activate(side(lanes, xgates, b_ih, b, 0, j),
-                                side(lanes, xgates, b_ih, b, 1, j),
-                                side(lanes, xgates, b_ih, b, 2, j),
-                                side(lanes, hgates, b_hh, b, 0, j),
-                                side(lanes, hgates, b_hh, b, 1, j), hn);
+    const auto a =
+        gru_activate(side(lanes, xgates, b_ih, b, 0, j), side(lanes, xgates, b_ih, b, 1, j),
+                     side(lanes, xgates, b_ih, b, 2, j), side(lanes, hgates, b_hh, b, 0, j),
+                     side(lanes, hgates, b_hh, b, 1, j), hn);
     lanes.store(hy + b * H + j, gru_next_hidden(a, lanes.load(hx + b * H + j)));
     scalar_t* ws = workspace + b * kGruSaved * H + j;
     lanes.store(ws, a.r);
@@ -196,7 +194,8 @@ struct GruBackwardUnit {
   template <class Lanes>
   SEQ2SEQ_HOST_DEVICE void apply(const Lanes& lanes, int64_t b, int64_t j) const {
     const scalar_t* ws = workspace + b * kGruSaved * H + j;
-    const GruGates<decltype(lanes.load(ws))> a{lanes.load(ws), lanes.load(ws + H), lanes.load(ws + 2 * H)};
+    const GruGates<decltype(lanes.load(ws))> a{lanes.load(ws), lanes.load(ws + H),
+                                               lanes.load(ws + 2 * H)};
     const int64_t u = b * H + j;
     const auto g =
         gru_backward(a, lanes.load(ws + 3 * H), lanes.load(hx + u), lanes.load(grad_hy + u));

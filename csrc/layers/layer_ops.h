@@ -221,12 +221,9 @@ Tensor5 rnn_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, con
   Tensor dh = grad_hy.contiguous().clone();
   Tensor grad_gates = at::empty({N, H}, h0.options());
   const RecurrentKernels<device> recurrence(w_hh, kRnnGates, Pass::Backward, h0.size(0));
-  recurrence.rnn_backward_sequence(kind, steps,
-                                   {.grad_output = grad_out,
-                                    .dh = dh,
-                                    .h0 = h0c,
-                                    .output = output_c,
-                                    .grad_gates = grad_gates});
+  recurrence.rnn_backward_sequence(
+      kind, steps,
+      {.grad_output = grad_out, .dh = dh, .h0 = h0c, .output = output_c, .grad_gates = grad_gates});
   const auto g =
       layer_gemm_backward(steps, grad_gates, grad_gates, input, output_c, h0c, w_ih, w_hh, mask);
   return {g.input, dh, g.w_ih, g.w_hh, g.b_ih};

@@ -40,8 +40,8 @@ struct LayerForward {
   Tensor cells;        // LSTM: (N, H), every step's c
   Tensor unprojected;  // LSTM with w_hr: (N, H), h before the projection
   OptTensor w_hr;
-  Tensor workspace;    // GRU: (N, 4H)
-  Tensor hgates;       // GRU: (rows of step 0, 3H), a step's h W_hh^T
+  Tensor workspace;  // GRU: (N, 4H)
+  Tensor hgates;     // GRU: (rows of step 0, 3H), a step's h W_hh^T
 };
 
 // A layer's backward over all its steps, from the last to the first: the
@@ -49,14 +49,14 @@ struct LayerForward {
 // contiguous. dh, dc start as grad_hy, grad_cy and end as the initial state's
 // gradients.
 struct LayerBackward {
-  Tensor grad_output;          // (N, P)
-  Tensor dh, dc;               // (B, P), LSTM: (B, H)
+  Tensor grad_output;                       // (N, P)
+  Tensor dh, dc;                            // (B, P), LSTM: (B, H)
   Tensor h0, c0, output, cells, workspace;  // the forward's (c0, cells: LSTM)
-  Tensor grad_gates;           // written: LSTM, RNN (N, G*H); GRU: of its x-side (N, 3H)
-  Tensor grad_hgates;          // GRU: (N, 3H), of its h-side
-  Tensor direct;               // GRU: (B, H), a step's dh through z * h
-  OptTensor w_hr;              // LSTM with proj_size:
-  Tensor grad_output_total;    //   (N, P), dh before the projection's backward
+  Tensor grad_gates;         // written: LSTM, RNN (N, G*H); GRU: of its x-side (N, 3H)
+  Tensor grad_hgates;        // GRU: (N, 3H), of its h-side
+  Tensor direct;             // GRU: (B, H), a step's dh through z * h
+  OptTensor w_hr;            // LSTM with proj_size:
+  Tensor grad_output_total;  //   (N, P), dh before the projection's backward
 };
 
 template <c10::DeviceType device>
@@ -211,4 +211,4 @@ class RecurrentKernels {
 }  // namespace seq2seq_ext
 
 #include "layers/cpu/recurrent_kernels.h"  // RecurrentKernels<c10::kCPU>
-#include "layers/time_loops.h"  // the step helpers and the generic time loops
+#include "layers/time_loops.h"             // the step helpers and the generic time loops

@@ -16,8 +16,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/cell_math.h"
 #include "bahdanau_rows.h"
+#include "core/cell_math.h"
 #include "core/cpu/isa.h"
 
 namespace seq2seq_ext {

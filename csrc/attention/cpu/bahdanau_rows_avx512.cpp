@@ -13,8 +13,8 @@
 
 namespace seq2seq_ext {
 
-__attribute__((flatten)) float bahdanau_score_avx512(const float* q, const float* k,
-                                                     const float* v, int64_t A) {
+__attribute__((flatten)) float bahdanau_score_avx512(const float* q, const float* k, const float* v,
+                                                     int64_t A) {
   F32x16 sum(0.0f);
   for (int64_t a = 0; a < A; a += 16) {
     const AVX512Lanes lanes{lane_mask(a, A)};

@@ -47,7 +47,7 @@ __attribute__((target("avx2"))) void unit_rows_avx2(const Unit& unit, int64_t ro
 }
 
 // The AVX-512 copies (unit_rows_avx512.cpp), one per float32 unit.
-#define SEQ2SEQ_DECLARE_AVX512_ROWS(Unit)                                                 \
+#define SEQ2SEQ_DECLARE_AVX512_ROWS(Unit)                                            \
   void unit_rows_avx512(const Unit<float>& unit, int64_t row_begin, int64_t row_end, \
                         int64_t first, int64_t end);
 SEQ2SEQ_DECLARE_AVX512_ROWS(LstmForwardUnit)

@@ -28,10 +28,10 @@ __attribute__((flatten)) void rows_of_16(const Unit& shared, int64_t row_begin, 
 
 }  // namespace
 
-#define SEQ2SEQ_DEFINE_AVX512_ROWS(Unit)                                                  \
+#define SEQ2SEQ_DEFINE_AVX512_ROWS(Unit)                                             \
   void unit_rows_avx512(const Unit<float>& unit, int64_t row_begin, int64_t row_end, \
-                        int64_t first, int64_t end) {                                    \
-    rows_of_16(unit, row_begin, row_end, first, end);                                    \
+                        int64_t first, int64_t end) {                                \
+    rows_of_16(unit, row_begin, row_end, first, end);                                \
   }
 SEQ2SEQ_DEFINE_AVX512_ROWS(LstmForwardUnit)
 SEQ2SEQ_DEFINE_AVX512_ROWS(LstmBackwardUnit)

@@ -22,8 +22,7 @@ Tensor zero_pad(const Tensor& w, int64_t dim, int64_t size) {
 }
 
 Tensor forward_panels(const Tensor& w_hh, int64_t gates, PanelKind kind) {
-  const int64_t width =
-      kind == PanelKind::Blocks ? kUnitBlock : step_tiles::forward_width(gates);
+  const int64_t width = kind == PanelKind::Blocks ? kUnitBlock : step_tiles::forward_width(gates);
   const int64_t H = w_hh.size(0) / gates, K = w_hh.size(1), groups = block_count(H, width);
   const Tensor padded = zero_pad(w_hh.contiguous().view({gates, H, K}), 1, groups * width)
                             .view({gates, groups, width, K});

@@ -26,8 +26,7 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ld_a, const f
 
 // x[b, first:first+width] += y[b, first:first+width] for b < rows (x and y
 // contiguous, H columns each).
-void add_columns(float* x, const float* y, int64_t rows, int64_t H, int64_t first,
-                 int64_t width) {
+void add_columns(float* x, const float* y, int64_t rows, int64_t H, int64_t first, int64_t width) {
   for (int64_t b = 0; b < rows; ++b) {
 #pragma GCC ivdep
     for (int64_t j = first; j < first + width; ++j) x[b * H + j] += y[b * H + j];
@@ -169,7 +168,8 @@ void RecurrentKernels<c10::kCPU>::backward_blocks(const step_tiles::Carry& c,
              panels_.const_data_ptr<float>() + block * c.K * kUnitBlock, kUnitBlock, c.dh + first,
              H, /*accumulate=*/false);
       }
-      if (c.later_direct != nullptr) add_columns(c.dh, c.later_direct, c.later_rows, H, first, width);
+      if (c.later_direct != nullptr)
+        add_columns(c.dh, c.later_direct, c.later_rows, H, first, width);
     }
     if (c.grad_output != nullptr) add_columns(c.dh, c.grad_output, c.rows, H, first, width);
     if constexpr (!std::is_same_v<BackwardUnits, NoUnits>) {
@@ -347,8 +347,8 @@ void RecurrentKernels<c10::kCPU>::rnn_backward(RnnNonlinearity kind, const RnnBa
 // initial state, in one team. Iteration i runs step s = count - 1 - i (s = -1:
 // that carry); `next` is the step after s, whose gate gradients it carries.
 
-step_tiles::Carry RecurrentKernels<c10::kCPU>::sequence_carry(const PackedSteps& steps,
-                                                              int64_t s, const LayerBackward& b,
+step_tiles::Carry RecurrentKernels<c10::kCPU>::sequence_carry(const PackedSteps& steps, int64_t s,
+                                                              const LayerBackward& b,
                                                               const Tensor& later_gates,
                                                               const Tensor& later_direct) const {
   const int64_t H = b.dh.size(1), K = later_gates.size(1), next = s + 1;

@@ -45,14 +45,14 @@ struct ForwardStep {
   float* gates;
   const float* xgates;
 };
-void forward(const LstmForwardUnit<float>& unit, const ForwardStep& step,
-                  int64_t group_begin, int64_t group_end);
+void forward(const LstmForwardUnit<float>& unit, const ForwardStep& step, int64_t group_begin,
+             int64_t group_end);
 void forward(const GruForwardUnit<float>& unit, const ForwardStep& step, int64_t group_begin,
-                 int64_t group_end);
-void forward(const RnnTanhForwardUnit<float>& unit, const ForwardStep& step,
-                 int64_t group_begin, int64_t group_end);
-void forward(const RnnReluForwardUnit<float>& unit, const ForwardStep& step,
-                 int64_t group_begin, int64_t group_end);
+             int64_t group_end);
+void forward(const RnnTanhForwardUnit<float>& unit, const ForwardStep& step, int64_t group_begin,
+             int64_t group_end);
+void forward(const RnnReluForwardUnit<float>& unit, const ForwardStep& step, int64_t group_begin,
+             int64_t group_end);
 
 // One backward step's carry into dh (rows x H): dh[:later_rows] = later
 // (later_rows x G*H) W_hh (+ later_direct), then dh[:rows] += grad_output.
@@ -69,12 +69,12 @@ struct Carry {
 };
 void carry(const Carry& step, int64_t group_begin, int64_t group_end);
 void backward(const LstmBackwardUnit<float>& unit, const Carry& step, int64_t group_begin,
-                   int64_t group_end);
+              int64_t group_end);
 void backward(const GruBackwardUnit<float>& unit, const Carry& step, int64_t group_begin,
-                  int64_t group_end);
+              int64_t group_end);
 void backward(const RnnTanhBackwardUnit<float>& unit, const Carry& step, int64_t group_begin,
-                  int64_t group_end);
+              int64_t group_end);
 void backward(const RnnReluBackwardUnit<float>& unit, const Carry& step, int64_t group_begin,
-                  int64_t group_end);
+              int64_t group_end);
 
 }  // namespace seq2seq_ext::step_tiles

@@ -35,8 +35,9 @@ constexpr int64_t kPrefetchRows = 8;
 // callers: its Rows * V sums need the registers that the units' constants
 // would otherwise hold.
 template <int V, int Rows>
-__attribute__((noinline)) void tile(const float* A, int64_t lda, int64_t K, const float* P, float* C, int64_t ldc,
-                 const TileColumns<V>& columns, bool accumulate) {
+__attribute__((noinline)) void tile(const float* A, int64_t lda, int64_t K, const float* P,
+                                    float* C, int64_t ldc, const TileColumns<V>& columns,
+                                    bool accumulate) {
   __m512 sum[Rows][V];
   for (int r = 0; r < Rows; ++r) {
     for (int v = 0; v < V; ++v) sum[r][v] = _mm512_setzero_ps();
@@ -67,7 +68,8 @@ template <int V, int MaxRows>
 inline void tile_of(int64_t rows, const float* A, int64_t lda, int64_t K, const float* P, float* C,
                     int64_t ldc, const TileColumns<V>& columns, bool accumulate) {
   if constexpr (MaxRows > 1) {
-    if (rows < MaxRows) return tile_of<V, MaxRows - 1>(rows, A, lda, K, P, C, ldc, columns, accumulate);
+    if (rows < MaxRows)
+      return tile_of<V, MaxRows - 1>(rows, A, lda, K, P, C, ldc, columns, accumulate);
   }
   tile<V, MaxRows>(A, lda, K, P, C, ldc, columns, accumulate);
 }
@@ -180,23 +182,23 @@ void carry_and_units(const Unit& shared, const Carry& step, int64_t group_begin,
 
 }  // namespace
 
-void forward(const LstmForwardUnit<float>& unit, const ForwardStep& step,
-                  int64_t group_begin, int64_t group_end) {
+void forward(const LstmForwardUnit<float>& unit, const ForwardStep& step, int64_t group_begin,
+             int64_t group_end) {
   gated_forward<4>(unit, step, group_begin, group_end);
 }
 
 void forward(const GruForwardUnit<float>& unit, const ForwardStep& step, int64_t group_begin,
-                 int64_t group_end) {
+             int64_t group_end) {
   gated_forward<3>(unit, step, group_begin, group_end);
 }
 
-void forward(const RnnTanhForwardUnit<float>& unit, const ForwardStep& step,
-                 int64_t group_begin, int64_t group_end) {
+void forward(const RnnTanhForwardUnit<float>& unit, const ForwardStep& step, int64_t group_begin,
+             int64_t group_end) {
   elman_forward(unit, step, group_begin, group_end);
 }
 
-void forward(const RnnReluForwardUnit<float>& unit, const ForwardStep& step,
-                 int64_t group_begin, int64_t group_end) {
+void forward(const RnnReluForwardUnit<float>& unit, const ForwardStep& step, int64_t group_begin,
+             int64_t group_end) {
   elman_forward(unit, step, group_begin, group_end);
 }
 
@@ -205,22 +207,22 @@ void carry(const Carry& step, int64_t group_begin, int64_t group_end) {
 }
 
 void backward(const LstmBackwardUnit<float>& unit, const Carry& step, int64_t group_begin,
-                   int64_t group_end) {
+              int64_t group_end) {
   carry_and_units(unit, step, group_begin, group_end);
 }
 
 void backward(const GruBackwardUnit<float>& unit, const Carry& step, int64_t group_begin,
-                  int64_t group_end) {
+              int64_t group_end) {
   carry_and_units(unit, step, group_begin, group_end);
 }
 
 void backward(const RnnTanhBackwardUnit<float>& unit, const Carry& step, int64_t group_begin,
-                  int64_t group_end) {
+              int64_t group_end) {
   carry_and_units(unit, step, group_begin, group_end);
 }
 
 void backward(const RnnReluBackwardUnit<float>& unit, const Carry& step, int64_t group_begin,
-                  int64_t group_end) {
+              int64_t group_end) {
   carry_and_units(unit, step, group_begin, group_end);
 }
 
