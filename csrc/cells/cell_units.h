@@ -5,6 +5,13 @@
 //
 // All tensors handed to a unit are contiguous (the ops in cell_ops.h make sure);
 // gate buffers are laid out (B, G*H) in PyTorch's gate order.
+//
+// A unit's work is written once, as apply(lanes, b, j), over "lanes": what
+// loads its inputs and stores its outputs. ScalarLane handles the one unit j
+// (unit(b, j) is apply with it), in the accumulation type; the CPU's AVX-512
+// copy (core/cpu/vec512.h) hands in lanes that load and store the 16 units
+// j ... j + 15 at once, and the gate math of core/cell_math.h, templates over
+// the number type, then runs on 16 units.
 #pragma once
 
 #include <ATen/OpMathType.h>
@@ -42,9 +49,16 @@ struct RnnBackwardTensors {
   Tensor grad_gates;
 };
 
+// One unit's loads and stores, in the accumulation type acc_t.
+template <typename scalar_t>
+struct ScalarLane {
+  using acc_t = at::opmath_type<scalar_t>;
+  SEQ2SEQ_HOST_DEVICE acc_t load(const scalar_t* p) const { return static_cast<acc_t>(*p); }
+  SEQ2SEQ_HOST_DEVICE void store(scalar_t* p, acc_t x) const { *p = static_cast<scalar_t>(x); }
+};
+
 template <typename scalar_t>
 struct LstmForwardUnit {
-  using acc_t = at::opmath_type<scalar_t>;
   const scalar_t *gates, *b_ih, *b_hh, *cx;
   scalar_t *hy, *cy, *workspace;
   int64_t H;
@@ -59,28 +73,32 @@ struct LstmForwardUnit {
         workspace(t.workspace.mutable_data_ptr<scalar_t>()),
         H(t.cx.size(1)) {}
 
-  SEQ2SEQ_HOST_DEVICE acc_t pre(int64_t b, int64_t gate, int64_t j) const {
+  template <class Lanes>
+  SEQ2SEQ_HOST_DEVICE auto pre(const Lanes& lanes, int64_t b, int64_t gate, int64_t j) const {
     const int64_t k = gate * H + j;
-    return static_cast<acc_t>(gates[b * kLstmGates * H + k]) + static_cast<acc_t>(b_ih[k]) +
-           static_cast<acc_t>(b_hh[k]);
+    return lanes.load(gates + b * kLstmGates * H + k) + lanes.load(b_ih + k) + lanes.load(b_hh + k);
   }
 
-  SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
-    const auto a = lstm_activate(pre(b, 0, j), pre(b, 1, j), pre(b, 2, j), pre(b, 3, j));
-    const acc_t c = lstm_next_cell(a, static_cast<acc_t>(cx[b * H + j]));
-    cy[b * H + j] = static_cast<scalar_t>(c);
-    hy[b * H + j] = static_cast<scalar_t>(lstm_next_hidden(a, c));
+  template <class Lanes>
+  SEQ2SEQ_HOST_DEVICE void apply(const Lanes& lanes, int64_t b, int64_t j) const {
+    const auto a = lstm_activate(pre(lanes, b, 0, j), pre(lanes, b, 1, j), pre(lanes, b, 2, j),
+                                 pre(lanes, b, 3, j));
+    const auto c = lstm_next_cell(a, lanes.load(cx + b * H + j));
+    lanes.store(cy + b * H + j, c);
+    lanes.store(hy + b * H + j, lstm_next_hidden(a, c));
     scalar_t* ws = workspace + b * kLstmGates * H + j;
-    ws[0] = static_cast<scalar_t>(a.i);
-    ws[H] = static_cast<scalar_t>(a.f);
-    ws[2 * H] = static_cast<scalar_t>(a.g);
-    ws[3 * H] = static_cast<scalar_t>(a.o);
+    lanes.store(ws, a.i);
+    lanes.store(ws + H, a.f);
+    lanes.store(ws + 2 * H, a.g);
+    lanes.store(ws + 3 * H, a.o);
+  }
+  SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
+    apply(ScalarLane<scalar_t>(), b, j);
   }
 };
 
 template <typename scalar_t>
 struct LstmBackwardUnit {
-  using acc_t = at::opmath_type<scalar_t>;
   const scalar_t *grad_hy, *grad_cy, *cx, *cy, *workspace;
   scalar_t *grad_gates, *grad_cx;
   int64_t H;
@@ -95,25 +113,28 @@ struct LstmBackwardUnit {
         grad_cx(t.grad_cx.mutable_data_ptr<scalar_t>()),
         H(t.cx.size(1)) {}
 
-  SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
+  template <class Lanes>
+  SEQ2SEQ_HOST_DEVICE void apply(const Lanes& lanes, int64_t b, int64_t j) const {
     const scalar_t* ws = workspace + b * kLstmGates * H + j;
-    const LstmGates<acc_t> a{static_cast<acc_t>(ws[0]), static_cast<acc_t>(ws[H]),
-                             static_cast<acc_t>(ws[2 * H]), static_cast<acc_t>(ws[3 * H])};
+    const LstmGates<decltype(lanes.load(ws))> a{lanes.load(ws), lanes.load(ws + H),
+                                                lanes.load(ws + 2 * H), lanes.load(ws + 3 * H)};
     const int64_t u = b * H + j;
-    const auto g = lstm_backward(a, static_cast<acc_t>(cx[u]), static_cast<acc_t>(cy[u]),
-                                 static_cast<acc_t>(grad_hy[u]), static_cast<acc_t>(grad_cy[u]));
+    const auto g = lstm_backward(a, lanes.load(cx + u), lanes.load(cy + u), lanes.load(grad_hy + u),
+                                 lanes.load(grad_cy + u));
     scalar_t* dg = grad_gates + b * kLstmGates * H + j;
-    dg[0] = static_cast<scalar_t>(g.di);
-    dg[H] = static_cast<scalar_t>(g.df);
-    dg[2 * H] = static_cast<scalar_t>(g.dg);
-    dg[3 * H] = static_cast<scalar_t>(g.do_);
-    grad_cx[u] = static_cast<scalar_t>(g.dc_prev);
+    lanes.store(dg, g.di);
+    lanes.store(dg + H, g.df);
+    lanes.store(dg + 2 * H, g.dg);
+    lanes.store(dg + 3 * H, g.do_);
+    lanes.store(grad_cx + u, g.dc_prev);
+  }
+  SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
+    apply(ScalarLane<scalar_t>(), b, j);
   }
 };
 
 template <typename scalar_t>
 struct GruForwardUnit {
-  using acc_t = at::opmath_type<scalar_t>;
   const scalar_t *xgates, *hgates, *b_ih, *b_hh, *hx;
   scalar_t *hy, *workspace;
   int64_t H;
@@ -128,31 +149,35 @@ struct GruForwardUnit {
         workspace(t.workspace.mutable_data_ptr<scalar_t>()),
         H(t.hx.size(1)) {}
 
-  SEQ2SEQ_HOST_DEVICE acc_t x_pre(int64_t b, int64_t gate, int64_t j) const {
+  // The x-side (xgates, b_ih) or h-side (hgates, b_hh) pre-activation of a gate.
+  template <class Lanes>
+  SEQ2SEQ_HOST_DEVICE auto side(const Lanes& lanes, const scalar_t* side_gates,
+                                const scalar_t* bias, int64_t b, int64_t gate, int64_t j) const {
     const int64_t k = gate * H + j;
-    return static_cast<acc_t>(xgates[b * kGruGates * H + k]) + static_cast<acc_t>(b_ih[k]);
-  }
-  SEQ2SEQ_HOST_DEVICE acc_t h_pre(int64_t b, int64_t gate, int64_t j) const {
-    const int64_t k = gate * H + j;
-    return static_cast<acc_t>(hgates[b * kGruGates * H + k]) + static_cast<acc_t>(b_hh[k]);
+    return lanes.load(side_gates + b * kGruGates * H + k) + lanes.load(bias + k);
   }
 
-  SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
-    const acc_t hn = h_pre(b, 2, j);
-    const auto a = gru_activate(x_pre(b, 0, j), x_pre(b, 1, j), x_pre(b, 2, j), h_pre(b, 0, j),
-                                h_pre(b, 1, j), hn);
-    hy[b * H + j] = static_cast<scalar_t>(gru_next_hidden(a, static_cast<acc_t>(hx[b * H + j])));
+  template <class Lanes>
+  SEQ2SEQ_HOST_DEVICE void apply(const Lanes& lanes, int64_t b, int64_t j) const {
+    const auto hn = side(lanes, hgates, b_hh, b, 2, j);
+    const auto a =
+        gru_activate(side(lanes, xgates, b_ih, b, 0, j), side(lanes, xgates, b_ih, b, 1, j),
+                     side(lanes, xgates, b_ih, b, 2, j), side(lanes, hgates, b_hh, b, 0, j),
+                     side(lanes, hgates, b_hh, b, 1, j), hn);
+    lanes.store(hy + b * H + j, gru_next_hidden(a, lanes.load(hx + b * H + j)));
     scalar_t* ws = workspace + b * kGruSaved * H + j;
-    ws[0] = static_cast<scalar_t>(a.r);
-    ws[H] = static_cast<scalar_t>(a.z);
-    ws[2 * H] = static_cast<scalar_t>(a.n);
-    ws[3 * H] = static_cast<scalar_t>(hn);
+    lanes.store(ws, a.r);
+    lanes.store(ws + H, a.z);
+    lanes.store(ws + 2 * H, a.n);
+    lanes.store(ws + 3 * H, hn);
+  }
+  SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
+    apply(ScalarLane<scalar_t>(), b, j);
   }
 };
 
 template <typename scalar_t>
 struct GruBackwardUnit {
-  using acc_t = at::opmath_type<scalar_t>;
   const scalar_t *grad_hy, *hx, *workspace;
   scalar_t *grad_xgates, *grad_hgates, *grad_hx_direct;
   int64_t H;
@@ -166,26 +191,31 @@ struct GruBackwardUnit {
         grad_hx_direct(t.grad_hx_direct.mutable_data_ptr<scalar_t>()),
         H(t.hx.size(1)) {}
 
-  SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
+  template <class Lanes>
+  SEQ2SEQ_HOST_DEVICE void apply(const Lanes& lanes, int64_t b, int64_t j) const {
     const scalar_t* ws = workspace + b * kGruSaved * H + j;
-    const GruGates<acc_t> a{static_cast<acc_t>(ws[0]), static_cast<acc_t>(ws[H]),
-                            static_cast<acc_t>(ws[2 * H])};
+    const GruGates<decltype(lanes.load(ws))> a{lanes.load(ws), lanes.load(ws + H),
+                                               lanes.load(ws + 2 * H)};
     const int64_t u = b * H + j;
-    const auto g = gru_backward(a, static_cast<acc_t>(ws[3 * H]), static_cast<acc_t>(hx[u]),
-                                static_cast<acc_t>(grad_hy[u]));
+    const auto g =
+        gru_backward(a, lanes.load(ws + 3 * H), lanes.load(hx + u), lanes.load(grad_hy + u));
     scalar_t* dx = grad_xgates + b * kGruGates * H + j;
     scalar_t* dh = grad_hgates + b * kGruGates * H + j;
-    dx[0] = dh[0] = static_cast<scalar_t>(g.dr);
-    dx[H] = dh[H] = static_cast<scalar_t>(g.dz);
-    dx[2 * H] = static_cast<scalar_t>(g.dn_x);
-    dh[2 * H] = static_cast<scalar_t>(g.dn_h);
-    grad_hx_direct[u] = static_cast<scalar_t>(g.dh_direct);
+    lanes.store(dx, g.dr);
+    lanes.store(dh, g.dr);
+    lanes.store(dx + H, g.dz);
+    lanes.store(dh + H, g.dz);
+    lanes.store(dx + 2 * H, g.dn_x);
+    lanes.store(dh + 2 * H, g.dn_h);
+    lanes.store(grad_hx_direct + u, g.dh_direct);
+  }
+  SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
+    apply(ScalarLane<scalar_t>(), b, j);
   }
 };
 
 template <typename scalar_t, RnnNonlinearity kind>
 struct RnnForwardUnit {
-  using acc_t = at::opmath_type<scalar_t>;
   const scalar_t *gates, *b_ih, *b_hh;
   scalar_t* hy;
   int64_t H;
@@ -197,16 +227,18 @@ struct RnnForwardUnit {
         hy(t.hy.mutable_data_ptr<scalar_t>()),
         H(t.hy.size(1)) {}
 
+  template <class Lanes>
+  SEQ2SEQ_HOST_DEVICE void apply(const Lanes& lanes, int64_t b, int64_t j) const {
+    const auto pre = lanes.load(gates + b * H + j) + lanes.load(b_ih + j) + lanes.load(b_hh + j);
+    lanes.store(hy + b * H + j, rnn_activate<kind>(pre));
+  }
   SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
-    const acc_t pre = static_cast<acc_t>(gates[b * H + j]) + static_cast<acc_t>(b_ih[j]) +
-                      static_cast<acc_t>(b_hh[j]);
-    hy[b * H + j] = static_cast<scalar_t>(rnn_activate<kind>(pre));
+    apply(ScalarLane<scalar_t>(), b, j);
   }
 };
 
 template <typename scalar_t, RnnNonlinearity kind>
 struct RnnBackwardUnit {
-  using acc_t = at::opmath_type<scalar_t>;
   const scalar_t *grad_hy, *hy;
   scalar_t* grad_gates;
   int64_t H;
@@ -217,10 +249,13 @@ struct RnnBackwardUnit {
         grad_gates(t.grad_gates.mutable_data_ptr<scalar_t>()),
         H(t.hy.size(1)) {}
 
-  SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
+  template <class Lanes>
+  SEQ2SEQ_HOST_DEVICE void apply(const Lanes& lanes, int64_t b, int64_t j) const {
     const int64_t u = b * H + j;
-    grad_gates[u] = static_cast<scalar_t>(
-        rnn_backward<kind>(static_cast<acc_t>(hy[u]), static_cast<acc_t>(grad_hy[u])));
+    lanes.store(grad_gates + u, rnn_backward<kind>(lanes.load(hy + u), lanes.load(grad_hy + u)));
+  }
+  SEQ2SEQ_HOST_DEVICE void operator()(int64_t b, int64_t j) const {
+    apply(ScalarLane<scalar_t>(), b, j);
   }
 };
 

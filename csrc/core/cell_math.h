@@ -74,6 +74,18 @@ SEQ2SEQ_HOST_DEVICE T sigmoid(T x) {
   return T(1) / (T(1) + exp_(-x));
 }
 
+// max(x, 0); NaN stays NaN, as torch.relu keeps it.
+template <typename T>
+SEQ2SEQ_HOST_DEVICE T relu_(T x) {
+  return x < T(0) ? T(0) : x;
+}
+
+// The ReLU's backward from its output h: dh where h > 0, else 0.
+template <typename T>
+SEQ2SEQ_HOST_DEVICE T relu_grad_(T h, T dh) {
+  return h > T(0) ? dh : T(0);
+}
+
 // ---------------------------------------------------------------- LSTM
 // Gate blocks of the weights: w_ih is (4H, I), w_hh (4H, H), in the order i, f, g, o.
 constexpr int64_t kLstmGates = 4;
@@ -187,7 +199,7 @@ SEQ2SEQ_HOST_DEVICE T rnn_activate(T pre) {
   if constexpr (kind == RnnNonlinearity::Tanh) {
     return tanh_(pre);
   } else {
-    return pre < T(0) ? T(0) : pre;  // NaN stays NaN, as torch.relu keeps it
+    return relu_(pre);
   }
 }
 
@@ -196,7 +208,7 @@ SEQ2SEQ_HOST_DEVICE T rnn_backward(T h_next, T dh) {
   if constexpr (kind == RnnNonlinearity::Tanh) {
     return dh * (T(1) - h_next * h_next);
   } else {
-    return h_next > T(0) ? dh : T(0);
+    return relu_grad_(h_next, dh);
   }
 }
 

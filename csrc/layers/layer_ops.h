@@ -17,38 +17,10 @@
 // with proj_size; GRU r, z, n and W_hn h + b_hn (4H); RNN nothing.
 #pragma once
 
-#include <vector>
-
 #include "cells/cell_ops.h"
 #include "recurrent_kernels.h"
 
 namespace seq2seq_ext {
-
-// The steps of a packed batch: how many rows each has and where they start.
-class PackedSteps {
- public:
-  PackedSteps(const char* op, const Tensor& batch_sizes, int64_t total_rows, int64_t batch);
-  int64_t count() const { return static_cast<int64_t>(sizes_.size()); }
-  int64_t rows(int64_t step) const { return sizes_[step]; }
-  // Rows of step `step` in a packed (N, ...) tensor.
-  Tensor of(const Tensor& packed, int64_t step) const {
-    return packed.narrow(0, offsets_[step], sizes_[step]);
-  }
-  // The state step `step` starts from: the previous step's rows (the first
-  // rows(step) of them), or the initial state at step 0.
-  Tensor previous(const Tensor& packed, const Tensor& initial, int64_t step) const {
-    const Tensor before = step == 0 ? initial : of(packed, step - 1);
-    return before.narrow(0, 0, sizes_[step]);
-  }
-  // Every step's previous state in one packed tensor (for the W_hh gradient).
-  Tensor all_previous(const Tensor& packed, const Tensor& initial) const;
-  // The final state of every sequence: its row at its last step (initial for
-  // sequences of length 0).
-  Tensor final_states(const Tensor& packed, const Tensor& initial) const;
-
- private:
-  std::vector<int64_t> sizes_, offsets_;
-};
 
 // After the time loop of a backward op: the gradients of the input and of
 // the weights and biases, one GEMM each over all steps (the state gradients
@@ -58,47 +30,6 @@ CellGemmGrads layer_gemm_backward(const PackedSteps& steps, const Tensor& grad_x
                                   const Tensor& grad_hgates, const Tensor& input,
                                   const Tensor& output, const Tensor& h0, const Tensor& w_ih,
                                   const Tensor& w_hh, OutputMask mask);
-
-// ---- one forward step of a layer, shared by the layer ops' time loops and the
-// decoder's (decoding/decoder_step.h). `recurrence` holds W_hh; hx (and cx) are the
-// state the step reads, the outputs are written in place.
-
-// LSTM: gates (rows, 4H) hold x W_ih^T and become the activated gates.
-template <c10::DeviceType device>
-void lstm_step(const RecurrentKernels<device>& recurrence, const Tensor& gates,
-               const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx, const Tensor& cx,
-               const Tensor& hy, const Tensor& cy) {
-  recurrence.lstm_forward({.gates = gates,
-                           .b_ih = bias_ih,
-                           .b_hh = bias_hh,
-                           .cx = cx,
-                           .hy = hy,
-                           .cy = cy,
-                           .workspace = gates},
-                          hx);
-}
-
-// GRU: xgates (rows, 3H) = x W_ih^T; hgates a (rows, 3H) buffer for h W_hh^T.
-template <c10::DeviceType device>
-void gru_step(const RecurrentKernels<device>& recurrence, const Tensor& xgates,
-              const Tensor& hgates, const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx,
-              const Tensor& hy, const Tensor& workspace) {
-  recurrence.gru_forward({.xgates = xgates,
-                          .hgates = hgates,
-                          .b_ih = bias_ih,
-                          .b_hh = bias_hh,
-                          .hx = hx,
-                          .hy = hy,
-                          .workspace = workspace},
-                         hx);
-}
-
-// Elman RNN: gates (rows, H) hold x W_ih^T.
-template <c10::DeviceType device>
-void rnn_step(const RecurrentKernels<device>& recurrence, RnnNonlinearity kind, const Tensor& gates,
-              const Tensor& bias_ih, const Tensor& bias_hh, const Tensor& hx, const Tensor& hy) {
-  recurrence.rnn_forward(kind, {.gates = gates, .b_ih = bias_ih, .b_hh = bias_hh, .hy = hy}, hx);
-}
 
 // ---- LSTM
 
@@ -129,16 +60,15 @@ Tensor6 lstm_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor&
   Tensor unprojected = at::empty({projected ? N : 0, H}, c0.options());
   const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
   const RecurrentKernels<device> recurrence(w_hh, kLstmGates, Pass::Forward, h0.size(0));
-  for (int64_t s = 0; s < steps.count(); ++s) {
-    if (steps.rows(s) == 0) continue;
-    const Tensor hy = steps.of(projected ? unprojected : output, s);
-    lstm_step(recurrence, steps.of(gates, s), bias_ih, bias_hh, steps.previous(output, h0c, s),
-              steps.previous(cells, c0c, s), hy, steps.of(cells, s));
-    if (projected) {
-      Tensor output_rows = steps.of(output, s);
-      at::mm_out(output_rows, hy, w_hr->t());
-    }
-  }
+  recurrence.lstm_sequence(steps, {.xgates = gates,
+                                   .bias_ih = bias_ih,
+                                   .bias_hh = bias_hh,
+                                   .h0 = h0c,
+                                   .c0 = c0c,
+                                   .output = output,
+                                   .cells = cells,
+                                   .unprojected = unprojected,
+                                   .w_hr = w_hr});
   return {output,     steps.final_states(output, h0c), steps.final_states(cells, c0c), cells, gates,
           unprojected};
 }
@@ -171,29 +101,16 @@ Tensor7 lstm_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, co
   Tensor grad_gates = at::empty({N, kLstmGates * H}, c0.options());
   Tensor grad_output_total = at::empty({projected ? N : 0, P}, h0.options());  // for W_hr
   const RecurrentKernels<device> recurrence(w_hh, kLstmGates, Pass::Backward, h0.size(0));
-  Tensor later;  // the gate gradients of the step after s
-  for (int64_t s = steps.count() - 1; s >= 0; --s) {
-    const int64_t rows = steps.rows(s);
-    if (rows == 0) continue;
-    const Tensor dh_rows = dh.narrow(0, 0, rows);
-    LstmBackwardTensors t;
-    t.grad_cy = t.grad_cx = dc.narrow(0, 0, rows);  // read, then overwritten, per element
-    t.cx = steps.previous(cells_c, c0c, s);
-    t.cy = steps.of(cells_c, s);
-    t.workspace = steps.of(workspace_c, s);
-    t.grad_gates = steps.of(grad_gates, s);
-    if (projected) {
-      recurrence.carry(dh, later, Tensor(), steps.of(grad_out, s));
-      steps.of(grad_output_total, s).copy_(dh_rows);
-      t.grad_hy = at::mm(dh_rows, *w_hr);
-      CellKernels<device>::lstm_backward(t);
-    } else {
-      t.grad_hy = dh_rows;
-      recurrence.lstm_backward(t, dh, later, steps.of(grad_out, s));
-    }
-    later = t.grad_gates;
-  }
-  recurrence.carry(dh, later, Tensor(), Tensor());  // into the initial state
+  recurrence.lstm_backward_sequence(steps, {.grad_output = grad_out,
+                                            .dh = dh,
+                                            .dc = dc,
+                                            .h0 = h0c,
+                                            .c0 = c0c,
+                                            .cells = cells_c,
+                                            .workspace = workspace_c,
+                                            .grad_gates = grad_gates,
+                                            .w_hr = w_hr,
+                                            .grad_output_total = grad_output_total});
   const auto g = layer_gemm_backward(steps, grad_gates, grad_gates, input, output.contiguous(), h0c,
                                      w_ih, w_hh, mask);
   Tensor grad_w_hr = projected && mask[2] ? at::mm(grad_output_total.t(), unprojected)
@@ -220,12 +137,13 @@ Tensor3 gru_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& 
   Tensor hgates = at::empty({h0.size(0), kGruGates * H}, h0.options());  // h W_hh^T of a step
   const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
   const RecurrentKernels<device> recurrence(w_hh, kGruGates, Pass::Forward, h0.size(0));
-  for (int64_t s = 0; s < steps.count(); ++s) {
-    const int64_t rows = steps.rows(s);
-    if (rows == 0) continue;
-    gru_step(recurrence, steps.of(xgates, s), hgates.narrow(0, 0, rows), bias_ih, bias_hh,
-             steps.previous(output, h0c, s), steps.of(output, s), steps.of(workspace, s));
-  }
+  recurrence.gru_sequence(steps, {.xgates = xgates,
+                                  .bias_ih = bias_ih,
+                                  .bias_hh = bias_hh,
+                                  .h0 = h0c,
+                                  .output = output,
+                                  .workspace = workspace,
+                                  .hgates = hgates});
   return {output, steps.final_states(output, h0c), workspace};
 }
 
@@ -250,22 +168,14 @@ Tensor6 gru_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, con
   Tensor grad_hgates = at::empty({N, kGruGates * H}, h0.options());
   Tensor direct = at::empty({h0.size(0), H}, h0.options());  // grad_hx_direct of a step
   const RecurrentKernels<device> recurrence(w_hh, kGruGates, Pass::Backward, h0.size(0));
-  Tensor later, later_direct;  // of the step after s
-  for (int64_t s = steps.count() - 1; s >= 0; --s) {
-    const int64_t rows = steps.rows(s);
-    if (rows == 0) continue;
-    GruBackwardTensors t;
-    t.grad_hy = dh.narrow(0, 0, rows);
-    t.hx = steps.previous(output_c, h0c, s);
-    t.workspace = steps.of(workspace_c, s);
-    t.grad_xgates = steps.of(grad_xgates, s);
-    t.grad_hgates = steps.of(grad_hgates, s);
-    t.grad_hx_direct = direct.narrow(0, 0, rows);  // read as later_direct, then overwritten
-    recurrence.gru_backward(t, dh, later, later_direct, steps.of(grad_out, s));
-    later = t.grad_hgates;
-    later_direct = t.grad_hx_direct;
-  }
-  recurrence.carry(dh, later, later_direct, Tensor());  // into the initial state
+  recurrence.gru_backward_sequence(steps, {.grad_output = grad_out,
+                                           .dh = dh,
+                                           .h0 = h0c,
+                                           .output = output_c,
+                                           .workspace = workspace_c,
+                                           .grad_gates = grad_xgates,
+                                           .grad_hgates = grad_hgates,
+                                           .direct = direct});
   const auto g =
       layer_gemm_backward(steps, grad_xgates, grad_hgates, input, output_c, h0c, w_ih, w_hh, mask);
   return {g.input, dh, g.w_ih, g.w_hh, g.b_ih, g.b_hh};
@@ -288,11 +198,9 @@ Tensor2 rnn_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& 
   Tensor output = at::empty({input.size(0), h0.size(1)}, h0.options());
   const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
   const RecurrentKernels<device> recurrence(w_hh, kRnnGates, Pass::Forward, h0.size(0));
-  for (int64_t s = 0; s < steps.count(); ++s) {
-    if (steps.rows(s) == 0) continue;
-    rnn_step(recurrence, kind, steps.of(xgates, s), bias_ih, bias_hh,
-             steps.previous(output, h0c, s), steps.of(output, s));
-  }
+  recurrence.rnn_sequence(
+      kind, steps,
+      {.xgates = xgates, .bias_ih = bias_ih, .bias_hh = bias_hh, .h0 = h0c, .output = output});
   return {output, steps.final_states(output, h0c)};
 }
 
@@ -313,18 +221,9 @@ Tensor5 rnn_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, con
   Tensor dh = grad_hy.contiguous().clone();
   Tensor grad_gates = at::empty({N, H}, h0.options());
   const RecurrentKernels<device> recurrence(w_hh, kRnnGates, Pass::Backward, h0.size(0));
-  Tensor later;  // the gate gradients of the step after s
-  for (int64_t s = steps.count() - 1; s >= 0; --s) {
-    const int64_t rows = steps.rows(s);
-    if (rows == 0) continue;
-    RnnBackwardTensors t;
-    t.grad_hy = dh.narrow(0, 0, rows);
-    t.hy = steps.of(output_c, s);
-    t.grad_gates = steps.of(grad_gates, s);
-    recurrence.rnn_backward(kind, t, dh, later, steps.of(grad_out, s));
-    later = t.grad_gates;
-  }
-  recurrence.carry(dh, later, Tensor(), Tensor());  // into the initial state
+  recurrence.rnn_backward_sequence(
+      kind, steps,
+      {.grad_output = grad_out, .dh = dh, .h0 = h0c, .output = output_c, .grad_gates = grad_gates});
   const auto g =
       layer_gemm_backward(steps, grad_gates, grad_gates, input, output_c, h0c, w_ih, w_hh, mask);
   return {g.input, dh, g.w_ih, g.w_hh, g.b_ih};

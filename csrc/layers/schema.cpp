@@ -4,7 +4,13 @@
 // every op returns and takes (workspace, output_mask): core/library.cpp.
 #include <torch/library.h>
 
+#include "cpu/packed_weights.h"
+
 TORCH_LIBRARY_FRAGMENT(seq2seq_ext, m) {
+  // The CPU's cache of packed W_hh copies (cpu/packed_weights.h): {copies
+  // held, copies made, calls served from the cache} since the library loaded.
+  m.def("packed_weight_cache() -> int[]", &seq2seq_ext::packed_weight_cache_counts);
+
   // Whole layers: one direction, all steps, the packed layout of layer_ops.h
   // (input (N, I) and batch_sizes (T,) int64 on the CPU). The forward ops also
   // return what their backward reads: LSTM the cell states (N, H), the

@@ -3,7 +3,8 @@
 // or the value size D, so that they vectorize (exp_ / tanh_ are plain
 // arithmetic in float, see core/cell_math.h). Sums are in the accumulation type.
 // Bahdanau's rows run on the best ISA (core/cpu/isa.h): its tanh over (S, A) per query
-// is most of the work.
+// is most of the work; in float32 on AVX-512, its loops over A are those of
+// bahdanau_rows.h.
 #include "attention/attention_kernels.h"
 
 #include <ATen/Dispatch.h>
@@ -12,8 +13,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
+#include "bahdanau_rows.h"
 #include "core/cell_math.h"
 #include "core/cpu/isa.h"
 
@@ -123,8 +126,13 @@ inline __attribute__((always_inline)) acc_t lane_dot(const acc_t* x, const scala
   return sum;
 }
 
+// Whether the loops over A have an AVX-512 copy (bahdanau_rows.h) for scalar_t.
+template <typename scalar_t>
+constexpr bool kAvx512Rows = SEQ2SEQ_X86_64 && std::is_same_v<scalar_t, float>;
+
 template <typename scalar_t>
 void bahdanau_forward_cpu(const BahdanauForwardTensors& t) {
+  const bool avx512 = best_cpu_isa() == CpuIsa::Avx512;
   const int64_t B = t.values.size(0), S = t.values.size(1), D = t.values.size(2);
   const int64_t T = t.query_proj.size(1), A = t.v.size(0);
   using acc_t = at::opmath_type<scalar_t>;
@@ -147,6 +155,12 @@ void bahdanau_forward_cpu(const BahdanauForwardTensors& t) {
         score[s] = 0;
         if (!keep(row_mask, s)) continue;
         const scalar_t* k = keys_proj + (b * S + s) * A;
+        if constexpr (kAvx512Rows<scalar_t>) {
+          if (avx512) {
+            score[s] = bahdanau_score_avx512(q.data(), k, v.data(), A);
+            continue;
+          }
+        }
         for (int64_t a = 0; a < A; ++a) th[a] = tanh_(q[a] + static_cast<acc_t>(k[a]));
         score[s] = lane_dot(v.data(), th.data(), A);
       }
@@ -178,6 +192,7 @@ void bahdanau_forward_cpu(const BahdanauForwardTensors& t) {
 // grad_keys_proj and grad_values rows (in the accumulation type).
 template <typename scalar_t>
 void bahdanau_backward_cpu(const BahdanauBackwardTensors& t) {
+  const bool avx512 = best_cpu_isa() == CpuIsa::Avx512;
   const int64_t B = t.values.size(0), S = t.values.size(1), D = t.values.size(2);
   const int64_t T = t.query_proj.size(1), A = t.v.size(0);
   const bool want_scores = t.want_scores, want_values = t.want_values;
@@ -232,6 +247,12 @@ void bahdanau_backward_cpu(const BahdanauBackwardTensors& t) {
           if (ds == acc_t(0)) continue;
           const scalar_t* k = keys_proj + (b * S + s) * A;
           acc_t* gk = grad_keys + s * A;
+          if constexpr (kAvx512Rows<scalar_t>) {
+            if (avx512) {
+              bahdanau_score_backward_avx512(q.data(), k, v.data(), ds, A, gk, gq.data(), gv);
+              continue;
+            }
+          }
 #pragma GCC ivdep
           for (int64_t a = 0; a < A; ++a) {
             const acc_t th = tanh_(q[a] + static_cast<acc_t>(k[a]));

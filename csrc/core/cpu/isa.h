@@ -1,9 +1,10 @@
 // Which vector instructions the CPU running the extension has. The extension
 // is built for the x86-64 baseline (SSE2), so that it loads on any x86-64 CPU;
-// the hot loops have copies built for AVX2 (cells/cpu/unit_row.h, layers/cpu/gemv.h) and AVX-512
-// (reduced_dot.h), which run where this says the CPU has them.
+// the hot loops have copies built for AVX2 (cells/cpu/unit_row.h, layers/cpu/gemv.h) and
+// AVX-512 with F, BW, VL and DQ (reduced_dot.h, the float32 unit loops and the layers' step
+// tiles), which run where this says the CPU has them.
 //
-// SEQ2SEQ_EXT_CPU_ISA=baseline|avx2 (read once, at the first call) caps what
+// SEQ2SEQ_EXT_CPU_ISA=baseline|avx2|avx512 (read once, at the first call) caps what
 // is used, so that the tests run every copy on one machine.
 #pragma once
 
@@ -28,7 +29,8 @@ inline CpuIsa best_cpu_isa() {
     CpuIsa best = CpuIsa::Baseline;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = CpuIsa::Avx2Fma;
     if (best == CpuIsa::Avx2Fma && __builtin_cpu_supports("avx512f") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq")) {
       best = CpuIsa::Avx512;
     }
     const char* cap = std::getenv("SEQ2SEQ_EXT_CPU_ISA");
