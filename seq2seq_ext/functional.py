@@ -12,10 +12,12 @@ import torch
 
 from . import reference
 from ._ops import KERNELS
+from .onnx.tracing import exporting_to_onnx
 
 
 def _use_kernel(op: str, input: torch.Tensor) -> bool:
-    return KERNELS.get((op, input.device.type), False)
+    # Under ONNX export the reference's torch ops, which export as plain ONNX ops.
+    return KERNELS.get((op, input.device.type), False) and not exporting_to_onnx()
 
 
 def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
