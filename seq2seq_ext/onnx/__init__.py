@@ -14,8 +14,8 @@ onnx, onnxscript, onnxruntime); the library imports without it.
 """
 
 from .runner import Decoded, OnnxSeq2Seq
-from .tracing import exporting_to_onnx
 from .traced_modules import UnsupportedExport
+from .tracing import exporting_to_onnx
 
 __all__ = ["Decoded", "OnnxSeq2Seq", "UnsupportedExport", "export_seq2seq", "exporting_to_onnx"]
 

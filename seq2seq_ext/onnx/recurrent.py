@@ -22,7 +22,7 @@ initializers:
 ONNX's LSTM has no projection (proj_size): its recurrence multiplies R by the
 H-wide o * tanh(c), where torch's multiplies W_hh by the P-wide projection of
 it. A projected LSTM is therefore written as plain ops (MatMul, Sigmoid, Tanh,
-Mul, Add, Where) inside an ONNX ``Scan`` over the steps
+Mul, Add, Where) inside an ONNX ``Scan`` over the steps, one per layer
 (``torch._higher_order_ops.scan``, which the exporter writes as ``Scan``).
 """
 
@@ -91,7 +91,10 @@ def _layer_node(cell, input, initial, weights, has_biases, lengths):
     B = None
     if has_biases:
         B = torch.stack(
-            [torch.cat([_onnx_gate_order(cell, w[2]), _onnx_gate_order(cell, w[3])]) for w in weights]
+            [
+                torch.cat([_onnx_gate_order(cell, w[2]), _onnx_gate_order(cell, w[3])])
+                for w in weights
+            ]
         )
     sequence_lens = lengths.to(torch.int32) if lengths is not None else None
     output, *finals = torch.onnx.ops.symbolic_multi_out(
@@ -107,7 +110,9 @@ def _layer_node(cell, input, initial, weights, has_biases, lengths):
 
 def _attributes(cell, hidden, directions):
     attributes = dict(
-        hidden_size=hidden, direction="bidirectional" if directions == 2 else "forward"
+        hidden_size=hidden,
+        direction="bidirectional" if directions == 2 else "forward",
+        layout=0,  # time-major
     )
     if cell == "gru":
         attributes["linear_before_reset"] = 1
@@ -133,44 +138,47 @@ def _valid_steps(lengths, like):
 
 
 def _projected_lstm_layer(input, initial, weights, has_biases, lengths):
-    """A projected LSTM layer (its weights w_ih, w_hh[, b_ih, b_hh], w_hr per
-    direction) as plain ops in an ONNX Scan per direction. -> (output
-    (T, B, D*P), [h_n (D, B, P), c_n (D, B, H)])."""
+    """A projected LSTM layer (per direction its weights w_ih, w_hh[, b_ih,
+    b_hh], w_hr) as plain ops in one ONNX Scan over the steps, for all its
+    directions (the reverse one on the sequences reversed within their
+    lengths). -> (output (T, B, D*P), [h_n (D, B, P), c_n (D, B, H)])."""
+    steps, batch = input.shape[0], input.shape[1]
     if lengths is None:
-        lengths = torch.full(
-            (input.shape[1],), input.shape[0], dtype=torch.long, device=input.device
-        )
-    valid = _valid_steps(lengths, input).bool()
-    h0, c0 = initial
-    outputs, h_n, c_n = [], [], []
-    for direction, layer_weights in enumerate(weights):
-        w_ih, w_hh, *biases = layer_weights[:-1]
-        w_hr = layer_weights[-1]
-        bias = biases[0] + biases[1] if has_biases else None
-        x = input if direction == 0 else _reverse_within_lengths(input, lengths)
-        (h, c), output = scan(
-            _projected_lstm_step(w_hh, w_hr),
-            (h0[direction], c0[direction]),
-            (F.linear(x, w_ih, bias), valid),
-        )
-        outputs.append(output if direction == 0 else _reverse_within_lengths(output, lengths))
-        h_n.append(h)
-        c_n.append(c)
-    return torch.cat(outputs, 2), [torch.stack(h_n), torch.stack(c_n)]
+        lengths = torch.full((batch,), steps, dtype=torch.long, device=input.device)
+    inputs = [input, _reverse_within_lengths(input, lengths)]
+    input_gates = [  # x W_ih^T + b_ih + b_hh of each direction, all steps at once
+        F.linear(x, w[0], w[2] + w[3] if has_biases else None) for x, w in zip(inputs, weights)
+    ]
+    states = [(h0.clone(), c0.clone()) for h0, c0 in zip(*initial)]  # Scan takes no views
+    # Each direction's tensors apart, all of them (T, B, ·): Scan's body then
+    # runs 2-D products only.
+    finals, outputs = scan(
+        _projected_lstm_step([(w[1].detach(), w[-1].detach()) for w in weights]),
+        [tuple(state.detach() for state in pair) for pair in states],
+        ([gates.detach() for gates in input_gates], _valid_steps(lengths, input).bool()),
+    )
+    if len(outputs) == 2:
+        outputs = [outputs[0], _reverse_within_lengths(outputs[1], lengths)]
+    h_n, c_n = (torch.stack([state[k] for state in finals]) for k in (0, 1))
+    return torch.cat(outputs, 2), [h_n, c_n]
 
 
-def _projected_lstm_step(w_hh, w_hr):
-    """One step of torch.nn.LSTM with proj_size; a sequence past its length
-    keeps its state and outputs zeros."""
+def _projected_lstm_step(weights):
+    """One step of torch.nn.LSTM with proj_size for each direction, its
+    weights (w_hh, w_hr): state [(h (B, P), c (B, H))] per direction. A
+    sequence past its length keeps its state and outputs zeros."""
 
-    def step(state, inputs):
-        h, c = state
-        input_gates, valid = inputs  # x W_ih^T + b_ih + b_hh (B, 4H), (B, 1)
-        i, f, g, o = (input_gates + F.linear(h, w_hh)).chunk(4, 1)
-        c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h_next = F.linear(torch.sigmoid(o) * torch.tanh(c_next), w_hr)
-        h_next, c_next = torch.where(valid, h_next, h), torch.where(valid, c_next, c)
-        return (h_next, c_next), h_next * valid
+    def step(states, inputs):
+        input_gates, valid = inputs  # [(B, 4H) per direction], (B, 1)
+        next_states, outputs = [], []
+        for (h, c), x_gates, (w_hh, w_hr) in zip(states, input_gates, weights):
+            i, f, g, o = (x_gates + F.linear(h, w_hh)).chunk(4, 1)
+            c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h_next = F.linear(torch.sigmoid(o) * torch.tanh(c_next), w_hr)
+            h_next, c_next = torch.where(valid, h_next, h), torch.where(valid, c_next, c)
+            next_states.append((h_next, c_next))
+            outputs.append(h_next * valid)
+        return next_states, outputs
 
     return step
 
