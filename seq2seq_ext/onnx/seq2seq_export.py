@@ -20,6 +20,7 @@ length and rows dynamic.
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import torch
@@ -185,6 +186,15 @@ def _has_step_output(config, name: str) -> bool:
 
 
 def _export(module, args, path, input_names, output_names, dynamic_shapes) -> None:
+    with warnings.catch_warnings():
+        # torch.nn's RNNs refresh their weight list in forward, which export
+        # notes; and it says which of the dimensions named alike it keeps.
+        warnings.filterwarnings("ignore", r"The tensor attributes .*_flat_weights")
+        warnings.filterwarnings("ignore", r"# The axis name: ")
+        _export_graph(module, args, path, input_names, output_names, dynamic_shapes)
+
+
+def _export_graph(module, args, path, input_names, output_names, dynamic_shapes) -> None:
     torch.onnx.export(
         module,
         args,
