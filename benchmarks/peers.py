@@ -16,10 +16,10 @@ import warnings
 import torch
 
 import seq2seq_ext
+from seq2seq_ext.onnx.tracing import ONNX_EXTRA
 
 from . import OURS
 
-ONNX_PACKAGES = ("onnx", "onnxscript", "onnxruntime")  # export, and the runtime
 # The onnxruntime peers: the torch.nn module exported, and ours (the same
 # standard ONNX ops: seq2seq_ext.onnx).
 ONNXRUNTIME_TORCH = "onnxruntime(torch.nn)"
@@ -49,7 +49,7 @@ def onnxruntime_status(device="cpu") -> dict:
     {"skipped": why}."""
     if torch.device(device).type != "cpu":
         return {"skipped": "onnxruntime's peers run in CPU runs"}
-    missing = [name for name in ONNX_PACKAGES if not _imports(name)]
+    missing = [name for name in ONNX_EXTRA if not _imports(name)]
     if missing:
         return {
             "skipped": f"{', '.join(missing)} not installed (pip install "

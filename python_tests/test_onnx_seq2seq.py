@@ -209,3 +209,15 @@ def test_exporting_a_for_inference_copy_names_what_to_export(tmp_path):
     model = Seq2Seq(Seq2SeqConfig(9, 9, embedding_size=8, hidden_size=8))
     with pytest.raises(UnsupportedExport, match="export the float32 model"):
         export_seq2seq(model.for_inference("int8"), tmp_path)
+
+
+def test_the_onnx_extra_and_the_dev_requirements_list_the_packages_export_needs():
+    import tomllib
+
+    from seq2seq_ext.onnx.tracing import ONNX_EXTRA
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert sorted(project["optional-dependencies"]["onnx"]) == sorted(ONNX_EXTRA)
+    requirements = (REPO / "requirements-dev.txt").read_text().splitlines()
+    listed = {line.split("#")[0].split("=")[0].strip() for line in requirements}
+    assert set(ONNX_EXTRA) <= listed

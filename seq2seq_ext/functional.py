@@ -5,7 +5,9 @@ attention functions take a bool ``mask`` (True = a real position) or int64
 ``lengths`` and return ``(context, weights)``.
 
 Each runs the compiled kernel for the tensors' device when there is one, and
-``reference`` otherwise (see ``seq2seq_ext.backend_info()``).
+``reference`` otherwise (see ``seq2seq_ext.backend_info()``), and under
+``torch.onnx.export``, whose ONNX graph can hold torch's ops but not this
+package's (docs/onnx.md).
 """
 
 import torch

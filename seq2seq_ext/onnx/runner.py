@@ -24,6 +24,7 @@ FORMAT, FORMAT_VERSION = "seq2seq_ext.onnx", 1  # seq2seq.json's
 # The decoder step's outputs in order; a model has those its config needs. (An
 # ONNX graph's outputs cannot share its inputs' names: h in, next_h out.)
 STEP_OUTPUTS = ("log_probs", "next_h", "next_c", "weights", "next_feed")
+# (tracing.py's hint, and what a machine without torch installs: this file imports nothing of the package.)
 INSTALL_HINT = 'pip install "seq2seq_ext[onnx]" (or, without torch: pip install numpy onnxruntime)'
 
 

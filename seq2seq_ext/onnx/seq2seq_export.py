@@ -30,8 +30,8 @@ from ..models import Seq2Seq
 from ..models.decoder import Memory
 from .runner import FORMAT, FORMAT_VERSION, STEP_OUTPUTS, state_names
 from .traced_modules import UnsupportedExport
+from .tracing import INSTALL_HINT
 
-INSTALL_HINT = 'pip install "seq2seq_ext[onnx]"'
 # Example sizes for the trace: above 1, so that export keeps the dimensions
 # dynamic (torch.export specializes sizes 0 and 1).
 EXAMPLE_BATCH, EXAMPLE_SOURCE = 3, 5

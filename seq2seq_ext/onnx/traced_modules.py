@@ -26,6 +26,7 @@ def stack(cell, args, packed: bool):
     """fused_vf's stack (torch._VF's arguments, see fused_vf._stack) under export."""
     if legacy_exporter():
         return getattr(torch._VF, cell)(*args)
+    _check_symbolic_ops()
     if packed:
         raise UnsupportedExport(
             "ONNX export of a recurrent layer over a PackedSequence is not supported: "
@@ -52,6 +53,7 @@ def with_lengths(module, cell, input, lengths):
             "recurrent layer over sequences of given lengths (a Seq2Seq encoder's source): "
             f"use {SUPPORTED_ROUTE}"
         )
+    _check_symbolic_ops()
     x = input.transpose(0, 1) if module.batch_first else input
     layers = module.num_layers * (2 if module.bidirectional else 1)
     h0 = x.new_zeros(layers, x.shape[1], module.proj_size or module.hidden_size)
@@ -73,3 +75,11 @@ def with_lengths(module, cell, input, lengths):
     )
     output = output.transpose(0, 1) if module.batch_first else output
     return output, (tuple(finals) if cell == "lstm" else finals[0])
+
+
+def _check_symbolic_ops() -> None:
+    if not hasattr(torch.onnx, "ops"):  # torch.onnx.ops.symbolic_multi_out: torch 2.8
+        raise UnsupportedExport(
+            f"ONNX export of the recurrent layers needs torch >= 2.8 (torch.onnx.ops); "
+            f"this is torch {torch.__version__}"
+        )

@@ -14,6 +14,10 @@ import torch
 
 # The exporter this package's export supports in full; the errors name it.
 SUPPORTED_ROUTE = "torch.onnx.export(model, args, dynamo=True)"
+# The onnx extra (pyproject.toml): torch's exporter needs onnx and onnxscript,
+# OnnxSeq2Seq onnxruntime.
+ONNX_EXTRA = ("onnx", "onnxscript", "onnxruntime")
+INSTALL_HINT = 'pip install "seq2seq_ext[onnx]"'
 
 
 def exporting_to_onnx() -> bool:
