@@ -16,7 +16,7 @@ from onnx_helpers import assert_standard_onnx_only, onnx, op_counts
 
 from seq2seq_ext import Seq2Seq, Seq2SeqConfig
 from seq2seq_ext.nmt import cli
-from seq2seq_ext.nmt.data import PAD_INDEX, pad_sequences, task_splits
+from seq2seq_ext.nmt.data import EOS_INDEX, PAD_INDEX, SOS_INDEX, Vocab, pad_sequences, task_splits
 from seq2seq_ext.nmt.trainer import load_model
 from seq2seq_ext.nmt.translator import Translator
 from seq2seq_ext.onnx import OnnxSeq2Seq, UnsupportedExport, export_seq2seq
@@ -74,7 +74,12 @@ def assert_decodes_as(runner, model, src, lengths):
 def test_onnx_decoding_equals_the_torch_models(tmp_path, config):
     options = CONFIGS[config]
     model = Seq2Seq(Seq2SeqConfig(30, 25, embedding_size=16, hidden_size=24, **options)).eval()
-    written = export_seq2seq(model, tmp_path)
+    with torch.no_grad():  # rows that end (EOS) at different steps, and some PAD and SOS
+        model.decoder.output.bias[[PAD_INDEX, SOS_INDEX, EOS_INDEX]] += torch.tensor(
+            [1.5, 1.5, 1.0]
+        )
+    src_vocab, tgt_vocab = (Vocab(f"t{i}" for i in range(4, size)) for size in (30, 25))
+    written = export_seq2seq(model, tmp_path, src_vocab.itos, tgt_vocab.itos)
     for graph in ("encoder", "decoder_step"):
         exported = onnx.load(written[graph])
         assert_standard_onnx_only(exported)
@@ -85,8 +90,14 @@ def test_onnx_decoding_equals_the_torch_models(tmp_path, config):
             assert op_counts(exported)[recurrent_op] == options.get("num_layers", 1)
     runner = OnnxSeq2Seq(tmp_path)
     # Lengths down to 1 (EOS alone), and a batch size other than the export's.
-    src, lengths = random_batch(30, [9, 3, 5, 1, 9, 7])
+    src, lengths = random_batch(30, [9, 3, 5, 1, 9, 7, 4, 6])
     assert_decodes_as(runner, model, src, lengths)
+    # Token lists through the exported vocabularies.
+    greedy = model.greedy_decode(src, lengths, MAX_LEN)
+    outputs = [row[:length] for row, length in zip(greedy.tokens.tolist(), greedy.lengths)]
+    sources = [src_vocab.decode(row) for row in src.tolist()]
+    expected = [tgt_vocab.decode(output) for output in outputs]
+    assert runner.translate_tokens(sources, max_len=MAX_LEN) == expected
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +137,9 @@ def test_trained_reverse_words_translates_alike_through_onnx(trained):
     assert runner.translate_tokens(sources, max_len=MAX_LEN) == expected
     src, lengths = pad_sequences([translator.src_vocab.encode(s) for s in sources], PAD_INDEX)
     assert_decodes_as(runner, model, src, lengths)
+    # Output ids to tokens as Vocab.decode: up to EOS, without PAD and SOS.
+    ids = [5, SOS_INDEX, 6, PAD_INDEX, 4, EOS_INDEX, 7]
+    assert runner._target_tokens(ids) == translator.tgt_vocab.decode(ids) != []
 
 
 RUN_WITHOUT_TORCH = """
