@@ -145,8 +145,9 @@ def _export_graphs(model: Seq2Seq, directory: Path) -> dict:
     rows, length = torch.export.Dim("rows"), torch.export.Dim("source_length")
     states = state_names(config.cell)
     memory = memory_names(config)
+    encoder = EncoderGraph(model).eval()
     _export(
-        EncoderGraph(model),
+        encoder,
         (src, src_lengths),
         directory / "encoder.onnx",
         encoder_inputs,
@@ -154,7 +155,7 @@ def _export_graphs(model: Seq2Seq, directory: Path) -> dict:
         ({0: rows, 1: length}, {0: rows}),
     )
     with torch.no_grad():
-        encoded = EncoderGraph(model)(src, src_lengths)
+        encoded = encoder(src, src_lengths)
     step_inputs = ["token", *states, *memory] + (["feed"] if config.input_feeding else [])
     token = torch.full((batch,), config.sos_index, dtype=torch.long)
     step_args = [token, *encoded[len(memory) :], *encoded[: len(memory)]]
@@ -165,7 +166,7 @@ def _export_graphs(model: Seq2Seq, directory: Path) -> dict:
         step_shapes.append({0: rows})
     step_outputs = [name for name in STEP_OUTPUTS if _has_step_output(config, name)]
     _export(
-        DecoderStepGraph(model),
+        DecoderStepGraph(model).eval(),
         tuple(step_args),
         directory / "decoder_step.onnx",
         step_inputs,
