@@ -77,6 +77,8 @@ def recurrent_stack(
         if dropout > 0 and train and layer < num_layers - 1:
             layer_input = F.dropout(layer_input, dropout, training=True)
     if lengths is not None:
+        # ONNX leaves Y past sequence_lens undefined (onnxruntime writes zeros,
+        # other runtimes may repeat the last state): zeros, as torch unpacks.
         layer_input = layer_input * _valid_steps(lengths, layer_input)
     return layer_input, [torch.cat(collected) for collected in finals]
 
@@ -149,12 +151,14 @@ def _projected_lstm_layer(input, initial, weights, has_biases, lengths):
     input_gates = [  # x W_ih^T + b_ih + b_hh of each direction, all steps at once
         F.linear(x, w[0], w[2] + w[3] if has_biases else None) for x, w in zip(inputs, weights)
     ]
-    states = [(h0.clone(), c0.clone()) for h0, c0 in zip(*initial)]  # Scan takes no views
-    # Each direction's tensors apart, all of them (T, B, ·): Scan's body then
-    # runs 2-D products only.
+    # Detached: the graph is for inference, and a Scan over tensors that need
+    # gradients is traced with its backward too (seconds per layer). Each
+    # direction's tensors apart, all (T, B, ·) or (B, ·): Scan's body then runs
+    # 2-D products only; the initial states copied: Scan takes no views.
+    states = [(h0.detach().clone(), c0.detach().clone()) for h0, c0 in zip(*initial)]
     finals, outputs = scan(
         _projected_lstm_step([(w[1].detach(), w[-1].detach()) for w in weights]),
-        [tuple(state.detach() for state in pair) for pair in states],
+        states,
         ([gates.detach() for gates in input_gates], _valid_steps(lengths, input).bool()),
     )
     if len(outputs) == 2:

@@ -192,18 +192,14 @@ def _export(module, args, path, input_names, output_names, dynamic_shapes) -> No
         # notes; and it says which of the dimensions named alike it keeps.
         warnings.filterwarnings("ignore", r"The tensor attributes .*_flat_weights")
         warnings.filterwarnings("ignore", r"# The axis name: ")
-        _export_graph(module, args, path, input_names, output_names, dynamic_shapes)
-
-
-def _export_graph(module, args, path, input_names, output_names, dynamic_shapes) -> None:
-    torch.onnx.export(
-        module,
-        args,
-        str(path),
-        input_names=input_names,
-        output_names=output_names,
-        dynamic_shapes=dynamic_shapes,
-        dynamo=True,
-        external_data=False,
-        verbose=False,
-    )
+        torch.onnx.export(
+            module,
+            args,
+            str(path),
+            input_names=input_names,
+            output_names=output_names,
+            dynamic_shapes=dynamic_shapes,
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
