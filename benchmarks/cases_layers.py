@@ -1,11 +1,13 @@
 """Whole-layer cases: FusedLSTM / FusedGRU / FusedRNN against torch.nn.LSTM / GRU /
 RNN (oneDNN's fused LSTM on the CPU, cuDNN on the GPU), the nn.LSTMCell / GRUCell
 / RNNCell Python loop over time,
-torch.compile of that loop (on CUDA also with mode="reduce-overhead") and, on
-CUDA where it is installed, FlashRNN; at the shapes of the H100 reference
-points in docs/design.md (one layer, one direction, E = H): forward without
-grad (inference), forward with autograd recording (a training step's forward)
-and forward+backward."""
+torch.compile of that loop (on CUDA also with mode="reduce-overhead"), on
+CUDA where it is installed, FlashRNN, and on the CPU, for inference,
+ONNX Runtime running the torch.nn layer and the Fused one, each exported with
+torch.onnx.export (peers.py; both become the same ONNX node); at the shapes of
+the H100 reference points in docs/design.md (one layer, one direction, E = H):
+forward without grad (inference), forward with autograd recording (a training
+step's forward) and forward+backward."""
 
 from functools import partial
 
@@ -18,7 +20,7 @@ from seq2seq_ext.cell_types import GRU, LSTM, RNN_TANH
 from .calls import timed_call
 from .costs import recurrent_costs
 from .flashrnn_peer import flashrnn_peers
-from .peers import compiled_peers
+from .peers import ONNXRUNTIME_OURS, ONNXRUNTIME_TORCH, compiled_peers, onnxruntime_peers
 
 SUITE = "layers"
 # label: (cell type, fused module, torch.nn layer, torch.nn cell)
@@ -82,7 +84,11 @@ def _make_impls(layer, batch, steps, hidden, mode, dtype, device):
         runs[name] = (cell.parameters(), partial(compiled_loop, x))
     for name, (weights, run) in flashrnn_peers(cell_type.name, reference, dtype, device).items():
         runs[name] = (weights, partial(run, x))
-    return {name: timed_call(mode, run, [*weights, x]) for name, (weights, run) in runs.items()}
+    impls = {name: timed_call(mode, run, [*weights, x]) for name, (weights, run) in runs.items()}
+    exported = {ONNXRUNTIME_TORCH: reference, ONNXRUNTIME_OURS: fused}
+    for name, run in onnxruntime_peers(exported, (x,), device, mode).items():
+        impls[name] = timed_call(mode, run)
+    return impls
 
 
 def _cell_loop(cell, x):

@@ -4,6 +4,14 @@ against the same model on torch.nn's layers and the pure-PyTorch attention
 of the fused model (Dynamo does not trace torch.nn's RNNs; on CUDA also with
 mode="reduce-overhead"):
 
+- the encoder (``model.encoder``: embedding, the recurrent stack over the
+  source and its lengths, the bridge) without grad, at the sizes of the
+  decoder step's cases and, in full runs, the one sentence's model over a batch
+  of 64; ONNX Runtime is a peer here (benchmarks/peers.py): the fused model's
+  encoder exported as seq2seq_ext.onnx exports it (lengths as the ONNX nodes'
+  sequence_lens), and the torch.nn one over the padded batch (torch.export
+  cannot trace pack_padded_sequence; every sentence here is full length, so
+  it computes the same);
 - one decoder step (``decoder.step`` on a precomputed memory) and the
   teacher-forced pass (the whole forward), forward and forward+backward, at
   the reverse-words task's size (GRU) and, in full runs, at a large one (LSTM, 8000 words);
@@ -43,7 +51,14 @@ from seq2seq_ext.models import Seq2Seq, Seq2SeqConfig
 from seq2seq_ext.nmt.data import SPECIAL_TOKENS, Vocab, collate, make_loader, reverse_words_pairs
 
 from .costs import FORWARD_BACKWARD_FACTOR, element_bytes
-from .model_impls import decode_impls, pass_impls, reduced_decode_impls, step_impls, training_impls
+from .model_impls import (
+    decode_impls,
+    encoder_impls,
+    pass_impls,
+    reduced_decode_impls,
+    step_impls,
+    training_impls,
+)
 
 SUITE = "models"
 TIMING = {"quick": dict(warmup=2, repeats=5), "full": dict(warmup=2, repeats=7)}
@@ -69,6 +84,7 @@ SENTENCE = (
     25,
 )
 SENTENCE_BEAM = 5
+ENCODER_BATCH = 64  # the one sentence's model's encoder, over a batch
 REDUCED_WEIGHTS = ("bfloat16", "int8")  # the one sentence's for_inference copies
 ADAM_ACCESSES = (
     7  # per parameter: reads it, its gradient and two moments; writes it and the moments
@@ -81,6 +97,18 @@ def cases(device, quick):
         (config, _random_batch(config, *shape))
         for config, *shape in (SIZES[:1] if quick else SIZES)
     ]
+    sentence_config, *sentence_shape = SENTENCE
+    encoders = (
+        sized
+        if quick
+        else sized
+        + [(sentence_config, _random_batch(sentence_config, ENCODER_BATCH, *sentence_shape[1:]))]
+    )
+    for config, batch in encoders:
+        yield (
+            _params("encoder", "fwd", config, batch, **_encoder_costs(config, batch)),
+            partial(encoder_impls, config, batch, device),
+        )
     for config, batch in sized:
         for mode in ("fwd", "fwd+bwd"):
             yield (
@@ -116,7 +144,6 @@ def cases(device, quick):
             partial(training_impls, config, words_batch, device),
         )
     decodes = [(words_config, words_batch, BEAM)] + [(c, b, BEAM) for c, b in sized[1:]]
-    sentence_config, *sentence_shape = SENTENCE
     sentence = _random_batch(sentence_config, *sentence_shape)
     if not quick:
         decodes.append((sentence_config, sentence, SENTENCE_BEAM))
@@ -231,6 +258,20 @@ def _bytes(parameters, float_shapes, int64_count):
 def _costs(flops, forward_bytes, mode):
     return dict(
         flops=flops, bytes=forward_bytes * (FORWARD_BACKWARD_FACTOR if mode == "fwd+bwd" else 1)
+    )
+
+
+def _encoder_costs(config, batch):
+    """The encoder's and the bridge's FLOPs; bytes: their parameters and the
+    source embedding, the source tokens, the outputs and the final states."""
+    (B, S), H = batch.src.shape, config.hidden_size
+    flops = count_flops(config, S, 0, B)
+    counts = count_parameters(config)
+    parameters = counts["embedding_src"] + counts["encoder"] + counts["bridge"]
+    states = (2 if config.cell == "lstm" else 1) * config.num_layers
+    outputs = [(B, S, config.encoder_output_size), (states, B, H)]
+    return _costs(
+        flops["encoder"] + flops["bridge"], _bytes(parameters, outputs, B * (S + 1)), "fwd"
     )
 
 

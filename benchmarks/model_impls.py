@@ -3,7 +3,8 @@ case's ``make_impls``: the Seq2Seq model on this package's kernels ("fused")
 and its peers, the same model, weights and all, on torch.nn's layers
 (backend "torch"), torch.compile of the fused model, the fused model with its
 loop in Python (``loop="python"``), quantize_dynamic of the torch.nn model,
-and for a for_inference copy the float32 fused model it copies.
+for a for_inference copy the float32 fused model it copies, and for the
+encoder, ONNX Runtime (peers.py).
 """
 
 import copy
@@ -19,7 +20,7 @@ from seq2seq_ext.nmt.trainer import masked_cross_entropy
 
 from . import OURS
 from .calls import timed_call
-from .peers import compiled_peers
+from .peers import ONNXRUNTIME_OURS, ONNXRUNTIME_TORCH, compiled_peers, onnxruntime_peers
 
 COMPILED = f"torch.compile({OURS})"
 QUANTIZED = "quantize_dynamic(torch.nn)"
@@ -50,6 +51,45 @@ def _runs(models, make_fn, device):
     for name, compiled in compiled_peers(COMPILED, make_fn(models[OURS]), device).items():
         runs[name] = (compiled, models[OURS])
     return runs
+
+
+def encoder_impls(config, batch, device):
+    """The encoder on each backend, torch.compile of the fused one, and in
+    onnxruntime the fused model's encoder as seq2seq_ext.onnx exports it and
+    the torch.nn one over the padded batch (PaddedEncoder)."""
+    models = _models(config, device)
+    batch = batch.to(device)
+    runs = _runs(models, lambda model: model.encoder, device)
+    impls = _timed(runs, (batch.src, batch.src_lengths), "fwd")
+    exported = {
+        ONNXRUNTIME_TORCH: (PaddedEncoder(models["torch.nn"].encoder), (batch.src,)),
+        ONNXRUNTIME_OURS: (models[OURS].encoder, (batch.src, batch.src_lengths)),
+    }
+    for name, (module, args) in exported.items():
+        for peer, run in onnxruntime_peers({name: module}, args, device, "fwd").items():
+            impls[peer] = timed_call("fwd", run)
+    return impls
+
+
+class PaddedEncoder(nn.Module):
+    """An Encoder as a torch.nn user exports it to ONNX: its layers over the
+    padded batch, since torch.export cannot trace pack_padded_sequence. The
+    Encoder's own result where every sentence is full length."""
+
+    def __init__(self, encoder) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, src):
+        encoder = self.encoder
+        outputs, state = encoder.rnn(encoder.dropout(encoder.embedding(src)))
+        if encoder.config.cell == "lstm":
+            h, c = state
+            return outputs, (
+                encoder._bridge(h, "bridge_h", torch.tanh),
+                encoder._bridge(c, "bridge_c"),
+            )
+        return outputs, encoder._bridge(state, "bridge_h", torch.tanh)
 
 
 def step_impls(config, batch, mode, device):

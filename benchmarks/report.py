@@ -46,6 +46,13 @@ def _facts(results):
             f"SM clock {device['sm_clock_mhz']} MHz at the start (max {device['max_sm_clock_mhz']} MHz)",
         ]
     facts.append(f"{results['threads']} CPU threads")
+    onnxruntime = results.get("onnxruntime")  # absent in runs before it was a peer
+    if onnxruntime:
+        facts.append(
+            f"onnxruntime {onnxruntime['version']}"
+            if "version" in onnxruntime
+            else f"no onnxruntime peers: {onnxruntime['skipped']}"
+        )
     if results["quick"]:
         facts.append("quick run")
     if results["only"]:

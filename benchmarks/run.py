@@ -39,6 +39,7 @@ from . import OURS, cases_attention, cases_cells, cases_layers, cases_models
 from .ceilings import ceiling_fields, higher_of, measure_ceilings
 from .charts import write_charts
 from .device import device_description
+from .peers import onnxruntime_status
 from .report import markdown
 from .timing import PEAK_MEMORY_METHOD, measure_interleaved
 
@@ -80,6 +81,9 @@ def main(argv=None):
             print(
                 f"note: {op} on {args.device} runs the pure-PyTorch reference, not a compiled kernel"
             )
+    onnxruntime = onnxruntime_status(args.device)
+    if "skipped" in onnxruntime:
+        print(f"note: no onnxruntime peers: {onnxruntime['skipped']}")
     run_kind = "quick" if args.quick else "full"
     timing = TIMING[run_kind]
     print(
@@ -95,6 +99,7 @@ def main(argv=None):
     results = dict(
         device=device,
         torch=torch.__version__,
+        onnxruntime=onnxruntime,
         date=datetime.date.today().isoformat(),
         threads=torch.get_num_threads(),
         backend=backend,

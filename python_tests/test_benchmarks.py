@@ -96,6 +96,9 @@ def test_quick_cpu_run_writes_json_markdown_and_charts(tmp_path):
     assert f"{fused['speedup_over']['torch.nn']:.2f}x" in markdown
     assert "Ceilings measured in this run" in markdown and f"({fused['bound']})" in markdown
     assert f"Theoretical float32 FMA peak {fma_peak['gflops']:.0f} GFLOP/s" in markdown
+    onnxruntime = pytest.importorskip("onnxruntime")  # requirements-dev.txt has it
+    assert data["onnxruntime"] == {"version": onnxruntime.__version__}
+    assert f"onnxruntime {onnxruntime.__version__}" in markdown
     assert f"| {fused['gflops']:.1f} |" in markdown
     for chart in ("speedup", "ceiling"):
         assert stem.with_name(f"{stem.name}-{chart}.png").read_bytes().startswith(PNG_SIGNATURE)
@@ -183,6 +186,95 @@ print(json.dumps(dict(
         [label, mode] for label in ("GRU", "LSTM", "RNN") for mode in modes
     )
     assert found["records"] == {"fwd": False, "fwd (autograd)": True}
+
+
+ONNXRUNTIME_PEERS_SCRIPT = """
+import json
+import numpy as np
+import torch
+from benchmarks import cases_layers, cases_models, model_impls
+from seq2seq_ext.models import Seq2SeqConfig
+
+def max_differences(impls):
+    outputs = {name: fn() for name, fn in impls.items()}
+    ours = outputs["fused"]
+    ours = (ours[0] if isinstance(ours, tuple) else ours).numpy()
+    return {
+        name: float(np.abs(output[0] - ours).max())
+        for name, output in outputs.items()
+        if name.startswith("onnxruntime")
+    }
+
+found = {}
+for layer in cases_layers.LAYERS:
+    found[layer] = max_differences(
+        cases_layers._make_impls(layer, 2, 3, 8, "fwd", torch.float32, "cpu")
+    )
+    found[layer + " fwd+bwd"] = sorted(
+        cases_layers._make_impls(layer, 2, 3, 8, "fwd+bwd", torch.float32, "cpu")
+    )
+config = Seq2SeqConfig(30, 30, embedding_size=8, hidden_size=8, num_layers=2, bidirectional=True)
+batch = cases_models._random_batch(config, 3, 5, 4)
+found["encoder"] = max_differences(model_impls.encoder_impls(config, batch, "cpu"))
+print(json.dumps(found))
+"""
+
+
+def test_onnxruntime_peers_run_the_layers_and_the_encoder_as_ours():
+    """At a tiny size: onnxruntime running the exported torch.nn layer and the
+    exported Fused one (and the encoder) computes what the Fused module does;
+    it is a peer for inference only."""
+    pytest.importorskip("onnxruntime")
+    result = subprocess.run(
+        [sys.executable, "-c", ONNXRUNTIME_PEERS_SCRIPT],
+        cwd=ROOT,
+        env={**os.environ, "TORCHDYNAMO_DISABLE": "1"},  # the compiled peers run eagerly
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.splitlines()[-1])
+    peers = {"onnxruntime(torch.nn)", "onnxruntime(fused)"}
+    for case in ("LSTM", "GRU", "RNN", "encoder"):
+        assert set(found[case]) == peers
+        assert max(found[case].values()) < 1e-5, (case, found[case])
+        if case != "encoder":
+            assert not peers & set(found[case + " fwd+bwd"])
+
+
+WITHOUT_ONNXRUNTIME_SCRIPT = """
+import sys
+
+class Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "onnxruntime":
+            raise ImportError(name)
+
+sys.meta_path.insert(0, Missing())
+import torch
+from benchmarks import peers, report
+status = peers.onnxruntime_status()
+print(status["skipped"])
+print(peers.onnxruntime_peers({"p": torch.nn.GRU(4, 4)}, (torch.randn(2, 3, 4),), "cpu", "fwd"))
+print(report._facts(dict(device=dict(type="cpu"), date="d", torch="t", threads=2, quick=False,
+                         only=None, onnxruntime=status)))
+"""
+
+
+def test_without_onnxruntime_its_peers_are_skipped_with_a_note():
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_ONNXRUNTIME_SCRIPT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    skipped, peers, facts = result.stdout.splitlines()[-3:]
+    assert skipped.startswith("onnxruntime not installed (pip install onnxruntime")
+    assert peers == "{}"
+    assert facts.endswith(f"2 CPU threads, no onnxruntime peers: {skipped}.")
 
 
 def test_a_failing_peer_is_reported_with_its_error(tmp_path):

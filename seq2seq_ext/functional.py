@@ -5,17 +5,21 @@ attention functions take a bool ``mask`` (True = a real position) or int64
 ``lengths`` and return ``(context, weights)``.
 
 Each runs the compiled kernel for the tensors' device when there is one, and
-``reference`` otherwise (see ``seq2seq_ext.backend_info()``).
+``reference`` otherwise (see ``seq2seq_ext.backend_info()``), and under
+``torch.onnx.export``, whose ONNX graph can hold torch's ops but not this
+package's (docs/onnx.md).
 """
 
 import torch
 
 from . import reference
 from ._ops import KERNELS
+from .onnx.tracing import exporting_to_onnx
 
 
 def _use_kernel(op: str, input: torch.Tensor) -> bool:
-    return KERNELS.get((op, input.device.type), False)
+    # Under ONNX export the reference's torch ops, which export as plain ONNX ops.
+    return KERNELS.get((op, input.device.type), False) and not exporting_to_onnx()
 
 
 def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):

@@ -7,6 +7,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..functional import check_lengths
 from ..nn.fused_vf import run_with_lengths
+from ..onnx import exporting_to_onnx
 from .config import Seq2SeqConfig
 from .layers import make_rnn
 
@@ -62,8 +63,11 @@ class Encoder(nn.Module):
         """The RNN over the packed source: outputs (B, S, D*H), zeros past each
         length, and the final states. Under torch.export the fused layers pack
         with static shapes instead (pack_padded_sequence's rows depend on the
-        lengths' values, which export cannot trace): the same numbers."""
-        if torch.compiler.is_exporting() and self.config.backend == "fused":
+        lengths' values, which export cannot trace): the same numbers; under
+        ONNX export, either backend's layers take the lengths as ONNX's
+        sequence_lens (seq2seq_ext.onnx)."""
+        exporting = torch.compiler.is_exporting() and self.config.backend == "fused"
+        if exporting or exporting_to_onnx():
             return run_with_lengths(self.rnn, embedded, src_lengths)
         packed = pack_padded_sequence(
             embedded, src_lengths.cpu(), batch_first=True, enforce_sorted=False

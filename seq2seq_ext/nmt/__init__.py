@@ -31,7 +31,7 @@ if _missing:
 
 from .config import DataConfig, DecodeConfig, RunConfig, TrainConfig, model_config  # noqa: E402
 from .options import load_config, with_settings, write_run_config  # noqa: E402
-from .run import TrainedRun, evaluate, sweep, train, train_run, translate  # noqa: E402
+from .run import TrainedRun, evaluate, export, sweep, train, train_run, translate  # noqa: E402
 
 __all__ = [
     "DataConfig",
@@ -40,6 +40,7 @@ __all__ = [
     "TrainConfig",
     "TrainedRun",
     "evaluate",
+    "export",
     "load_config",
     "model_config",
     "sweep",

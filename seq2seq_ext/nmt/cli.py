@@ -1,4 +1,4 @@
-"""The command line: ``python -m seq2seq_ext train|evaluate|translate|sweep``.
+"""The command line: ``python -m seq2seq_ext train|evaluate|translate|sweep|export``.
 
     python -m seq2seq_ext train --task reverse_words --out runs/reverse
     python -m seq2seq_ext train --config configs/translate_tsv.yaml --epochs 5
@@ -7,6 +7,7 @@
     python -m seq2seq_ext translate --checkpoint runs/tsv/best.pt "I see the cat."
     python -m seq2seq_ext translate --checkpoint runs/tsv/best.pt --input in.txt --output out.txt
     python -m seq2seq_ext sweep --param lr --values 3e-4 1e-3 3e-3 --task arithmetic --out runs/lr
+    python -m seq2seq_ext export --checkpoint runs/reverse/best.pt --out runs/reverse/onnx
 
 Tasks: ``reverse_words``, ``arithmetic``, ``addition`` (generated) and ``tsv``
 (sentence pairs from --data, by default the English-French sample shipped with
@@ -26,6 +27,7 @@ from . import distributed, run
 from .config_file import config_arguments
 from .options import (
     SECTIONS,
+    add_debug_argument,
     add_decode_arguments,
     add_train_arguments,
     is_setting,
@@ -78,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     sweeping.add_argument("--values", required=True, nargs="+")
     add_config_argument(sweeping)
     add_train_arguments(sweeping)
+    exporting = commands.add_parser(
+        "export", help="a checkpoint as ONNX: the encoder and one decoder step (docs/onnx.md)"
+    )
+    exporting.add_argument("--checkpoint", required=True)
+    exporting.add_argument(
+        "--out", dest="export_to", metavar="DIR", required=True, help="the folder to write"
+    )
+    add_debug_argument(exporting)
     return parser
 
 
@@ -110,6 +120,8 @@ def dispatch(args: argparse.Namespace) -> dict:
         return run.train(cfg)
     if args.command == "evaluate":
         return run.evaluate(cfg, args.checkpoint, data=args.evaluate_on)
+    if args.command == "export":
+        return run.export(cfg, args.checkpoint, args.export_to)
     if args.command == "translate":
         return run.translate(
             cfg,

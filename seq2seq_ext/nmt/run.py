@@ -7,6 +7,7 @@ the command line (cli.py), the examples and sweeps call:
     nmt.evaluate(cfg)                   # cfg.out/best.pt on the test split
     nmt.translate(cfg, ["w1 w2 w3"])    # to stdout
     nmt.sweep(cfg, "lr", [1e-3, 3e-3])  # one run per value in cfg.out/lr=<value>
+    nmt.export(cfg)                     # cfg.out/best.pt as ONNX into cfg.out/onnx
 
 Under torchrun, train uses DistributedDataParallel (gloo on CPU, NCCL on GPUs).
 """
@@ -179,6 +180,28 @@ def translate(
         translator = Translator.from_checkpoint(checkpoint, device=cfg.device, **options)
         file.writelines(line + "\n" for line in translator.translate_texts(lines, progress))
     return {"translated": len(lines), "output": str(output) if output else "stdout"}
+
+
+def export(cfg: RunConfig, checkpoint=None, out=None) -> dict:
+    """`checkpoint` (default: cfg.out/best.pt) as ONNX in the folder `out`
+    (default: cfg.out/onnx): encoder.onnx, decoder_step.onnx, seq2seq.json
+    with the vocabularies, and onnx_seq2seq.py, the runner that decodes them
+    with numpy and onnxruntime alone (seq2seq_ext.onnx.export_seq2seq)."""
+    from ..onnx.seq2seq_export import export_seq2seq
+
+    checkpoint = Path(cfg.out) / "best.pt" if checkpoint is None else Path(checkpoint)
+    out = Path(cfg.out) / "onnx" if out is None else Path(out)
+    model, extra = load_model(checkpoint, device="cpu")
+    vocabularies = {
+        side: datasets.Vocab.from_state(extra[side], f"{checkpoint}'s {side}").itos
+        for side in ("src_vocab", "tgt_vocab")
+        if side in extra
+    }
+    try:
+        written = export_seq2seq(model, out, **vocabularies)
+    except ImportError as error:  # the onnx extra is missing: the message says what to install
+        raise InputError(str(error)) from None
+    return {"checkpoint": str(checkpoint), **written}
 
 
 def sweep(cfg: RunConfig, param: str, values: Sequence) -> dict:

@@ -22,6 +22,8 @@ import torch.nn.functional as F
 
 from .. import functional
 from ..cell_types import CELL_TYPES
+from ..onnx import traced_modules
+from ..onnx.tracing import exporting_to_onnx
 from .packed import StaticPacking, reverser
 
 # The per-layer op of each stack; the LSTM's also takes c0 and w_hr.
@@ -109,6 +111,8 @@ def _stack(cell, args):
     (layers * directions, B, size)."""
     second = args[1]
     packed = isinstance(second, torch.Tensor) and second.dim() == 1 and second.dtype == torch.int64
+    if exporting_to_onnx():  # ONNX has no op of this package: standard ONNX nodes instead
+        return traced_modules.stack(cell, args, packed)
     if packed:
         data, batch_sizes, hx, params, *options = args
         _check_devices(data, hx, params)
@@ -191,11 +195,14 @@ def run_with_lengths(module, input, lengths):
     input, lengths, module.batch_first, enforce_sorted=False)), its output
     unpacked with zeros past each length, and its final states. Its shapes
     depend on input's alone (``packed.StaticPacking``), so torch.export can
-    trace it, where pack_padded_sequence's rows depend on the lengths' values."""
+    trace it, where pack_padded_sequence's rows depend on the lengths' values.
+    Under ONNX export the lengths become the ONNX nodes' sequence_lens."""
+    cell = _CELL_OF_MODE[module.mode]
+    if exporting_to_onnx():
+        return traced_modules.with_lengths(module, cell, input, lengths)
     x = input.transpose(0, 1) if module.batch_first else input
     steps, batch = x.shape[:2]
     packing = StaticPacking(lengths, steps, batch)
-    cell = _CELL_OF_MODE[module.mode]
     layers = module.num_layers * (2 if module.bidirectional else 1)
     h0 = x.new_zeros(layers, packing.sequences, module.proj_size or module.hidden_size)
     hx = (h0, x.new_zeros(layers, packing.sequences, module.hidden_size)) if cell == "lstm" else h0
