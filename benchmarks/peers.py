@@ -6,8 +6,9 @@
   (``torch.onnx.export(module, args, dynamo=True)``) and run by an
   onnxruntime session with torch's thread count (intra-op threads =
   torch.get_num_threads(), one inter-op thread, sequential execution), its
-  inputs handed over as numpy arrays once, before the timed calls. ONNX
-  Runtime runs inference only: no peer for a mode with autograd.
+  inputs handed over as numpy arrays once, before the timed calls, its other
+  settings its defaults; timed in a block of its own (timing.runs_alone says
+  why). ONNX Runtime runs inference only: no peer for a mode with autograd.
 """
 
 import importlib
@@ -19,6 +20,7 @@ import seq2seq_ext
 from seq2seq_ext.onnx.tracing import ONNX_EXTRA
 
 from . import OURS
+from .timing import runs_alone
 
 # The onnxruntime peers: the torch.nn module exported, and ours (the same
 # standard ONNX ops: seq2seq_ext.onnx).
@@ -101,4 +103,4 @@ def _onnxruntime_call(module, args):
     )
     names = [i.name for i in session.get_inputs()]
     feeds = dict(zip(names, (t.detach().numpy() for t in args)))
-    return lambda: session.run(None, feeds)
+    return runs_alone(lambda: session.run(None, feeds))

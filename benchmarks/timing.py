@@ -23,13 +23,35 @@ PEAK_MEMORY_METHOD = {  # how peak_memory_mib measures, for the results' header
 }
 
 
+def runs_alone(fn):
+    """Marks fn to be timed in a block of its own (measure_interleaved): for a
+    peer whose threads keep the cores busy after it returns. onnxruntime's
+    spin for a while after each run (its default, session.intra_op.allow_spinning;
+    measured on a 2-core Xeon: a fused LSTM call right after an onnxruntime run
+    took 2.5x its time, and still 1.2x 100 ms later), which would slow whatever
+    is timed next, while its own consecutive calls gain from it, as a server
+    calling it in a loop does."""
+    fn.runs_alone = True
+    return fn
+
+
 def measure_interleaved(fns, device, warmup, repeats):
     """Calls each of ``{name: fn}`` ``warmup`` times, then times ``repeats`` calls
     of each, in turn, one call each per round, so that a change in the machine's
     load during the run (another process, clock changes) falls on all alike;
-    then one more call each for its peak memory.
+    then one more call each for its peak memory. A fn marked runs_alone is
+    timed after those, in a block of its own calls.
     Returns {name: dict(median_ms, p20_ms, p80_ms, min_ms, n, peak_memory_mib)}, or
     {name: dict(error=...)} for a fn that raised: it is reported, not dropped."""
+    together = {name: fn for name, fn in fns.items() if not getattr(fn, "runs_alone", False)}
+    results = _measure_rounds(together, device, warmup, repeats)
+    for name in fns.keys() - together.keys():
+        results.update(_measure_rounds({name: fns[name]}, device, warmup, repeats))
+    return {name: results[name] for name in fns}
+
+
+def _measure_rounds(fns, device, warmup, repeats):
+    """measure_interleaved for fns all timed in the same rounds."""
     device = torch.device(device)
     if device.type == "cuda":
         time_call, repeats = _cuda_call_ms, max(repeats, MIN_CUDA_REPEATS)

@@ -296,6 +296,25 @@ print(json.dumps(measure_interleaved({"fused": lambda: None, "broken": broken}, 
     assert stats["broken"] == {"error": "RuntimeError: this peer cannot run"}
 
 
+
+def test_a_peer_that_runs_alone_is_timed_after_the_rounds():
+    """onnxruntime's peers (runs_alone) are timed in a block of their own calls,
+    after the rounds of the others, which never follow one of theirs."""
+    from benchmarks.timing import measure_interleaved, runs_alone
+
+    calls = []
+    fns = {
+        "fused": lambda: calls.append("fused"),
+        "alone": runs_alone(lambda: calls.append("alone")),
+        "torch.nn": lambda: calls.append("torch.nn"),
+    }
+    stats = measure_interleaved(fns, "cpu", warmup=1, repeats=3)
+    assert list(stats) == ["fused", "alone", "torch.nn"]
+    assert stats["alone"]["n"] == 3
+    first_alone = calls.index("alone")
+    assert set(calls[first_alone:]) == {"alone"}, calls
+    assert calls[:first_alone].count("fused") == calls[:first_alone].count("torch.nn") > 3
+
 FAILING_FUSED_SCRIPT = """
 import sys
 from benchmarks import run
