@@ -13,14 +13,14 @@ from seq2seq_ext.nmt import cli
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def error_line(capsys, argv, status=1):
-    """Runs the CLI in this process; returns its one line on stderr."""
+def error_line(capsys, argv):
+    """Runs the CLI in this process; returns its one line on stderr (exit status 1)."""
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv)
-    assert exit_info.value.code == status
+    assert exit_info.value.code == 1
     lines = capsys.readouterr().err.strip().splitlines()
-    assert "Traceback" not in "\n".join(lines)
-    return lines[-1]
+    assert len(lines) == 1, lines
+    return lines[0]
 
 
 def tsv(tmp_path, content: bytes):
@@ -67,16 +67,44 @@ def test_too_little_data(capsys, tmp_path, content):
         ("--epochs", "two", "argument --epochs: invalid int value: 'two'"),
     ],
 )
-def test_bad_numbers_are_usage_errors(capsys, option, value, message):
-    line = error_line(capsys, ["train", option, value], status=2)
-    assert line.endswith(f"error: {message}")
+def test_a_bad_value_is_one_error_line(capsys, option, value, message):
+    """As docs/usage.md says of bad input: one line and exit status 1 (not
+    argparse's usage text and status 2)."""
+    assert error_line(capsys, ["train", option, value]) == f"error: {message}"
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["train", "--hiden", "5"], "unrecognized arguments: --hiden 5"),
+        (["evaluate"], "the following arguments are required: --checkpoint"),
+        (["trian"], "argument command: invalid choice: 'trian'"),
+    ],
+)
+def test_a_bad_command_line_is_one_error_line(capsys, argv, message):
+    assert error_line(capsys, argv).startswith(f"error: {message}")
 
 
 def test_sweep_checks_every_value_before_the_first_run(capsys, tmp_path):
     argv = ["sweep", "--param", "hidden", "--values", "8", "-5", "--out", str(tmp_path / "s")]
-    line = error_line(capsys, argv, status=2)
-    assert line.endswith("error: argument --hidden: must be at least 1, got -5")
+    line = error_line(capsys, argv)
+    assert line == "error: argument --hidden: must be at least 1, got -5"
     assert not (tmp_path / "s").exists()
+
+
+def test_a_run_folder_of_another_model_names_the_way_on(capsys, tmp_path):
+    """train into OUT where last.pt holds another model: one line that says what
+    differs and names --restart, and OUT's config.yaml still the old run's."""
+    run = ["train", "--examples", "60", "--epochs", "1", "--no-progress", "--out", str(tmp_path)]
+    cli.main([*run, "--hidden", "16"])
+    config = (tmp_path / "config.yaml").read_text()
+    capsys.readouterr()
+    line = error_line(capsys, [*run, "--hidden", "24"])
+    assert line.startswith(f"error: {tmp_path / 'last.pt'} was written for another model")
+    assert "hidden_size 16 there, 24 here" in line and "--restart" in line
+    assert (tmp_path / "config.yaml").read_text() == config
+    cli.main([*run, "--hidden", "24", "--restart"])
+    assert "hidden-size: 24" in (tmp_path / "config.yaml").read_text()
 
 
 def test_a_file_that_is_not_a_checkpoint(capsys, tmp_path):

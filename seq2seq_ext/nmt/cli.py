@@ -26,6 +26,7 @@ from . import distributed, run
 from .config_file import config_arguments
 from .options import (
     SECTIONS,
+    OptionParser,
     add_decode_arguments,
     add_train_arguments,
     is_setting,
@@ -44,7 +45,7 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OptionParser(
         prog="python -m seq2seq_ext",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -94,10 +95,10 @@ def parse_arguments(argv: list, args=None) -> argparse.Namespace:
 
 
 def check_sweep(args: argparse.Namespace) -> None:
-    """--param names a train option and every value parses as one (else a
-    usage error), before the first run."""
+    """--param names a train option and every value parses as one (else the
+    parser's one-line error), before the first run."""
     if not is_setting(args.param):
-        raise SystemExit(f"sweep: --param {args.param} is not a train option")
+        raise InputError(f"sweep: --param {args.param} is not a train option")
     option = "--" + args.param.replace("_", "-")
     for value in args.values:
         train_parser().parse_args([option, value])
