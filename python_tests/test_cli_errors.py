@@ -54,9 +54,26 @@ def test_line_without_a_tab_names_the_line(capsys, tmp_path):
 
 @pytest.mark.parametrize("content", [b"", b"a\tA\nb\tB\n"], ids=["empty file", "two pairs"])
 def test_too_little_data(capsys, tmp_path, content):
-    line = error_line(capsys, train_on(tsv(tmp_path, content)) + ["--out", str(tmp_path / "run")])
-    assert "no sentence pair found" in line or "too few to split" in line
+    path = tsv(tmp_path, content)
+    line = error_line(capsys, train_on(path) + ["--out", str(tmp_path / "run")])
+    assert line.startswith(f"error: {path}")
+    assert "no sentence pair found" in line or line.endswith(
+        "too few to split into train, valid and test (train 2, valid 0, test 0 after removing"
+        " repeated pairs); each split needs one, so at least 8 distinct pairs"
+    )
     assert not (tmp_path / "run").exists()  # nothing written
+
+
+@pytest.mark.parametrize("pairs", [7, 8])
+def test_the_fewest_pairs_the_error_names_do_split(capsys, tmp_path, pairs):
+    """The count the too-few-pairs error gives is the fewest that train: 7
+    distinct pairs are refused, 8 split into train, valid and test."""
+    path = tsv(tmp_path, "".join(f"w{i}\tW{i}\n" for i in range(pairs)).encode())
+    run = train_on(path) + ["--out", str(tmp_path / "run"), "--hidden", "8", "--embedding", "8"]
+    if pairs == 7:
+        assert error_line(capsys, run).endswith("so at least 8 distinct pairs")
+    else:
+        assert cli.main(run)["test_examples"] == 1
 
 
 @pytest.mark.parametrize(
