@@ -124,6 +124,17 @@ def test_a_run_folder_of_another_model_names_the_way_on(capsys, tmp_path):
     assert "hidden-size: 24" in (tmp_path / "config.yaml").read_text()
 
 
+def test_translate_output_into_a_missing_folder_makes_it(capsys, tmp_path):
+    """As docs/usage.md says (and train --out does)."""
+    path = tsv(tmp_path, "".join(f"w{i}\tW{i}\n" for i in range(8)).encode())
+    cli.main(train_on(path) + ["--out", str(tmp_path / "run"), "--hidden", "8"])
+    (tmp_path / "in.txt").write_text("w1\nw2 w3\n")
+    output = tmp_path / "new" / "folder" / "out.txt"
+    translate = ["translate", "--checkpoint", str(tmp_path / "run" / "best.pt"), "--no-progress"]
+    cli.main([*translate, "--input", str(tmp_path / "in.txt"), "--output", str(output)])
+    assert len(output.read_text().splitlines()) == 2
+
+
 def test_a_file_that_is_not_a_checkpoint(capsys, tmp_path):
     fake = tmp_path / "best.pt"
     fake.write_text("not a checkpoint")

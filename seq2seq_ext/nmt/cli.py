@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     translation.add_argument("text", nargs="*")
     translation.add_argument("--input", help="a UTF-8 file, one sentence a line")
     translation.add_argument(
-        "--output", help="where --input's translations go, a line each (default: stdout)"
+        "--output",
+        help="where --input's translations go, a line each (default: stdout); its folder is"
+        " made if missing",
     )
     translation.add_argument("--no-progress", dest="progress", action="store_false")
     add_decode_arguments(translation)
