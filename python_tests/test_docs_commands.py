@@ -125,6 +125,10 @@ def with_ci_settings(command: str) -> str:
     for pattern, settings in CI_SETTINGS:
         match = re.search(pattern, command)
         if match:
+            # an option with its values (last, it wins), or a flag the command lacks
+            options = re.findall(r"--\S+(?: (?!--)\S+)*", settings)
+            words = command.split()
+            settings = " ".join(o for o in options if " " in o or o not in words)
             end = _end_of_simple_command(command, match.end())
             return f"{command[:end].rstrip()} {settings} {command[end:]}".rstrip()
     return command
@@ -145,11 +149,13 @@ def _end_of_simple_command(command: str, start: int) -> int:
 
 def page_script(commands: list[Command]) -> str:
     """A bash script running `commands` in order, each announced by a mark
-    line (with the time) so the output can be cut per command."""
+    line (the time, and the CPU time of the commands so far: `times`'s
+    second line) so the output can be cut per command."""
+    mark = f'times >"$TIMES"; echo "{MARK} %s $EPOCHREALTIME $(tail -n 1 "$TIMES" | tr " " _)"'
     lines = ["set -eo pipefail"]
     for index, command in enumerate(commands):
-        lines += [f'echo "{MARK} {index} $EPOCHREALTIME"', command.run]
-    lines.append(f'echo "{MARK} end $EPOCHREALTIME"')
+        lines += [mark % index, command.run]
+    lines.append(mark % "end")
     return "\n".join(lines) + "\n"
 
 
@@ -175,14 +181,16 @@ def fresh_checkout(destination: Path) -> Path:
 
 
 def run_page(checkout: Path, commands: list[Command]) -> tuple[list, str]:
-    """Runs a page's commands in one shell; returns (where, seconds, output)
-    of each command that ran, and the error (empty if all succeeded)."""
+    """Runs a page's commands in one shell; returns (command, seconds, CPU
+    seconds, output) of each command that ran, and the error (empty if all
+    succeeded)."""
     environment = {
         **os.environ,
         "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]),
         "PYTHONPATH": str(checkout),  # the copy's package, not the checkout's
         "SEQ2SEQ_EXT_REQUIRE_COMPILED": "1",
         "MPLBACKEND": "Agg",
+        "TIMES": str(checkout.parent / "times"),  # page_script's, outside the checkout
     }
     completed = subprocess.run(
         ["bash", "-c", page_script(commands)],
@@ -193,20 +201,28 @@ def run_page(checkout: Path, commands: list[Command]) -> tuple[list, str]:
         text=True,
         timeout=900,
     )
-    parts = re.split(rf"^{MARK} (\S+) (\S+)\n", completed.stdout, flags=re.M)
-    marks = list(zip(parts[1::3], map(float, parts[2::3]), parts[3::3]))
+    parts = re.split(rf"^{MARK} (\S+) (\S+) (\S+)\n", completed.stdout, flags=re.M)
+    marks = [
+        (index, float(time), _cpu_seconds(cpu), output)
+        for index, time, cpu, output in zip(parts[1::4], parts[2::4], parts[3::4], parts[4::4])
+    ]
     ran = [
-        (commands[int(index)], next_time - time, output)
-        for (index, time, output), (_, next_time, _) in zip(marks, marks[1:])
+        (commands[int(index)], next_time - time, next_cpu - cpu, output)
+        for (index, time, cpu, output), (_, next_time, next_cpu, _) in zip(marks, marks[1:])
     ]
     if completed.returncode == 0:
         return ran, ""
-    failed, _, output = marks[-1]
+    failed, _, _, output = marks[-1]
     command = commands[int(failed)]
     return ran, (
         f"{command.where}: `{command.text}` (run as `{command.run}`) exited with"
         f" {completed.returncode}:\n{output[-3000:]}"
     )
+
+
+def _cpu_seconds(times: str) -> float:
+    """`times`'s line of the children ("0m1.50s_0m0.20s": user, system) in seconds."""
+    return sum(60 * float(m) + float(s) for m, s in re.findall(r"(\d+)m([\d.]+)s", times))
 
 
 # ---------------------------------------------------------------- the reader
@@ -282,6 +298,7 @@ print("runs")
     "command,expected",
     [
         ("python examples/reverse_words.py", "python examples/reverse_words.py --quick --epochs 1"),
+        ("python examples/arithmetic.py --quick", "examples/arithmetic.py --quick --epochs 1"),
         (
             "python examples/count_flops.py --out x",
             "python examples/count_flops.py --out x --quick",
@@ -309,7 +326,7 @@ def test_ci_settings_end_the_training_command(command, expected):
 def test_the_docs_commands_run_in_order(tmp_path):
     """Runs every page's blocks, page after page, in one fresh copy of the
     checkout; fails naming each page's failing command with its output. The
-    time each command took is printed (pytest -s shows it)."""
+    time and CPU time each command took are printed (pytest -s shows them)."""
     checkout = fresh_checkout(tmp_path / "checkout")
     errors, report = [], []
     for page in reading_order(REPO):
@@ -319,7 +336,10 @@ def test_the_docs_commands_run_in_order(tmp_path):
         if not commands:
             continue
         ran, error = run_page(checkout, commands)
-        report += [f"{seconds:6.1f} s  {c.where}: {c.run}" for c, seconds, _ in ran]
+        report += [
+            f"{seconds:6.1f} s {cpu:6.1f} s CPU  {c.where}: {c.run.splitlines()[0]}"
+            for c, seconds, cpu, _ in ran
+        ]
         if error:
             errors.append(error)
     print("\n".join(report))
