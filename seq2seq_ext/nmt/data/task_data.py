@@ -83,8 +83,10 @@ def task_text_splits(options: dict):
     splits = train_valid_test_split(pairs, SPLIT, seed=options["seed"])
     if not all(splits):
         sizes = ", ".join(f"{name} {len(split)}" for name, split in zip(SPLIT_NAMES, splits))
-        tsv = options["task"] == "tsv"
-        where = options["data"] or ENG_FRA_SAMPLE if tsv else f"--examples {options['examples']}"
+        if options["task"] == "tsv":
+            where = options["data"] or ENG_FRA_SAMPLE
+        else:
+            where = f"--examples {options['examples']}"
         raise InputError(
             f"{where}: {len(pairs)} sentence pairs are too few to split into train, valid and"
             f" test ({sizes} after removing repeated pairs); each split needs one, so at least"
