@@ -12,10 +12,9 @@ Writes add_two_digits.png (training loss and validation accuracy per epoch,
 per model and length) and history.json into --out; the last line printed is
 RESULT {json} with each model's final validation accuracy per length.
 
-    python examples/add_two_digits.py [--quick] [--device cpu] [--out runs/add_two_digits]
+    python examples/add_two_digits.py [--quick] [--device cpu] [--out runs/examples/add_two_digits]
 """
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from torch import nn
 
 from seq2seq_ext import FusedLSTM, FusedRNN, backend_summary
 from seq2seq_ext.nmt.data import add_two_digits_examples
+from seq2seq_ext.nmt.options import OptionParser
 from seq2seq_ext.nmt.plots import plot_curves_by_length
 
 LENGTHS, HIDDEN, LAYERS, CLASSES, TOKENS = (5, 10, 30), 128, 2, 19, 11
@@ -84,10 +84,21 @@ def train(layer_class, length, args, device) -> list:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer examples and epochs")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--out", default="runs/add_two_digits")
+    parser = OptionParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="3,000 examples and 8 epochs (under 2 minutes)"
+    )
+    parser.add_argument(
+        "--device",
+        default="cuda" if torch.cuda.is_available() else "cpu",
+        help="default: %(default)s",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default="runs/examples/add_two_digits",
+        help="where the plot and history go (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--batch-size", type=int, default=100)

@@ -7,14 +7,15 @@ accuracy (a whole answer right), writes attention_heatmap.png (which digits
 each answer digit looks at), learning_curves.png and best.pt into --out, and as
 its last line RESULT {json}.
 
-    python examples/arithmetic.py [--quick] [--device cpu] [--out runs/arithmetic]
+    python examples/arithmetic.py [--quick] [--device cpu] [--out runs/examples/arithmetic]
 """
 
-from translation_example import run_example
+from translation_example import example_parser, run_example
 
 QUICK = {"examples": 8000, "epochs": 10}
 
 if __name__ == "__main__":
-    run_example(
-        "arithmetic: bidirectional LSTM, Luong attention, input feeding", "arithmetic.yaml", QUICK
+    parser = example_parser(
+        "arithmetic: bidirectional LSTM, Luong attention, input feeding", "arithmetic.yaml"
     )
+    run_example(parser, QUICK)

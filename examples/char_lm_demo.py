@@ -3,23 +3,27 @@
 embedding -> FusedLSTMCell, stepped over time in Python -> linear, trained
 with Adam on truncated-BPTT windows of procedurally generated sentences, for a
 wall-clock budget. Prints the training loss as it falls, a sampled text, and the
-time of one training step with FusedLSTMCell vs torch.nn.LSTMCell (same weights).
+time of one training step with FusedLSTMCell vs torch.nn.LSTMCell (same weights);
+writes the losses and the result to OUT/char_lm.json and, as its last line,
+RESULT {json}.
 
-    python examples/char_lm_demo.py [--seconds 60] [--device cpu] [--seed 0]
+    python examples/char_lm_demo.py [--quick] [--seconds 60] [--device cpu] [--seed 0]
+        [--out runs/examples/char_lm_demo]
 """
 
-import argparse
 import json
 import math
 import random
 import statistics
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seq2seq_ext import FusedLSTMCell
+from seq2seq_ext import FusedLSTMCell, backend_summary
+from seq2seq_ext.nmt.options import OptionParser
 
 SUBJECTS = ["the cat", "a dog", "the old man", "my sister", "the small bird", "a farmer"]
 VERBS = ["sees", "likes", "chases", "finds", "watches", "follows"]
@@ -103,11 +107,21 @@ def training_step_ms(models, inputs, targets, device, warmup=3, repeats=20):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60, help="training time budget")
-    parser.add_argument("--device", default="cpu")
+    parser = OptionParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="train for 10 s, not 60; time 5 steps, not 20"
+    )
+    parser.add_argument("--seconds", type=float, help="training time budget (default: 60)")
+    parser.add_argument("--device", default="cpu", help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default="runs/examples/char_lm_demo",
+        help="where char_lm.json goes (default: %(default)s)",
+    )
     args = parser.parse_args()
+    args.seconds = args.seconds or (10 if args.quick else 60)
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
@@ -128,7 +142,7 @@ def main():
         f"{initial_loss:.3f} (a uniform guess: {math.log(len(vocab)):.3f})"
     )
 
-    steps, recent_losses, state = 0, [], None
+    steps, recent_losses, state, reports = 0, [], None, []
     start = last_report = time.perf_counter()
     for inputs, targets, is_new_pass in windows(train_ids, BATCH, WINDOW):
         if is_new_pass:
@@ -142,9 +156,10 @@ def main():
         recent_losses.append(loss.item())
         now = time.perf_counter()
         if now - last_report >= args.seconds / 10 or now - start >= args.seconds:
-            print(
-                f"step {steps:5d}  {now - start:5.1f} s  training loss {statistics.mean(recent_losses):.3f}"
+            reports.append(
+                {"step": steps, "seconds": now - start, "loss": statistics.mean(recent_losses)}
             )
+            print(f"step {steps:5d}  {now - start:5.1f} s  training loss {reports[-1]['loss']:.3f}")
             recent_losses, last_report = [], now
         if now - start >= args.seconds:
             break
@@ -157,24 +172,28 @@ def main():
     torch_model = CharLM(len(vocab), nn.LSTMCell).to(device)
     torch_model.load_state_dict(model.state_dict())
     step_ms = training_step_ms(
-        {"fused": model, "torch": torch_model}, valid_inputs, valid_targets, device
+        {"fused": model, "torch": torch_model},
+        valid_inputs,
+        valid_targets,
+        device,
+        repeats=5 if args.quick else 20,
     )
     print(
         f"one training step (B={BATCH}, T={WINDOW}, H={HIDDEN_SIZE}): FusedLSTMCell {step_ms['fused']:.1f} ms, "
         f"torch.nn.LSTMCell {step_ms['torch']:.1f} ms, ratio torch/fused {step_ms['torch'] / step_ms['fused']:.2f}"
     )
-    print(
-        "RESULT "
-        + json.dumps(
-            dict(
-                initial_loss=initial_loss,
-                final_loss=final_loss,
-                steps=steps,
-                fused_ms_per_step=step_ms["fused"],
-                torch_ms_per_step=step_ms["torch"],
-            )
-        )
+    result = dict(
+        initial_loss=initial_loss,
+        final_loss=final_loss,
+        steps=steps,
+        fused_ms_per_step=step_ms["fused"],
+        torch_ms_per_step=step_ms["torch"],
+        backend=backend_summary(device),
     )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "char_lm.json").write_text(json.dumps({"losses": reports, **result}, indent=1))
+    print("RESULT " + json.dumps(result))
 
 
 if __name__ == "__main__":

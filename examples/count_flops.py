@@ -107,7 +107,11 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="accepted; the count is instant")
     parser.add_argument("--device", default="cpu", help="where to build the model")
-    parser.add_argument("--out", help="folder for the table as count_flops.md")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where the table goes, as count_flops.md (default: stdout only)",
+    )
     args = parser.parse_args(argv)
 
     config = Seq2SeqConfig(

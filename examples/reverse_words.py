@@ -11,12 +11,13 @@ has just written, whose encoder state carries the word before it),
 learning_curves.png, history.csv/json and best.pt into --out, and as its last
 line RESULT {json}.
 
-    python examples/reverse_words.py [--quick] [--device cpu] [--out runs/reverse_words]
+    python examples/reverse_words.py [--quick] [--device cpu] [--out runs/examples/reverse_words]
 """
 
-from translation_example import run_example
+from translation_example import example_parser, run_example
 
 QUICK = {"examples": 6000, "epochs": 12, "hidden": 128, "words": 30}
 
 if __name__ == "__main__":
-    run_example("reverse words: GRU encoder, Bahdanau attention", "reverse_words.yaml", QUICK)
+    parser = example_parser("reverse words: GRU encoder, Bahdanau attention", "reverse_words.yaml")
+    run_example(parser, QUICK)

@@ -11,26 +11,27 @@ last line is RESULT {json}. Later: python -m seq2seq_ext translate
 --checkpoint OUT/best.pt "..."
 
     python examples/translate_tsv.py [--quick] [--data eng-fra.tsv] [--device cpu]
-        [--out runs/translate] [--interactive]
+        [--out runs/examples/translate_tsv] [--interactive]
 """
 
 import sys
 
-from translation_example import run_example
+from translation_example import example_parser, run_example
 
 QUICK = {"epochs": 30, "hidden": 128, "layers": 1, "dropout": 0.0, "beam": 1}
 NEW_SENTENCES = ["I eat the apple.", "We read the newspaper.", "She likes the cat."]
 
 if __name__ == "__main__":
-    interactive = "--interactive" in sys.argv
-    if interactive:
-        sys.argv.remove("--interactive")
-    run = run_example(
-        "translation: bidirectional GRU, Bahdanau attention", "translate_tsv.yaml", QUICK
+    parser = example_parser(
+        "translation: bidirectional GRU, Bahdanau attention", "translate_tsv.yaml"
     )
+    parser.add_argument(
+        "--interactive", action="store_true", help="then translate the lines of stdin"
+    )
+    run, args = run_example(parser, QUICK)
     translator = run.translator
     for sentence in NEW_SENTENCES:
         print(f"translate({sentence!r}) = {translator.translate(sentence)!r}", file=sys.stderr)
-    if interactive:
+    if args.interactive:
         for line in sys.stdin:
             print(translator.translate(line.strip()), flush=True)

@@ -13,14 +13,14 @@ from seq2seq_ext.nmt import cli
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def error_line(capsys, argv, status=1):
-    """Runs the CLI in this process; returns its one line on stderr."""
+def error_line(capsys, argv):
+    """Runs the CLI in this process; returns its one line on stderr (exit status 1)."""
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv)
-    assert exit_info.value.code == status
+    assert exit_info.value.code == 1
     lines = capsys.readouterr().err.strip().splitlines()
-    assert "Traceback" not in "\n".join(lines)
-    return lines[-1]
+    assert len(lines) == 1, lines
+    return lines[0]
 
 
 def tsv(tmp_path, content: bytes):
@@ -54,9 +54,26 @@ def test_line_without_a_tab_names_the_line(capsys, tmp_path):
 
 @pytest.mark.parametrize("content", [b"", b"a\tA\nb\tB\n"], ids=["empty file", "two pairs"])
 def test_too_little_data(capsys, tmp_path, content):
-    line = error_line(capsys, train_on(tsv(tmp_path, content)) + ["--out", str(tmp_path / "run")])
-    assert "no sentence pair found" in line or "too few to split" in line
+    path = tsv(tmp_path, content)
+    line = error_line(capsys, train_on(path) + ["--out", str(tmp_path / "run")])
+    assert line.startswith(f"error: {path}")
+    assert "no sentence pair found" in line or line.endswith(
+        "too few to split into train, valid and test (train 2, valid 0, test 0 after removing"
+        " repeated pairs); each split needs one, so at least 8 distinct pairs"
+    )
     assert not (tmp_path / "run").exists()  # nothing written
+
+
+@pytest.mark.parametrize("pairs", [7, 8])
+def test_the_fewest_pairs_the_error_names_do_split(capsys, tmp_path, pairs):
+    """The count the too-few-pairs error gives is the fewest that train: 7
+    distinct pairs are refused, 8 split into train, valid and test."""
+    path = tsv(tmp_path, "".join(f"w{i}\tW{i}\n" for i in range(pairs)).encode())
+    run = train_on(path) + ["--out", str(tmp_path / "run"), "--hidden", "8", "--embedding", "8"]
+    if pairs == 7:
+        assert error_line(capsys, run).endswith("so at least 8 distinct pairs")
+    else:
+        assert cli.main(run)["test_examples"] == 1
 
 
 @pytest.mark.parametrize(
@@ -67,16 +84,55 @@ def test_too_little_data(capsys, tmp_path, content):
         ("--epochs", "two", "argument --epochs: invalid int value: 'two'"),
     ],
 )
-def test_bad_numbers_are_usage_errors(capsys, option, value, message):
-    line = error_line(capsys, ["train", option, value], status=2)
-    assert line.endswith(f"error: {message}")
+def test_a_bad_value_is_one_error_line(capsys, option, value, message):
+    """As docs/usage.md says of bad input: one line and exit status 1 (not
+    argparse's usage text and status 2)."""
+    assert error_line(capsys, ["train", option, value]) == f"error: {message}"
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["train", "--hiden", "5"], "unrecognized arguments: --hiden 5"),
+        (["evaluate"], "the following arguments are required: --checkpoint"),
+        (["trian"], "argument command: invalid choice: 'trian'"),
+    ],
+)
+def test_a_bad_command_line_is_one_error_line(capsys, argv, message):
+    assert error_line(capsys, argv).startswith(f"error: {message}")
 
 
 def test_sweep_checks_every_value_before_the_first_run(capsys, tmp_path):
     argv = ["sweep", "--param", "hidden", "--values", "8", "-5", "--out", str(tmp_path / "s")]
-    line = error_line(capsys, argv, status=2)
-    assert line.endswith("error: argument --hidden: must be at least 1, got -5")
+    line = error_line(capsys, argv)
+    assert line == "error: argument --hidden: must be at least 1, got -5"
     assert not (tmp_path / "s").exists()
+
+
+def test_a_run_folder_of_another_model_names_the_way_on(capsys, tmp_path):
+    """train into OUT where last.pt holds another model: one line that says what
+    differs and names --restart, and OUT's config.yaml still the old run's."""
+    run = ["train", "--examples", "60", "--epochs", "1", "--no-progress", "--out", str(tmp_path)]
+    cli.main([*run, "--hidden", "16"])
+    config = (tmp_path / "config.yaml").read_text()
+    capsys.readouterr()
+    line = error_line(capsys, [*run, "--hidden", "24"])
+    assert line.startswith(f"error: {tmp_path / 'last.pt'} was written for another model")
+    assert "hidden_size 16 there, 24 here" in line and "--restart" in line
+    assert (tmp_path / "config.yaml").read_text() == config
+    cli.main([*run, "--hidden", "24", "--restart"])
+    assert "hidden-size: 24" in (tmp_path / "config.yaml").read_text()
+
+
+def test_translate_output_into_a_missing_folder_makes_it(capsys, tmp_path):
+    """As docs/usage.md says (and train --out does)."""
+    path = tsv(tmp_path, "".join(f"w{i}\tW{i}\n" for i in range(8)).encode())
+    cli.main(train_on(path) + ["--out", str(tmp_path / "run"), "--hidden", "8"])
+    (tmp_path / "in.txt").write_text("w1\nw2 w3\n")
+    output = tmp_path / "new" / "folder" / "out.txt"
+    translate = ["translate", "--checkpoint", str(tmp_path / "run" / "best.pt"), "--no-progress"]
+    cli.main([*translate, "--input", str(tmp_path / "in.txt"), "--output", str(output)])
+    assert len(output.read_text().splitlines()) == 2
 
 
 def test_a_file_that_is_not_a_checkpoint(capsys, tmp_path):

@@ -6,10 +6,10 @@ import torch
 from attention_args import OPS, Attn, make
 from conftest import flat_tensors, requires_cuda
 from test_decoding_ops import make_model, make_source
+from torch.utils._pytree import tree_flatten, tree_unflatten
 
 import seq2seq_ext
 from seq2seq_ext import functional
-from seq2seq_ext.models import search
 
 pytestmark = requires_cuda
 
@@ -101,21 +101,73 @@ def test_attention_kernels_run_on_the_current_stream(op):
     assert_same(on_a_busy_side_stream(softmax, [args.mask, scores], [1]), expected)
 
 
+def encoded_arguments(model, src, lengths) -> tuple:
+    """The decoding ops' leading arguments (the decoder's weights, its cell,
+    attention and input feeding, the state, the memory) for `src`, encoded
+    here on the current stream. (Encoding inside the side stream would not do:
+    the encoder's length check reads a value on the host, which waits for that
+    stream, so an op launched on another stream would find its inputs written.)"""
+    with torch.no_grad():
+        memory, state = model.encode(src, lengths)
+    return model.decoder.decoding_op_arguments(memory, state)
+
+
+def with_tensors_replaced(op, args):
+    """(the tensors among the op's arguments, lists included, and a function
+    that calls the op with other tensors in their places)."""
+    flat, spec = tree_flatten(args)
+    places = [i for i, x in enumerate(flat) if isinstance(x, torch.Tensor)]
+
+    def call(*tensors):
+        values = list(flat)
+        for place, tensor in zip(places, tensors):
+            values[place] = tensor
+        return op(*tree_unflatten(values, spec))
+
+    return [flat[i] for i in places], call
+
+
 @pytest.mark.parametrize("beam_size", [None, 3], ids=["greedy", "beam3"])
 def test_decoding_ops_run_on_the_current_stream(beam_size):
+    """The op itself on the busy side stream, its every tensor argument (the
+    weights, state and memory) written there after the spin."""
     model = make_model("lstm", "bahdanau", True, True).cuda()
     src, lengths = make_source(batch=5, device="cuda")
+    config = model.config
+    tokens = (config.sos_index, config.eos_index, config.pad_index, 9)
+    if beam_size is None:
+        op, search_options = torch.ops.seq2seq_ext.greedy_decode, ()
+    else:
+        op, search_options = torch.ops.seq2seq_ext.beam_search, (beam_size, 0.7)
+    args = (*encoded_arguments(model, src, lengths), *tokens, *search_options, [])
+    tensors, decode = with_tensors_replaced(op, args)
+    with torch.no_grad():
+        expected = decode(*tensors)
+        ours = on_a_busy_side_stream(decode, tensors)
+    assert_same(list(ours), list(expected))
 
-    def decode(src, lengths):
-        with torch.no_grad():
-            if beam_size is None:
-                return search.greedy_decode(model, src, lengths, 9, "cpp")
-            return search.beam_search(model, src, lengths, beam_size, 9, 0.7, "cpp")
 
-    expected = decode(src, lengths)
-    ours = on_a_busy_side_stream(decode, [src, lengths])
-    assert [x is None for x in ours] == [x is None for x in expected]
-    assert_same([x for x in ours if x is not None], [x for x in expected if x is not None])
+def test_training_pass_op_runs_on_the_current_stream():
+    """decoder_stepwise_pass (input feeding, scheduled sampling) and its
+    backward on the busy side stream: the logits, the tokens it fed back and
+    the gradients of its weights, state and memory."""
+    model = make_model("lstm", "bahdanau", True, True).cuda().train()
+    src, lengths = make_source(batch=5, device="cuda")
+    generator = torch.Generator().manual_seed(2)
+    tgt_in = torch.randint(3, model.config.tgt_vocab_size, (5, 6), generator=generator).cuda()
+    tgt_in[:, 0] = model.config.sos_index
+    use_truth = (torch.rand(5, 6, generator=generator) < 0.5).cuda()
+    args = (*encoded_arguments(model, src, lengths), tgt_in, use_truth, [], model.config.pad_index)
+    tensors, train_pass = with_tensors_replaced(torch.ops.seq2seq_ext.decoder_stepwise_pass, args)
+    differentiable = [i for i, t in enumerate(tensors) if t.is_floating_point()]
+
+    def logits_tokens_and_grads(*tensors):
+        return values_and_grads(lambda *t: train_pass(*t)[:2], *tensors)
+
+    leaves = [t.clone().requires_grad_(i in differentiable) for i, t in enumerate(tensors)]
+    expected = logits_tokens_and_grads(*leaves)
+    ours = on_a_busy_side_stream(logits_tokens_and_grads, tensors, differentiable)
+    assert_same(ours, expected)
 
 
 @pytest.mark.parametrize("op", OPS)

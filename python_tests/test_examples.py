@@ -1,7 +1,10 @@
 """The examples run on the compiled kernels and learn: each ends with RESULT
 {json}, which says what served the ops, and its accuracy is well above chance.
-(count_flops is tested in test_flops.py.)"""
+Each takes --quick, --device and --out DIR, as the README says. (count_flops is
+tested in test_flops.py.)"""
 
+import json
+import re
 from collections import Counter
 
 import pytest
@@ -98,3 +101,30 @@ def test_add_two_digits_learns(tmp_path):
     assert result["rnn_length_5_valid_accuracy"] > 0.5
     assert result["lstm_length_5_valid_accuracy"] > 0.5
     assert (tmp_path / "add_two_digits.png").stat().st_size > 0
+
+
+EXAMPLES = sorted(
+    p.name for p in (REPO / "examples").glob("*.py") if p.name != "translation_example.py"
+)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_example_takes_quick_device_and_out(name):
+    """Its --help lists the three, and its default folder is under
+    runs/examples/, where no config file writes (a train --config run there
+    would otherwise resume the example's checkpoint)."""
+    usage = run_python(REPO / "examples" / name, "--help").stdout
+    for option in ("--quick", "--device", "--out DIR"):
+        assert re.search(rf"^  {option}\b", usage, re.M), usage
+    default = re.search(r"\(default: (runs/\S+?)\)", " ".join(usage.split()))
+    if name != "count_flops.py":  # it prints its table, and writes it only where told
+        assert default and default.group(1).startswith("runs/examples/"), usage
+    for config in (REPO / "configs").glob("*.yaml"):
+        assert "runs/examples" not in config.read_text()
+
+
+def test_char_lm_demo_writes_into_out(tmp_path):
+    result = run_example("char_lm_demo.py", "--quick", "--seconds", "2", "--out", tmp_path)
+    saved = json.loads((tmp_path / "char_lm.json").read_text())
+    assert saved["final_loss"] == result["final_loss"] < result["initial_loss"]
+    assert saved["losses"] and saved["losses"][-1]["step"] == result["steps"]

@@ -339,7 +339,7 @@ def test_translator_handles_unknown_and_empty_input(trained):
         translator.translate_tokens([[]])
 
 
-def test_cli_sweep_writes_a_table_and_a_plot(tmp_path):
+def test_cli_sweep_writes_a_table_and_a_plot(tmp_path, capsys):
     result = cli.main(
         [
             "sweep",
@@ -358,10 +358,11 @@ def test_cli_sweep_writes_a_table_and_a_plot(tmp_path):
     assert [row["lr"] for row in result["runs"]] == ["0.001", "0.01"]
     assert (tmp_path / "sweep.md").read_text().count("\n") == 4
     assert (tmp_path / "sweep.png").stat().st_size > 0
+    capsys.readouterr()
     with pytest.raises(SystemExit) as exit:
         cli.main(["sweep", "--param", "nonsense", "--values", "1", *TINY])
-    # SystemExit(message): the process prints it and exits with status 1.
-    assert exit.value.code == "sweep: --param nonsense is not a train option"
+    assert exit.value.code == 1
+    assert capsys.readouterr().err == "error: sweep: --param nonsense is not a train option\n"
 
 
 def test_train_writes_the_run_config_it_used(trained):

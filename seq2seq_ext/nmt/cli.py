@@ -27,6 +27,7 @@ from . import distributed, run
 from .config_file import config_arguments
 from .options import (
     SECTIONS,
+    OptionParser,
     add_debug_argument,
     add_decode_arguments,
     add_train_arguments,
@@ -46,7 +47,7 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OptionParser(
         prog="python -m seq2seq_ext",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -71,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     translation.add_argument("text", nargs="*")
     translation.add_argument("--input", help="a UTF-8 file, one sentence a line")
     translation.add_argument(
-        "--output", help="where --input's translations go, a line each (default: stdout)"
+        "--output",
+        help="where --input's translations go, a line each (default: stdout); its folder is"
+        " made if missing",
     )
     translation.add_argument("--no-progress", dest="progress", action="store_false")
     add_decode_arguments(translation)
@@ -104,10 +107,10 @@ def parse_arguments(argv: list, args=None) -> argparse.Namespace:
 
 
 def check_sweep(args: argparse.Namespace) -> None:
-    """--param names a train option and every value parses as one (else a
-    usage error), before the first run."""
+    """--param names a train option and every value parses as one (else the
+    parser's one-line error), before the first run."""
     if not is_setting(args.param):
-        raise SystemExit(f"sweep: --param {args.param} is not a train option")
+        raise InputError(f"sweep: --param {args.param} is not a train option")
     option = "--" + args.param.replace("_", "-")
     for value in args.values:
         train_parser().parse_args([option, value])

@@ -25,10 +25,20 @@ from .data.subwords import SUBWORD_TYPES
 from .trainer import EARLY_STOPPING_METRICS, LR_SCHEDULES
 
 
+class OptionParser(argparse.ArgumentParser):
+    """argparse's parser, but a command line it rejects (a bad value, an
+    unknown option) ends as other bad input does: one ``error: ...`` line on
+    stderr and exit status 1, not the usage text and status 2."""
+
+    def error(self, message):
+        hint = "" if message.startswith("argument ") else f" (see {self.prog} --help)"
+        self.exit(1, f"error: {message}{hint}\n")
+
+
 def _number(kind, minimum, minimum_allowed=True):
     """An argparse type: `kind` (int or float) at least `minimum` (above it
-    where minimum_allowed is False), so a bad value ends in argparse's one-line
-    usage error."""
+    where minimum_allowed is False), so a bad value ends in the parser's
+    one-line error."""
 
     def parse(text):
         value = kind(text)
@@ -251,7 +261,7 @@ def add_debug_argument(parser: argparse.ArgumentParser) -> None:
 
 def train_parser() -> argparse.ArgumentParser:
     """A parser of train's options alone (what a config file may hold)."""
-    parser = argparse.ArgumentParser(prog="python -m seq2seq_ext train")
+    parser = OptionParser(prog="python -m seq2seq_ext train")
     add_train_arguments(parser)
     return parser
 
@@ -296,7 +306,7 @@ def load_config(
     defaults), then `overrides` (a mapping as a config file holds), then
     `argv` (train's command-line options) on top. A bad file or override
     raises InputError naming it and the entry; a bad option in `argv` ends
-    in argparse's usage error."""
+    in OptionParser's one-line error."""
     parser = train_parser()
     tokens = config_arguments(path, parser, SECTIONS) if path is not None else []
     if overrides:

@@ -69,8 +69,6 @@ def train_run(cfg: RunConfig) -> Optional[TrainedRun]:
     tokenizer = fit_tokenizer(task, text_splits[0])
     train_pairs, valid_pairs, test_pairs = task_splits(task, tokenizer, text_splits)
     out = Path(cfg.out)
-    if rank == 0:
-        write_run_config(out / "config.yaml", cfg)
     src_vocab = datasets.Vocab.build(source for source, _ in train_pairs)
     tgt_vocab = datasets.Vocab.build(target for _, target in train_pairs)
     torch.manual_seed(cfg.train.seed)
@@ -91,6 +89,10 @@ def train_run(cfg: RunConfig) -> Optional[TrainedRun]:
     )
     extra = {**vocab_state(src_vocab, tgt_vocab, tokenizer), "data": task}
     trainer = Trainer(model, train_loader, valid_loader, cfg.train, out, device, extra, validator)
+    if not cfg.restart:
+        trainer.check_resumable()  # before config.yaml is replaced
+    if rank == 0:
+        write_run_config(out / "config.yaml", cfg)
     history = trainer.fit(resume=not cfg.restart)
     if rank != 0:
         distributed.stop()

@@ -299,14 +299,33 @@ class Trainer:
             "history": self.history,
         }
 
-    def resume(self, path) -> None:
+    def check_resumable(self) -> None:
+        """What fit(resume=True) checks first, for a caller to check before
+        it writes anything: an out_dir/last.pt of another model is an error."""
+        if (self.out_dir / "last.pt").exists():
+            self._resumable_payload(self.out_dir / "last.pt")
+
+    def _resumable_payload(self, path) -> dict:
         payload = load_checkpoint(path, map_location=self.device)
         if "optimizer" not in payload:
             raise CheckpointError(f"{path} holds a model only; resuming needs a last.pt")
-        if payload["model_config"] != self.model.config.to_dict():
-            raise CheckpointError(
-                f"{path} was written for another model configuration: {payload['model_config']}"
+        ours = self.model.config.to_dict()
+        if payload["model_config"] != ours:
+            theirs = payload["model_config"]
+            differences = ", ".join(
+                f"{key} {theirs.get(key)} there, {ours.get(key)} here"
+                for key in sorted(set(ours) | set(theirs))
+                if theirs.get(key) != ours.get(key)
             )
+            raise CheckpointError(
+                f"{path} was written for another model configuration ({differences}): to train"
+                f" this one, pass --restart (restart=True in Python: it starts over in"
+                f" {self.out_dir}, replacing its files) or another --out"
+            )
+        return payload
+
+    def resume(self, path) -> None:
+        payload = self._resumable_payload(path)
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scaler.load_state_dict(payload["scaler"])

@@ -7,7 +7,13 @@ from typing import Optional
 
 from ...errors import InputError
 from .pairs import ENG_FRA_SAMPLE, read_tsv_pairs
-from .tasks import addition_pairs, arithmetic_pairs, reverse_words_pairs, train_valid_test_split
+from .tasks import (
+    addition_pairs,
+    arithmetic_pairs,
+    fewest_pairs_to_split,
+    reverse_words_pairs,
+    train_valid_test_split,
+)
 from .tokenize import Tokenizer
 
 TASKS = ("reverse_words", "arithmetic", "addition", "tsv")
@@ -77,8 +83,13 @@ def task_text_splits(options: dict):
     splits = train_valid_test_split(pairs, SPLIT, seed=options["seed"])
     if not all(splits):
         sizes = ", ".join(f"{name} {len(split)}" for name, split in zip(SPLIT_NAMES, splits))
+        if options["task"] == "tsv":
+            where = options["data"] or ENG_FRA_SAMPLE
+        else:
+            where = f"--examples {options['examples']}"
         raise InputError(
-            f"{len(pairs)} sentence pairs are too few to split into train, valid and test"
-            f" ({sizes} after removing repeated pairs); each split needs at least one pair"
+            f"{where}: {len(pairs)} sentence pairs are too few to split into train, valid and"
+            f" test ({sizes} after removing repeated pairs); each split needs one, so at least"
+            f" {fewest_pairs_to_split(SPLIT)} distinct pairs"
         )
     return splits

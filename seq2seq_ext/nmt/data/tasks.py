@@ -170,10 +170,23 @@ def train_valid_test_split(
         unique.setdefault(tuple(map(tuple, pair)), pair)
     shuffled = list(unique.values())
     random.Random(seed).shuffle(shuffled)
-    splits, start, cumulative = [], 0, 0.0
-    for fraction in fractions:
-        cumulative += fraction
-        end = round(cumulative * len(shuffled))
-        splits.append(shuffled[start:end])
-        start = end
+    splits, start = [], 0
+    for size in split_sizes(len(shuffled), fractions):
+        splits.append(shuffled[start : start + size])
+        start += size
     return splits
+
+
+def split_sizes(count: int, fractions: Sequence[float]) -> list[int]:
+    """The sizes of train_valid_test_split's splits of `count` distinct pairs:
+    each split ends at the rounded cumulative fraction."""
+    ends = [round(sum(fractions[: i + 1]) * count) for i in range(len(fractions))]
+    return [end - start for start, end in zip([0, *ends], ends)]
+
+
+def fewest_pairs_to_split(fractions: Sequence[float]) -> int:
+    """The fewest distinct pairs that give each split of a positive fraction a pair."""
+    count = 1
+    while any(size < 1 for size, f in zip(split_sizes(count, fractions), fractions) if f > 0):
+        count += 1
+    return count
