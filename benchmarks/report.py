@@ -6,7 +6,8 @@ from . import OURS
 METHOD = (
     "Each time is the median of n timed calls after warm-up calls, the implementations called in"
     " turn (onnxruntime's in a block of their own calls after the others': its threads spin after"
-    " each run, which would slow the next call). Speed-up over a peer = the peer's median / {OURS}'s, measured in the same run."
+    " each run, which would slow the next call). Speed-up over a peer = the peer's median /"
+    f" {OURS}'s, measured in the same run."
     f" Fraction of ceiling: {OURS}'s achieved GFLOP/s / GEMM ceiling or GB/s / copy bandwidth, whichever is"
     " bigger (the bound named), from the case's FLOPs and bytes as benchmarks/costs.py estimates them."
     " Peak MiB: the most memory one call holds beyond what was allocated when it began"
