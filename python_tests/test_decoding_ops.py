@@ -199,6 +199,53 @@ def test_cuda_matches_the_cpu_op_on_a_trained_model(trained_model, beam_size):
     assert len(set(decoded.lengths.tolist())) > 2 and decoded.tokens.shape[1] < 12
 
 
+@pytest.mark.parametrize("beam_size", [TGT_VOCAB + 1, 2 * TGT_VOCAB + 3])
+def test_more_beams_than_the_vocabulary(trained_model, beam_size):
+    """Fewer continuations than beams at the first step: the search fills the
+    beam with hypotheses of score -inf, which never win."""
+    src, lengths = make_source(batch=4, src_len=5, seed=3)
+    src = src.clamp(max=TGT_VOCAB - 1)
+    ours, python = decode_both_ways(trained_model, src, lengths, beam_size, max_len=12)
+    assert_same_decoding(ours, python)
+    assert ours.scores.isfinite().all() and ours.tokens.shape[1] < 12
+    random_model = make_model("gru", "bahdanau", False, True)
+    assert_same_decoding(*decode_both_ways(random_model, src, lengths, beam_size, max_len=12))
+
+
+def test_hypotheses_of_score_minus_infinity_count_as_finished():
+    """Only EOS is possible (the other logits are -inf), so two of three beams
+    hold hypotheses of score -inf; they count as finished, so the search ends
+    after one step. (Were they not, the op and torch.topk would pick different
+    ones among those ties, and keep the loop going to different lengths.)"""
+    model = make_model("gru", "bahdanau", False, True)
+    with torch.no_grad():
+        model.decoder.output.weight.zero_()
+        model.decoder.output.bias.fill_(float("-inf"))
+        model.decoder.output.bias[model.config.eos_index] = 0.0
+    src, lengths = make_source(batch=2)
+    ours, python = decode_both_ways(model, src, lengths, 3, max_len=6)
+    assert_same_decoding(ours, python)
+    assert ours.tokens.tolist() == [[model.config.eos_index]] * 2 and ours.scores.eq(0).all()
+
+
+@pytest.mark.parametrize("beam_size", [None, 3])
+def test_tied_candidates_go_to_the_lower_hypothesis_then_token(beam_size):
+    """A zero output weight: every step's logits are the bias, whose best three
+    tokens tie. Greedy takes the first (torch.max's choice too); beam search
+    keeps, among equal scores, the earlier hypothesis, then the lower token
+    (torch.topk's order among ties is unspecified): hypotheses 3 3 3 ..., 3 3 .. 4,
+    3 3 .. 5, all of one score, and the first wins."""
+    model = make_model("gru", "bahdanau", False, True)
+    with torch.no_grad():
+        model.decoder.output.weight.zero_()
+        model.decoder.output.bias.copy_(torch.tensor([-5, -5, -1, 1, 1, 1, 0, 0, -3, -3, -3.0]))
+    src, lengths = make_source(batch=2)
+    ours = decode(model, src, lengths, beam_size, max_len=4)
+    assert ours.tokens.tolist() == [[3, 3, 3, 3]] * 2
+    if beam_size is None:
+        assert_same_decoding(ours, decode(model, src, lengths, beam_size, 4, loop="python"))
+
+
 def fixed_memory(model, batch, src_len, mask):
     """Memory and initial state for `batch` rows, with a given source mask."""
     torch.manual_seed(5)

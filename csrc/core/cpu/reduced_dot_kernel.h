@@ -36,6 +36,7 @@ SEQ2SEQ_INLINE void dot_tile(const float* x, int64_t ld_x, const Weight* w, int6
     typename Isa::Vec weights[kCols];
     for (int c = 0; c < kCols; ++c) {
       Isa::prefetch(w + (c + kCols) * K + k);  // the next tile's (a hint: never faults)
+      __builtin_prefetch(w + (c + 8 * kCols) * K + k, 0, 2);
       weights[c] = Isa::widen(w + c * K + k);
     }
     for (int r = 0; r < kRows; ++r) {

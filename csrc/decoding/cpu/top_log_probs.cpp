@@ -111,7 +111,8 @@ struct BlockScan {
     for (int64_t r = begin; r < end; ++r) {
       const float* x = logits + r * ld;
       const float m = block_max(x, count);
-      stats[r * stats_ld] = {m, sum_exp(x, count, m)};
+      // A block of -inf (and NaN) sums exp(x - 0): zero, or NaN.
+      stats[r * stats_ld] = {m, sum_exp(x, count, m == -kInf ? 0.0f : m)};
       BestList& list = best[r];
       if (list.full() && !(m > list.logit[list.k - 1])) continue;
       for (int64_t i = 0; i < count; ++i) list.offer(x[i], first_token + i);
@@ -120,6 +121,23 @@ struct BlockScan {
 };
 
 #undef SEQ2SEQ_INLINE
+
+#if SEQ2SEQ_X86_64
+// The exp polynomial 16 lanes at a time where the CPU has AVX-512.
+template <class Body>
+__attribute__((target("avx512f,avx512bw,avx512vl,prefer-vector-width=512"))) void run_avx512(
+    const Body& body, int64_t begin, int64_t end) {
+  body(begin, end);
+}
+#endif
+
+template <class Body>
+void run_scan(const Body& body, int64_t begin, int64_t end) {
+#if SEQ2SEQ_X86_64
+  if (best_cpu_isa() == CpuIsa::Avx512) return run_avx512(body, begin, end);
+#endif
+  run_on_best_isa(body, begin, end);
+}
 
 }  // namespace
 
@@ -153,7 +171,7 @@ TopTokens TopLogProbs::operator()(const Tensor& output) {
       for (int64_t b = begin; b < end; ++b) {
         const int64_t first = b * kVocabBlock, count = std::min(kVocabBlock, V - first);
         reduced_dot_rows(weight_, scale_, first, count, x, bias, logits.data(), kVocabBlock, false);
-        run_on_best_isa(block_scan(logits.data(), kVocabBlock, b, mine.lists.data()), 0, rows);
+        run_scan(block_scan(logits.data(), kVocabBlock, b, mine.lists.data()), 0, rows);
       }
       const std::lock_guard<std::mutex> lock(merging);
       for (int64_t r = 0; r < rows; ++r) {
@@ -168,7 +186,7 @@ TopTokens TopLogProbs::operator()(const Tensor& output) {
     at::parallel_for(0, rows, 1, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
         for (int64_t b = 0; b < blocks; ++b) {
-          run_on_best_isa(block_scan(logits + b * kVocabBlock, V, b, best.lists.data()), r, r + 1);
+          run_scan(block_scan(logits + b * kVocabBlock, V, b, best.lists.data()), r, r + 1);
         }
       }
     });
