@@ -41,7 +41,8 @@ class TopLogProbs {
  private:
   Tensor weight_, scale_, bias_;
   int64_t k_;
-  Tensor logits_;  // (rows, V): the GEMM's, kept for the next step
+  Tensor weight_t_;  // the GEMM's W^T (H, V), float32 W only
+  Tensor logits_;    // (rows, V): the GEMM's, kept for the next step
 };
 
 // Beam search's choice at one step, on the CPU: sentence b's hypotheses are
