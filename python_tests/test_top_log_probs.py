@@ -10,7 +10,6 @@ on it: test_decoding_ops.py, and the choice among tied candidates below."""
 import pytest
 import torch
 from conftest import REPO, TOLERANCES, assert_close_scaled, requires_cuda, run_python
-
 from test_reduced_weights import test_isa_in_use  # noqa: F401 (run here too, under each cap)
 
 from seq2seq_ext.models.inference import quantize_rows
@@ -52,7 +51,9 @@ def assert_scores(x, weight, bias, k, precision="float32"):
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16", "int8"])
 @pytest.mark.parametrize("rows", [1, 2, 5, FUSED_ROWS, FUSED_ROWS + 1, 20])
-@pytest.mark.parametrize("vocab, in_features", [(1, 3), (7, 15), (BLOCK, 16), (BLOCK + 1, 17), (1000, 64)])
+@pytest.mark.parametrize(
+    "vocab, in_features", [(1, 3), (7, 15), (BLOCK, 16), (BLOCK + 1, 17), (1000, 64)]
+)
 @pytest.mark.parametrize("k", [1, 4])
 def test_equals_float64_log_softmax_and_top_k(precision, rows, vocab, in_features, k):
     """Both ways (rows up to FUSED_ROWS: the fused pass; more: the GEMM first),
@@ -171,12 +172,17 @@ def test_strided_inputs():
         (lambda a: a.update(weight=a["weight"].double()), "weight to have dtype Float"),
         (lambda a: a.update(bias=a["bias"][:-1]), "expected bias of shape"),
         (lambda a: a.update(scale=torch.ones(5)), "a float32 weight takes no scales"),
-        (lambda a: a.update(weight=quantize_rows(a["weight"])[0]), "int8 and needs its per-row scales"),
+        (
+            lambda a: a.update(weight=quantize_rows(a["weight"])[0]),
+            "int8 and needs its per-row scales",
+        ),
         (lambda a: a.update(k=0), "k must be >= 1, got 0"),
     ],
 )
 def test_bad_arguments(change, message):
-    args = dict(input=torch.randn(3, 8), weight=torch.randn(5, 8), scale=None, bias=torch.randn(5), k=2)
+    args = dict(
+        input=torch.randn(3, 8), weight=torch.randn(5, 8), scale=None, bias=torch.randn(5), k=2
+    )
     change(args)
     with pytest.raises(RuntimeError, match=message):
         top_log_probs(**args)
@@ -188,13 +194,17 @@ def test_opcheck():
         (torch.randn(3, 8), torch.randn(11, 8), None, torch.randn(11), 4),
         (torch.randn(2, 8), q, scale, None, 20),
     ):
-        torch.library.opcheck(top_log_probs.default, args, test_utils=("test_schema", "test_faketensor"))
+        torch.library.opcheck(
+            top_log_probs.default, args, test_utils=("test_schema", "test_faketensor")
+        )
 
 
 @requires_cuda
 def test_on_cuda_a_clear_error():
     with pytest.raises(RuntimeError, match="runs on the CPU in float32"):
-        top_log_probs(torch.randn(3, 8, device="cuda"), torch.randn(5, 8, device="cuda"), None, None, 2)
+        top_log_probs(
+            torch.randn(3, 8, device="cuda"), torch.randn(5, 8, device="cuda"), None, None, 2
+        )
 
 
 @pytest.mark.parametrize("isa", ["baseline", "avx2"])

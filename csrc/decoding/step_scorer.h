@@ -31,7 +31,7 @@ class StepScorer {
   StepScorer(const DecoderWeights& w, int64_t k, const Tensor& like) : w_(w) {
     if constexpr (device == c10::kCPU) {
       if (like.scalar_type() == at::kFloat) {
-        fused_.emplace(w.output_weight, w.output_scale, w.output_bias, k);
+        fused_.emplace(w.output_weight, w.output_scale, w.output_bias, k, /*every_step=*/true);
       }
     }
   }

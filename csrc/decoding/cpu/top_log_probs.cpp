@@ -125,7 +125,8 @@ struct BlockScan {
       stats[r * stats_ld] = {m, sum_exp(x, count, m == -kInf ? 0.0f : m)};
       BestList& list = best[r];
       // Only the lanes' chunks whose max beats the list's last, one by one.
-      for (int64_t i = 0; i < count && !(list.full() && !(m > list.logit[list.k - 1])); i += kLanes) {
+      for (int64_t i = 0; i < count && !(list.full() && !(m > list.logit[list.k - 1]));
+           i += kLanes) {
         const int64_t n = std::min<int64_t>(kLanes, count - i);
         if (list.full() && !(block_max(x + i, n) > list.logit[list.k - 1])) continue;
         for (int64_t j = 0; j < n; ++j) list.offer(x[i + j], first_token + i + j);
@@ -137,7 +138,9 @@ struct BlockScan {
 #undef SEQ2SEQ_INLINE
 
 #if SEQ2SEQ_X86_64
-// The exp polynomial 16 lanes at a time where the CPU has AVX-512.
+// The exp polynomial 16 lanes at a time where the CPU has AVX-512 (with FMA,
+// which the compiler contracts it to: this copy rounds a little differently
+// from the baseline and AVX2 ones, which the tests check each against float64).
 template <class Body>
 __attribute__((target("avx512f,avx512bw,avx512vl,prefer-vector-width=512"))) void run_avx512(
     const Body& body, int64_t begin, int64_t end) {
@@ -155,11 +158,12 @@ void run_scan(const Body& body, int64_t begin, int64_t end) {
 
 }  // namespace
 
-TopLogProbs::TopLogProbs(Tensor weight, Tensor scale, Tensor bias, int64_t k)
+TopLogProbs::TopLogProbs(Tensor weight, Tensor scale, Tensor bias, int64_t k, bool every_step)
     : weight_(weight.contiguous()),
       scale_(scale.defined() ? scale.contiguous() : scale),
       bias_(bias.defined() ? bias.contiguous() : bias),
-      k_(std::min(k, weight.size(0))) {}
+      k_(std::min(k, weight.size(0))),
+      every_step_(every_step) {}
 
 TopTokens TopLogProbs::operator()(const Tensor& output) {
   const Tensor x = output.contiguous();
@@ -195,12 +199,12 @@ TopTokens TopLogProbs::operator()(const Tensor& output) {
     });
   } else {
     if (!logits_.defined() || logits_.size(0) != rows) logits_ = at::empty({rows, V}, x.options());
-    // W^T stored (H, V) once: MKL then packs less per step (at 64 rows, a fifth faster).
-    if (!weight_t_.defined()) weight_t_ = weight_.t().contiguous();
+    if (every_step_ && !weight_t_.defined()) weight_t_ = weight_.t().contiguous();
+    const Tensor weight_t = every_step_ ? weight_t_ : weight_.t();
     if (bias_.defined()) {
-      at::addmm_out(logits_, bias_, x, weight_t_);
+      at::addmm_out(logits_, bias_, x, weight_t);
     } else {
-      at::mm_out(logits_, x, weight_t_);
+      at::mm_out(logits_, x, weight_t);
     }
     const float* logits = logits_.const_data_ptr<float>();
     at::parallel_for(0, rows, 1, [&](int64_t begin, int64_t end) {
@@ -212,7 +216,8 @@ TopTokens TopLogProbs::operator()(const Tensor& output) {
     });
   }
   // Each row's normalizer from its blocks, in order; then (x - m) - log s.
-  TopTokens top{at::empty({rows, k_}, x.options()), at::empty({rows, k_}, x.options().dtype(at::kLong))};
+  TopTokens top{at::empty({rows, k_}, x.options()),
+                at::empty({rows, k_}, x.options().dtype(at::kLong))};
   float* log_probs = top.log_probs.mutable_data_ptr<float>();
   int64_t* tokens = top.tokens.mutable_data_ptr<int64_t>();
   for (int64_t r = 0; r < rows; ++r) {
@@ -261,9 +266,9 @@ Tensor3 choose_beams(const TopTokens& top, const Tensor& scores, const Tensor& f
       const int64_t r = b * beams + i;
       for (int64_t j = 0; j < k; ++j) {
         const int64_t order = i * k + j;
-        candidates[order] = done[r] ? Candidate{j == 0 ? score[r] : -kInf, order, r, pad}
-                                    : Candidate{score[r] + log_probs[r * k + j], order, r,
-                                                tokens[r * k + j]};
+        candidates[order] =
+            done[r] ? Candidate{j == 0 ? score[r] : -kInf, order, r, pad}
+                    : Candidate{score[r] + log_probs[r * k + j], order, r, tokens[r * k + j]};
       }
     }
     std::partial_sort(candidates.begin(), candidates.begin() + beams, candidates.end(), before);
@@ -294,7 +299,7 @@ Tensor2 top_log_probs(const Tensor& input, const Tensor& weight, const OptTensor
   }
   if (bias.has_value()) check_tensor(op, "bias", *bias, {V}, input);
   TORCH_CHECK(k >= 1, op, ": k must be >= 1, got ", k);
-  TopLogProbs scorer(weight, scales, bias.value_or(Tensor()), k);
+  TopLogProbs scorer(weight, scales, bias.value_or(Tensor()), k, /*every_step=*/false);
   TopTokens top = scorer(input);
   return {top.log_probs, top.tokens};
 }
