@@ -220,21 +220,23 @@ TopTokens TopLogProbs::operator()(const Tensor& output) {
                 at::empty({rows, k_}, x.options().dtype(at::kLong))};
   float* log_probs = top.log_probs.mutable_data_ptr<float>();
   int64_t* tokens = top.tokens.mutable_data_ptr<int64_t>();
-  for (int64_t r = 0; r < rows; ++r) {
-    const BlockStats* row = &stats[r * blocks];
-    float m = -kInf;
-    for (int64_t b = 0; b < blocks; ++b) m = row[b].max > m ? row[b].max : m;
-    float sum = 0.0f;
-    for (int64_t b = 0; b < blocks; ++b) sum += row[b].sum * polynomial_expf(row[b].max - m);
-    const float log_sum = std::log(sum);
-    const BestList& list = best.lists[r];
-    for (int64_t i = 0; i < k_; ++i) {
-      // A row of fewer than k numbers (NaN logits) fills up with NaN.
-      const bool listed = i < list.size;
-      log_probs[r * k_ + i] = listed ? (list.logit[i] - m) - log_sum : std::nanf("");
-      tokens[r * k_ + i] = listed ? list.token[i] : 0;
+  at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const BlockStats* row = &stats[r * blocks];
+      float m = -kInf;
+      for (int64_t b = 0; b < blocks; ++b) m = row[b].max > m ? row[b].max : m;
+      float sum = 0.0f;
+      for (int64_t b = 0; b < blocks; ++b) sum += row[b].sum * polynomial_expf(row[b].max - m);
+      const float log_sum = std::log(sum);
+      const BestList& list = best.lists[r];
+      for (int64_t i = 0; i < k_; ++i) {
+        // A row of fewer than k numbers (NaN logits) fills up with NaN.
+        const bool listed = i < list.size;
+        log_probs[r * k_ + i] = listed ? (list.logit[i] - m) - log_sum : std::nanf("");
+        tokens[r * k_ + i] = listed ? list.token[i] : 0;
+      }
     }
-  }
+  });
   return top;
 }
 
@@ -249,6 +251,9 @@ Tensor3 choose_beams(const TopTokens& top, const Tensor& scores, const Tensor& f
   Tensor new_scores = at::empty({batch, beams}, scores.options());
   Tensor origin = at::empty({batch * beams}, top.tokens.options());
   Tensor token = at::empty({batch * beams}, top.tokens.options());
+  float* score_out = new_scores.mutable_data_ptr<float>();
+  int64_t* origin_out = origin.mutable_data_ptr<int64_t>();
+  int64_t* token_out = token.mutable_data_ptr<int64_t>();
   struct Candidate {
     float value;
     int64_t order, row, token;  // order: row-major over (row, its rank)
@@ -273,9 +278,9 @@ Tensor3 choose_beams(const TopTokens& top, const Tensor& scores, const Tensor& f
     }
     std::partial_sort(candidates.begin(), candidates.begin() + beams, candidates.end(), before);
     for (int64_t i = 0; i < beams; ++i) {
-      new_scores.mutable_data_ptr<float>()[b * beams + i] = candidates[i].value;
-      origin.mutable_data_ptr<int64_t>()[b * beams + i] = candidates[i].row;
-      token.mutable_data_ptr<int64_t>()[b * beams + i] = candidates[i].token;
+      score_out[b * beams + i] = candidates[i].value;
+      origin_out[b * beams + i] = candidates[i].row;
+      token_out[b * beams + i] = candidates[i].token;
     }
   }
   return {new_scores, origin, token};
