@@ -1,8 +1,8 @@
 """The decoding ops (greedy_decode, beam_search: a Seq2Seq decoder's whole
 loop in C++; top_log_probs: their scoring of a step on the CPU; reduced_linear:
-a product with reduced-precision weights): their fake kernels. They are not differentiable (decoding runs
-under torch.no_grad), so they have no autograd formula, and their arguments
-are a model's weights, so no autocast either."""
+a product with reduced-precision weights): their fake kernels. They are not
+differentiable (decoding runs under torch.no_grad), so they have no autograd
+formula, and their arguments are a model's weights, so no autocast either."""
 
 import torch
 

@@ -3,12 +3,13 @@
 The loops here are the definition. On the fused backend with compiled kernels,
 the same loops run in C++ (the ops seq2seq_ext::greedy_decode and beam_search,
 csrc/decoding/decode_ops.h), step for step the same computations, so they return the
-same tokens, attention and lengths without a Python call per step. The scores
-too, bit for bit, except on the CPU in float32, where the op's output layer,
-log-softmax and top-k are one fused pass (seq2seq_ext::top_log_probs) that rounds
-the logits and the softmax's normalizer in its own order: the scores then agree
-to float32 rounding, and where two candidates tie exactly the op takes the
-lower (hypothesis, token), while torch.topk's order among ties is unspecified
+same tokens, attention and lengths without a Python call per step, and the
+same scores, bit for bit, except on the CPU in float32: there the op's output
+layer, log-softmax and top-k are one fused pass (seq2seq_ext::top_log_probs)
+that rounds the logits and the softmax's normalizer in its own order, so the
+scores agree to float32 rounding (and the choices, unless two candidates are
+within that rounding of each other); where candidates tie exactly, the op takes
+the lower hypothesis, then token, where torch.topk's order is unspecified
 (docs/design.md, "The decoding ops")."""
 
 from typing import NamedTuple, Optional
