@@ -9,8 +9,11 @@ on it: test_decoding_ops.py, and the choice among tied candidates below."""
 
 import pytest
 import torch
-from conftest import REPO, TOLERANCES, assert_close_scaled, requires_cuda, run_python
-from test_reduced_weights import test_isa_in_use  # noqa: F401 (run here too, under each cap)
+from conftest import TOLERANCES, assert_close_scaled, requires_cuda
+from test_reduced_weights import (
+    assert_passes_under_isa_cap,
+    test_isa_in_use,  # noqa: F401 (run here too, under each cap)
+)
 
 from seq2seq_ext.models.inference import quantize_rows
 
@@ -211,16 +214,5 @@ def test_on_cuda_a_clear_error():
 def test_every_instruction_set_copy(isa):
     """This file's tests again with SEQ2SEQ_EXT_CPU_ISA capping the copies in
     use (the machine's best runs above)."""
-    completed = run_python(
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        REPO / "python_tests" / "test_top_log_probs.py",
-        "-k",
-        "not every_instruction_set and not cuda",
-        SEQ2SEQ_EXT_CPU_ISA=isa,
-        SEQ2SEQ_EXT_EXPECTED_ISA=isa,
-    )
-    assert " passed" in completed.stdout and "failed" not in completed.stdout
+    selection = "not every_instruction_set and not cuda"
+    assert_passes_under_isa_cap("test_top_log_probs.py", selection, isa)
