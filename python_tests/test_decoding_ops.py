@@ -1,8 +1,9 @@
 """The decoding ops (seq2seq_ext::greedy_decode and beam_search, the decoder's
-whole loop in C++) return exactly what the Python search returns, bit for bit,
-for every cell, attention, input feeding, depth and batch size, on random and
+whole loop in C++) return exactly what the Python search returns, bit for bit
+(the scores within float32 rounding where the CPU's fused scoring serves), for
+every cell, attention, input feeding, depth and batch size, on random and
 trained models; on CUDA what they return on the CPU; their edge cases, bad
-inputs, fake kernel and schema."""
+inputs, fake kernel and schema. The fused scoring itself: test_top_log_probs.py."""
 
 import copy
 import itertools
@@ -58,13 +59,25 @@ def make_source(batch, src_len=7, seed=1, device="cpu"):
     return src.to(device), lengths.to(device)
 
 
+def scored_by_the_fused_pass(decoded) -> bool:
+    """Whether the op scored its steps with the fused output layer, log-softmax
+    and top-k (seq2seq_ext::top_log_probs: on the CPU in float32), which rounds
+    the logits and the softmax's normalizer in its own order (docs/design.md)."""
+    return decoded.scores.device.type == "cpu" and decoded.scores.dtype == torch.float32
+
+
 def assert_same_decoding(ours, python):
+    """The same tokens, lengths and attention, bit for bit; the scores too,
+    except after the fused scoring: within float32 rounding there."""
     for name, x, y in zip(python._fields, ours, python):
         if y is None:
             assert x is None, name
             continue
         assert x.shape == y.shape and x.dtype == y.dtype, name
-        assert torch.equal(x, y), f"{name} differs"
+        if name == "scores" and scored_by_the_fused_pass(python):
+            assert_close_scaled(x, y, TOLERANCES[torch.float32], name)
+        else:
+            assert torch.equal(x, y), f"{name} differs"
 
 
 def decode(model, src, lengths, beam_size=None, max_len=9, length_penalty=0.7, loop="cpp"):
@@ -184,6 +197,53 @@ def test_cuda_matches_the_cpu_op_on_a_trained_model(trained_model, beam_size):
     model = copy.deepcopy(trained_model).double()
     decoded = assert_cuda_decodes_as_the_cpu(model, src, lengths, beam_size, max_len=12)
     assert len(set(decoded.lengths.tolist())) > 2 and decoded.tokens.shape[1] < 12
+
+
+@pytest.mark.parametrize("beam_size", [TGT_VOCAB + 1, 2 * TGT_VOCAB + 3])
+def test_more_beams_than_the_vocabulary(trained_model, beam_size):
+    """Fewer continuations than beams at the first step: the search fills the
+    beam with hypotheses of score -inf, which never win."""
+    src, lengths = make_source(batch=4, src_len=5, seed=3)
+    src = src.clamp(max=TGT_VOCAB - 1)
+    ours, python = decode_both_ways(trained_model, src, lengths, beam_size, max_len=12)
+    assert_same_decoding(ours, python)
+    assert ours.scores.isfinite().all() and ours.tokens.shape[1] < 12
+    random_model = make_model("gru", "bahdanau", False, True)
+    assert_same_decoding(*decode_both_ways(random_model, src, lengths, beam_size, max_len=12))
+
+
+def test_hypotheses_of_score_minus_infinity_count_as_finished():
+    """Only EOS is possible (the other logits are -inf), so two of three beams
+    hold hypotheses of score -inf; they count as finished, so the search ends
+    after one step. (Were they not, the op and torch.topk would pick different
+    ones among those ties, and keep the loop going to different lengths.)"""
+    model = make_model("gru", "bahdanau", False, True)
+    with torch.no_grad():
+        model.decoder.output.weight.zero_()
+        model.decoder.output.bias.fill_(float("-inf"))
+        model.decoder.output.bias[model.config.eos_index] = 0.0
+    src, lengths = make_source(batch=2)
+    ours, python = decode_both_ways(model, src, lengths, 3, max_len=6)
+    assert_same_decoding(ours, python)
+    assert ours.tokens.tolist() == [[model.config.eos_index]] * 2 and ours.scores.eq(0).all()
+
+
+@pytest.mark.parametrize("beam_size", [None, 3])
+def test_tied_candidates_go_to_the_lower_hypothesis_then_token(beam_size):
+    """A zero output weight: every step's logits are the bias, whose best three
+    tokens tie. Greedy takes the first (torch.max's choice too); beam search
+    keeps, among equal scores, the earlier hypothesis, then the lower token
+    (torch.topk's order among ties is unspecified): hypotheses 3 3 3 ..., 3 3 .. 4,
+    3 3 .. 5, all of one score, and the first wins."""
+    model = make_model("gru", "bahdanau", False, True)
+    with torch.no_grad():
+        model.decoder.output.weight.zero_()
+        model.decoder.output.bias.copy_(torch.tensor([-5, -5, -1, 1, 1, 1, 0, 0, -3, -3, -3.0]))
+    src, lengths = make_source(batch=2)
+    ours = decode(model, src, lengths, beam_size, max_len=4)
+    assert ours.tokens.tolist() == [[3, 3, 3, 3]] * 2
+    if beam_size is None:
+        assert_same_decoding(ours, decode(model, src, lengths, beam_size, 4, loop="python"))
 
 
 def fixed_memory(model, batch, src_len, mask):

@@ -28,8 +28,10 @@ void check_reduced(const char* op, const char* name, const Tensor& weight, const
 
 // y[r, j] = (x[r] . W[first + j]) * scale[first + j] (+ bias[first + j])
 // (+ the y there, accumulate) for j < count and every row r of x (contiguous
-// float32); y has leading dimension ld_y, bias may be null. On the calling
-// thread: the caller shares the work out.
+// float32); y has leading dimension ld_y, bias may be null. W (contiguous) is
+// reduced, or float32 (no scale): the same kernel then reads a float matrix
+// once for a few rows of x. On the calling thread: the caller shares the work
+// out.
 void reduced_dot_rows(const Tensor& weight, const Tensor& scale, int64_t first, int64_t count,
                       const Tensor& x, const float* bias, float* y, int64_t ld_y, bool accumulate);
 

@@ -1,7 +1,8 @@
 // Greedy decoding and beam search with the whole loop in C++, for every
 // device: the same algorithm, step for step, as seq2seq_ext/models/search.py
-// (which documents it), on DecoderStep (decoder_step.h). The encoder runs
-// before, in Python; these ops take its memory and the decoder's initial state.
+// (which documents it), on DecoderStep (decoder_step.h) and StepScorer
+// (step_scorer.h). The encoder runs before, in Python; these ops take its
+// memory and the decoder's initial state.
 //
 // Both return (tokens (B, L) int64: up to EOS, then PAD; scores (B,); attention
 // (B, L, S), or an empty tensor without attention; lengths (B,) int64: tokens up
@@ -11,19 +12,16 @@
 #pragma once
 
 #include <ATen/ops/arange.h>
-#include <ATen/ops/argmax.h>
 #include <ATen/ops/full.h>
-#include <ATen/ops/log_softmax.h>
-#include <ATen/ops/max.h>
 #include <ATen/ops/pow.h>
 #include <ATen/ops/stack.h>
-#include <ATen/ops/topk.h>
 #include <ATen/ops/zeros.h>
 
 #include <limits>
 #include <vector>
 
 #include "decoder_step.h"
+#include "step_scorer.h"
 
 namespace seq2seq_ext {
 
@@ -42,14 +40,15 @@ Tensor4 greedy_decode(at::TensorList weights, c10::string_view cell, c10::string
   const int64_t B = values.size(0);
   const auto on_device = values.options();
   const DecoderStep<device> step(w, B);
+  StepScorer<device> scorer(w, 1, values);
   Tensor token = at::full({B}, sos, on_device.dtype(at::kLong));
   Tensor finished = at::zeros({B}, on_device.dtype(at::kBool));
   Tensor lengths = at::zeros({B}, on_device.dtype(at::kLong));
   Tensor scores = at::zeros({B}, on_device);
   std::vector<Tensor> tokens, attention_steps;
   for (int64_t t = 0; t < max_len; ++t) {
-    const auto [logits, step_weights] = step(token, s, memory);
-    const auto [best, best_token] = at::log_softmax(logits, 1).max(1);
+    const auto [output, step_weights] = step(token, s, memory);
+    const auto [best, best_token] = scorer.best(output);
     token = best_token.masked_fill(finished, pad);
     scores.add_(best.masked_fill(finished, 0.0));
     lengths.add_(finished.logical_not().to(at::kLong));
@@ -64,6 +63,26 @@ Tensor4 greedy_decode(at::TensorList weights, c10::string_view cell, c10::string
 // GNMT's length penalty ((5 + length) / 6) ** alpha, in float64 as search.py's.
 inline Tensor length_penalty_factor(const Tensor& lengths, double alpha) {
   return at::pow(lengths.to(at::kDouble).add(5.0).div(6.0), alpha);
+}
+
+// What beam search keeps of each step to follow the chosen hypotheses back:
+// the new hypotheses' origin rows and tokens, and the attention weights of the
+// rows the step ran (undefined without attention).
+struct BeamStep {
+  Tensor origin, token, weights;
+};
+
+// The tokens (B, L) and attention (B, L, S) (empty without attention) of the
+// hypotheses in rows `rows` after the last step, followed back through `steps`.
+inline Tensor2 follow_back(const std::vector<BeamStep>& steps, Tensor rows, const Tensor& like) {
+  const auto L = steps.size();
+  std::vector<Tensor> tokens(L), weights(L);
+  for (auto t = L; t-- > 0;) {
+    tokens[t] = steps[t].token.index_select(0, rows);
+    rows = steps[t].origin.index_select(0, rows);
+    if (steps[t].weights.defined()) weights[t] = steps[t].weights.index_select(0, rows);
+  }
+  return {at::stack(tokens, 1), stacked_or_empty(weights, like)};
 }
 
 template <c10::DeviceType device>
@@ -86,49 +105,34 @@ Tensor4 beam_search(at::TensorList weights, c10::string_view cell, c10::string_v
   memory = memory.index_select(rows);
   s.index_select(rows);
   const DecoderStep<device> step(w, R);
+  StepScorer<device> scorer(w, beams, values);
   Tensor token = at::full({R}, sos, longs);
   Tensor scores = at::zeros({batch, beams}, on_device);
   scores.narrow(1, 1, beams - 1).fill_(-inf);  // the beams start identical: keep one
   Tensor finished = at::zeros({R}, on_device.dtype(at::kBool));
   Tensor lengths = at::zeros({R}, longs);
-  Tensor tokens = at::empty({R, 0}, longs), attention_so_far;
-  const Tensor first_row = at::arange(batch, longs).mul(beams).unsqueeze(1);
+  std::vector<BeamStep> steps;
   for (int64_t t = 0; t < max_len; ++t) {
-    const auto [logits, step_weights] = step(token, s, memory);
-    // A finished hypothesis can only be extended by PAD, at no cost.
-    Tensor log_probs = at::log_softmax(logits, 1);
-    log_probs.masked_fill_(finished.unsqueeze(1), -inf);
-    log_probs.select(1, pad).masked_fill_(finished, 0.0);
-    const int64_t vocab = log_probs.size(1);
-    const Tensor candidates = scores.view({-1, 1}).add(log_probs).view({batch, beams * vocab});
-    const auto [best_scores, best] = candidates.topk(beams, 1);
+    const auto [output, step_weights] = step(token, s, memory);
+    const auto [best_scores, origin, best_token] = scorer.choose(output, scores, finished, pad);
     scores = best_scores;
-    const Tensor origin = first_row.add(best.div(vocab, "floor")).view(-1);
-    token = best.remainder(vocab).view(-1);
+    token = best_token;
     s.index_select(origin);
     finished = finished.index_select(0, origin);
-    lengths = lengths.index_select(0, origin);
-    tokens = at::cat({tokens.index_select(0, origin), token.unsqueeze(1)}, 1);
-    if (step_weights.defined()) {
-      const Tensor latest = step_weights.index_select(0, origin).unsqueeze(1);
-      attention_so_far = attention_so_far.defined()
-                             ? at::cat({attention_so_far.index_select(0, origin), latest}, 1)
-                             : latest;
-    }
-    lengths.add_(finished.logical_not().to(at::kLong));
-    finished.logical_or_(token.eq(eos));
+    lengths = lengths.index_select(0, origin).add_(finished.logical_not().to(at::kLong));
+    steps.push_back({origin, token, step_weights});
+    // A hypothesis of score -inf (fewer continuations than beams) is finished.
+    finished.logical_or_(token.eq(eos)).logical_or_(scores.view(-1).eq(-inf));
     if (finished.all().item<bool>()) break;
   }
   // Rank each sentence's hypotheses by score / length penalty; keep the best.
   const Tensor ranked =
       scores.div(length_penalty_factor(lengths.view({batch, beams}), length_penalty));
   const Tensor best_beam = ranked.argmax(1);
-  const Tensor chosen = first_row.squeeze(1).add(best_beam);
-  return {tokens.index_select(0, chosen),
-          ranked.gather(1, best_beam.unsqueeze(1)).squeeze(1).to(scores.scalar_type()),
-          attention_so_far.defined() ? attention_so_far.index_select(0, chosen)
-                                     : at::empty({0}, values.options()),
-          lengths.index_select(0, chosen)};
+  const Tensor chosen = at::arange(batch, longs).mul(beams).add(best_beam);
+  const auto [tokens, attention_weights] = follow_back(steps, chosen, values);
+  return {tokens, ranked.gather(1, best_beam.unsqueeze(1)).squeeze(1).to(scores.scalar_type()),
+          attention_weights, lengths.index_select(0, chosen)};
 }
 
 }  // namespace seq2seq_ext

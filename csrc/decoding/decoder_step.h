@@ -1,8 +1,9 @@
 // One decoder step in C++ (the math in decoder_args.h), for every device: the
 // GEMMs through ATen, each layer's recurrence through the same step functions
 // as the layer ops (layers/layer_ops.h), attention through the attention ops. It runs
-// exactly the computations of AttentionDecoder.step on the fused backend, so
-// the decoding ops return what the Python search returns, bit for bit.
+// exactly the computations of AttentionDecoder.step on the fused backend up to
+// the output o_t, so the decoders' states and attention are the Python
+// search's, bit for bit (the output layer: step_scorer.h).
 //
 // A step writes everything it computes into StepSlots: fresh tensors when
 // decoding, or one step's rows of the buffers the training pass saves for its
@@ -59,12 +60,14 @@ class DecoderStep {
     }
   }
 
-  // Decoding: token (rows,) -> logits (rows, V) and attention weights (rows, S)
-  // (undefined without attention); `state` moves on to the next step.
+  // Decoding: token (rows,) -> the output the logits come from (rows, H) and
+  // the attention weights (rows, S) (undefined without attention); `state`
+  // moves on to the next step. The output layer is the caller's: scoring
+  // fuses it with log-softmax and the choice of tokens (step_scorer.h).
   Tensor2 operator()(const Tensor& token, DecoderState& state, const DecoderMemory& memory) const {
     const StepSlots slots = fresh_slots(state, memory);
     const Tensor output = run(token, state, memory, slots);
-    return {linear(output, w_.output_weight, w_.output_scale, w_.output_bias), slots.weights};
+    return {output, slots.weights};
   }
 
   // Token (rows,) -> the output the logits come from: o_t, or with no attention

@@ -1,6 +1,7 @@
 // The schemas of the decoding ops (greedy_decode, beam_search: a Seq2Seq
-// decoder's whole loop in C++; reduced_linear: the product with
-// reduced-precision weights they may use, core/reduced_linear.h). Their
+// decoder's whole loop in C++; top_log_probs: their scoring of a step on the
+// CPU; reduced_linear: the product with reduced-precision weights they may
+// use, core/reduced_linear.h). Their
 // kernels are registered per device in cpu/register.cpp and cuda/register.cpp
 // next to this file.
 #include <torch/library.h>
@@ -25,6 +26,16 @@ TORCH_LIBRARY_FRAGMENT(seq2seq_ext, m) {
       "Tensor[] state, Tensor values, Tensor mask, Tensor? keys_proj, int sos, int eos, int pad, "
       "int max_len, int beam_size, float length_penalty, Tensor[] scales) -> (Tensor tokens, "
       "Tensor scores, Tensor attention, Tensor lengths)");
+
+  // The k most likely tokens of each row of log_softmax(input weight^T + bias):
+  // input (rows, in_features) float32, weight (vocab_size, in_features) float32,
+  // bfloat16, or int8 with per-row float32 scales -> log-probabilities (rows,
+  // min(k, vocab_size)) float32, best first, and their tokens int64 (ties to
+  // the lower token). The decoding ops' scoring of a step on the CPU, in one
+  // pass over the weight (top_log_probs.h). CPU only; not differentiable.
+  m.def(
+      "top_log_probs(Tensor input, Tensor weight, Tensor? scale=None, Tensor? bias=None, "
+      "int k=1) -> (Tensor log_probs, Tensor tokens)");
 
   // input (..., in_features) float32 times a reduced-precision weight
   // (out_features, in_features), bfloat16 or int8 with per-row float32 scales,

@@ -32,8 +32,9 @@ OPS = (
     "luong_attention",
 )
 # A Seq2Seq decoder's whole loop (no backward op: decoding is not differentiated),
-# and the product with reduced-precision weights that decoding may use.
-DECODING_OPS = ("greedy_decode", "beam_search", "reduced_linear")
+# its scoring of a step, and the product with reduced-precision weights that
+# decoding may use.
+DECODING_OPS = ("greedy_decode", "beam_search", "top_log_probs", "reduced_linear")
 # The decoder's step-by-step training pass (it has a *_backward op).
 TRAINING_OPS = ("decoder_stepwise_pass",)
 COMPILED_OPS = OPS + DECODING_OPS + TRAINING_OPS

@@ -1,8 +1,8 @@
 """The decoding ops (greedy_decode, beam_search: a Seq2Seq decoder's whole
-loop in C++; reduced_linear: a product with reduced-precision weights): their
-fake kernels. They are not differentiable (decoding runs
-under torch.no_grad), so they have no autograd formula, and their arguments
-are a model's weights, so no autocast either."""
+loop in C++; top_log_probs: their scoring of a step on the CPU; reduced_linear:
+a product with reduced-precision weights): their fake kernels. They are not
+differentiable (decoding runs under torch.no_grad), so they have no autograd
+formula, and their arguments are a model's weights, so no autocast either."""
 
 import torch
 
@@ -31,3 +31,9 @@ torch.library.register_fake("seq2seq_ext::beam_search", _decoded_fake)
 @torch.library.register_fake("seq2seq_ext::reduced_linear")
 def _reduced_linear_fake(input, weight, scale=None, bias=None):
     return input.new_empty(*input.shape[:-1], weight.shape[0])
+
+
+@torch.library.register_fake("seq2seq_ext::top_log_probs")
+def _top_log_probs_fake(input, weight, scale=None, bias=None, k=1):
+    k = min(k, weight.shape[0])
+    return input.new_empty(input.shape[0], k), input.new_empty(input.shape[0], k, dtype=torch.long)

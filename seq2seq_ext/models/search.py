@@ -3,7 +3,14 @@
 The loops here are the definition. On the fused backend with compiled kernels,
 the same loops run in C++ (the ops seq2seq_ext::greedy_decode and beam_search,
 csrc/decoding/decode_ops.h), step for step the same computations, so they return the
-same tokens, scores, attention and lengths without a Python call per step."""
+same tokens, attention and lengths without a Python call per step, and the
+same scores, bit for bit, except on the CPU in float32: there the op's output
+layer, log-softmax and top-k are one fused pass (seq2seq_ext::top_log_probs)
+that rounds the logits and the softmax's normalizer in its own order, so the
+scores agree to float32 rounding (and the choices, unless two candidates are
+within that rounding of each other); where candidates tie exactly, the op takes
+the lower hypothesis, then token, where torch.topk's order is unspecified
+(docs/design.md, "The decoding ops")."""
 
 from typing import NamedTuple, Optional
 
@@ -110,8 +117,10 @@ def beam_search(
 ) -> Decoded:
     """Keeps the beam_size best partial hypotheses of each sentence by summed
     log-probability. A finished hypothesis stays in the beam and can only be
-    extended by PAD, at no cost. At the end each sentence's hypotheses are ranked
-    by score / length_penalty_factor(length). loop as greedy_decode's."""
+    extended by PAD, at no cost; a hypothesis of score -inf (where a sentence
+    has fewer possible continuations than beams, e.g. beam_size > vocabulary)
+    counts as finished. At the end each sentence's hypotheses are ranked by
+    score / length_penalty_factor(length). loop as greedy_decode's."""
     check_max_len(max_len)
     check_beam_size(beam_size)
     use_cpp = use_loop_op(model, "beam_search", src.device, loop)
@@ -161,7 +170,8 @@ def beam_search(
                 else torch.cat([attention[origin], step_weights], dim=1)
             )
         lengths += (~finished).long()
-        finished |= token == config.eos_index
+        # A hypothesis of score -inf (fewer continuations than beams) is finished.
+        finished |= (token == config.eos_index) | (scores.view(-1) == float("-inf"))
         if bool(finished.all()):
             break
     ranked = scores / length_penalty_factor(lengths.view(batch, beams), length_penalty)

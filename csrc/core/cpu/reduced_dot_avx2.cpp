@@ -27,6 +27,7 @@ struct Avx2 {
     const __m128i halves = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w));
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(halves), 16));
   }
+  static Vec widen(const float* w) { return _mm256_loadu_ps(w); }
   static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
   static Vec multiply_add(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
   static float sum(Vec v) {
@@ -40,6 +41,7 @@ struct Avx2 {
 
 void dot_rows_avx2(const DotRows<int8_t>& job) { run<Avx2>(job); }
 void dot_rows_avx2(const DotRows<uint16_t>& job) { run<Avx2>(job); }
+void dot_rows_avx2(const DotRows<float>& job) { run<Avx2>(job); }
 
 }  // namespace seq2seq_ext::reduced
 

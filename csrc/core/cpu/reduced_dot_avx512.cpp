@@ -31,6 +31,7 @@ struct Avx512 {
     const __m256i halves = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(halves), 16));
   }
+  static Vec widen(const float* w) { return _mm512_loadu_ps(w); }
   static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
   static Vec multiply_add(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
   static float sum(Vec v) { return _mm512_reduce_add_ps(v); }
@@ -40,6 +41,7 @@ struct Avx512 {
 
 void dot_rows_avx512(const DotRows<int8_t>& job) { run<Avx512>(job); }
 void dot_rows_avx512(const DotRows<uint16_t>& job) { run<Avx512>(job); }
+void dot_rows_avx512(const DotRows<float>& job) { run<Avx512>(job); }
 
 }  // namespace seq2seq_ext::reduced
 

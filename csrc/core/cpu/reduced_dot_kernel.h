@@ -1,7 +1,7 @@
 // The kernel of reduced_dot.h, written once over an instruction set `Isa`:
 //   kLanes, Vec: a vector of kLanes floats; kRowGroup: the rows of x a tile
 //   takes (its 4 * kRowGroup sums stay in registers); zero(); load(x): kLanes floats;
-//   widen(w): kLanes int8 or bfloat16 weights as floats; multiply_add(a, b, c):
+//   widen(w): kLanes int8, bfloat16 or float32 weights as floats; multiply_add(a, b, c):
 //   a * b + c; sum(v): the sum of the lanes; prefetch(p): asks for p's cache
 //   line (streaming weights larger than the cache, the hardware's prefetcher
 //   alone leaves bandwidth unused).
@@ -19,6 +19,7 @@ namespace {
 SEQ2SEQ_INLINE float widen_one(int8_t w) { return w; }
 // A bfloat16 is the top 16 bits of a float32.
 SEQ2SEQ_INLINE float widen_one(uint16_t w) { return std::bit_cast<float>(uint32_t{w} << 16); }
+SEQ2SEQ_INLINE float widen_one(float w) { return w; }
 
 // sums[r][c] = dot(x[r, :K], W[c, :K]) for kRows rows of x (leading dimension
 // ld_x) and kCols rows of W (leading dimension K): kRows * kCols independent
@@ -35,6 +36,7 @@ SEQ2SEQ_INLINE void dot_tile(const float* x, int64_t ld_x, const Weight* w, int6
     typename Isa::Vec weights[kCols];
     for (int c = 0; c < kCols; ++c) {
       Isa::prefetch(w + (c + kCols) * K + k);  // the next tile's (a hint: never faults)
+      __builtin_prefetch(w + (c + 8 * kCols) * K + k, 0, 2);
       weights[c] = Isa::widen(w + c * K + k);
     }
     for (int r = 0; r < kRows; ++r) {

@@ -14,6 +14,7 @@ struct Portable {
   static Vec load(const float* x) { return *x; }
   static Vec widen(const int8_t* w) { return widen_one(*w); }
   static Vec widen(const uint16_t* w) { return widen_one(*w); }
+  static Vec widen(const float* w) { return *w; }
   static void prefetch(const void*) {}
   static Vec multiply_add(Vec a, Vec b, Vec c) { return a * b + c; }
   static float sum(Vec v) { return v; }
@@ -23,5 +24,6 @@ struct Portable {
 
 void dot_rows_portable(const DotRows<int8_t>& job) { run<Portable>(job); }
 void dot_rows_portable(const DotRows<uint16_t>& job) { run<Portable>(job); }
+void dot_rows_portable(const DotRows<float>& job) { run<Portable>(job); }
 
 }  // namespace seq2seq_ext::reduced

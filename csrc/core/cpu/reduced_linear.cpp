@@ -51,6 +51,8 @@ void reduced_dot_rows(const Tensor& weight, const Tensor& scale, int64_t first, 
                       const Tensor& x, const float* bias, float* y, int64_t ld_y, bool accumulate) {
   if (weight.scalar_type() == at::kChar) {
     dot_rows_of(weight.const_data_ptr<int8_t>(), scale, first, count, x, bias, y, ld_y, accumulate);
+  } else if (weight.scalar_type() == at::kFloat) {
+    dot_rows_of(weight.const_data_ptr<float>(), scale, first, count, x, bias, y, ld_y, accumulate);
   } else {
     const auto* bits = reinterpret_cast<const uint16_t*>(weight.const_data_ptr<at::BFloat16>());
     dot_rows_of(bits, scale, first, count, x, bias, y, ld_y, accumulate);
