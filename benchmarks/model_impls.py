@@ -1,8 +1,9 @@
 """The implementations the models suite (benchmarks/cases_models.py) times, each
 case's ``make_impls``: the Seq2Seq model on this package's kernels ("fused")
 and its peers, the same model, weights and all, on torch.nn's layers
-(backend "torch"), torch.compile of the fused model, the fused model with its
-loop in Python (``loop="python"``), quantize_dynamic of the torch.nn model,
+(backend "torch"), torch.compile of the fused model (and, for decoding, of the
+torch.nn one), the fused model with its loop in Python (``loop="python"``),
+quantize_dynamic of the torch.nn model,
 for a for_inference copy the float32 fused model it copies, and for the
 encoder, ONNX Runtime (peers.py).
 """
@@ -23,6 +24,7 @@ from .calls import timed_call
 from .peers import ONNXRUNTIME_OURS, ONNXRUNTIME_TORCH, compiled_peers, onnxruntime_peers
 
 COMPILED = f"torch.compile({OURS})"
+COMPILED_TORCH = "torch.compile(torch.nn)"
 QUANTIZED = "quantize_dynamic(torch.nn)"
 FLOAT32_WEIGHTS = f"{OURS}, float32 weights"  # for_inference copies' peer: the model they copy
 PYTHON_LOOP = f"{OURS}, Python loop"
@@ -166,6 +168,14 @@ def decode_impls(config, batch, beam, device):
         _never_end(model)
     batch = batch.to(device)
     runs = _runs(models, lambda model: partial(_decode, model, beam), device)
+    # torch.compile of the torch.nn model's search too: compiling the fused one
+    # leaves its decoding op as it is (one opaque call), the torch.nn one's loop
+    # is what the compiler can speed up.
+    torch_model = models["torch.nn"]
+    for name, compiled in compiled_peers(
+        COMPILED_TORCH, partial(_decode, torch_model, beam), device
+    ).items():
+        runs[name] = (compiled, torch_model)
     runs[PYTHON_LOOP] = (partial(_decode, models[OURS], beam, loop="python"), models[OURS])
     if batch.src.shape[0] == 1 and torch.device(device).type == "cpu":
         quantized = _quantized(models["torch.nn"])

@@ -119,7 +119,7 @@ def test_quick_cpu_models_cases_report_flops_throughput_and_peak_memory(tmp_path
     loops = ("greedy decode", "training step, input feeding")  # fused in C++ and in Python
     assert set(rows) == {(label, impl) for label in labels for impl in peers} | {
         (label, "fused, Python loop") for label in loops
-    }
+    } | {("greedy decode", "torch.compile(torch.nn)")}
     assert all("median_ms" in row for row in rows.values())
 
     # The reverse-words model; one decoder step costs a pass of one step less the
@@ -296,7 +296,6 @@ print(json.dumps(measure_interleaved({"fused": lambda: None, "broken": broken}, 
     assert stats["broken"] == {"error": "RuntimeError: this peer cannot run"}
 
 
-
 def test_a_peer_that_runs_alone_is_timed_after_the_rounds():
     """onnxruntime's peers (runs_alone) are timed in a block of their own calls,
     after the rounds of the others, which never follow one of theirs."""
@@ -314,6 +313,7 @@ def test_a_peer_that_runs_alone_is_timed_after_the_rounds():
     first_alone = calls.index("alone")
     assert set(calls[first_alone:]) == {"alone"}, calls
     assert calls[:first_alone].count("fused") == calls[:first_alone].count("torch.nn") > 3
+
 
 FAILING_FUSED_SCRIPT = """
 import sys
