@@ -56,10 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = commands.add_parser("evaluate", help="test-split metrics of a checkpoint")
     evaluation.add_argument("--checkpoint", required=True)
     evaluation.add_argument(
+        "--test-data",
         "--data",
         dest="evaluate_on",
         metavar="FILE",
-        help="evaluate on all pairs of this TSV file instead",
+        help="evaluate on all pairs of this TSV file (or SOURCE,TARGET parallel text files)"
+        " instead of the checkpoint's test split",
     )
     add_decode_arguments(evaluation)
     translation = commands.add_parser(
@@ -109,7 +111,7 @@ def dispatch(args: argparse.Namespace) -> dict:
     if args.command == "train":
         return run.train(cfg)
     if args.command == "evaluate":
-        return run.evaluate(cfg, args.checkpoint, data=args.evaluate_on)
+        return run.evaluate(cfg, args.checkpoint, test_data=args.evaluate_on)
     if args.command == "translate":
         return run.translate(
             cfg,
