@@ -217,10 +217,7 @@ class Trainer:
         for batch in batches:
             batch = batch.to(self.device)
             with self._autocast():
-                logits = self.network(batch.src, batch.src_lengths, batch.tgt, ratio)
-                loss, count = masked_cross_entropy(
-                    logits, batch.tgt[:, 1:], self.model.config.pad_index
-                )
+                loss, count = self.batch_loss(batch, ratio)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss / max(count, 1)).backward()
             if self.config.clip > 0:
@@ -240,6 +237,20 @@ class Trainer:
             "seconds": seconds,
             "tokens_per_s": tokens / seconds,
         }
+
+    def batch_loss(self, batch, teacher_forcing_ratio: float):
+        """The summed cross-entropy of a batch's targets and their number. With
+        teacher forcing throughout, the decoder's outputs go to its output
+        layer and the loss in one (decoder.output_loss: on the fused backend,
+        without the logits); scheduled sampling feeds the logits' argmax, so
+        it computes them."""
+        targets = batch.tgt[:, 1:]
+        pad = self.model.config.pad_index
+        if teacher_forcing_ratio < 1.0:
+            logits = self.network(batch.src, batch.src_lengths, batch.tgt, teacher_forcing_ratio)
+            return masked_cross_entropy(logits, targets, pad)
+        outputs = self.network(batch.src, batch.src_lengths, batch.tgt, project=False)
+        return self.model.decoder.output_loss(outputs, targets), int((targets != pad).sum())
 
     @torch.no_grad()
     def evaluate(self, loader=None) -> dict:
