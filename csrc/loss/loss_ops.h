@@ -94,14 +94,12 @@ Tensor4 output_cross_entropy(const Tensor& hidden, const Tensor& weight, const O
     }
   }
   const Tensor loss = row_loss.sum().to(dtype);
-  if (!compute_grads) {
-    const Tensor none = at::empty({0}, hidden.options());
-    return {loss, none, none, none};
-  }
+  const auto none = [&] { return at::empty({0}, hidden.options()); };  // no aliases
+  if (!compute_grads) return {loss, none(), none(), none()};
   Tensor grad_hidden = grad_h;
   if (!every_row) grad_hidden = at::zeros({N, H}, acc).index_copy_(0, rows, grad_h);
   return {loss, grad_hidden.to(dtype), grad_w.to(dtype),
-          has_bias ? grad_b.to(dtype) : at::empty({0}, hidden.options())};
+          has_bias ? grad_b.to(dtype) : none()};
 }
 
 }  // namespace seq2seq_ext
