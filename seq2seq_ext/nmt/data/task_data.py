@@ -112,7 +112,7 @@ def task_text_splits(options: dict):
     pairs = task_text_pairs(options)
     given = _given(options)
     if all(given):  # nothing to cut: the training file as it is
-        splits = [pairs]
+        splits = [pairs, None, None]
     else:
         splits = train_valid_test_split(pairs, _fractions(options), seed=options["seed"])
     splits[1:] = [read_pairs(file) if file else split for file, split in zip(given, splits[1:])]
@@ -142,20 +142,26 @@ def reference_texts(options: dict, text_pairs) -> Optional[list]:
 def describe_splits(options: dict, sizes) -> list:
     """One line per split saying where its `sizes` pairs came from, for the
     run's record (config.yaml's header, result.json)."""
-    if options["task"] != "tsv":
-        source = f"the generated {options['task']} task (seed {options['seed']})"
-    else:
-        source = f"{training_file(options)}"
-    fractions = _fractions(options)
-    cut = not all(_given(options))
+    given, fractions = _given(options), _fractions(options)
+    cut = not all(given)
     lines = []
     for index, (name, size) in enumerate(zip(SPLIT_NAMES, sizes)):
-        file = _given(options)[index - 1] if index > 0 else None
+        file = given[index - 1] if index > 0 else None
         if file:
             where = f"{GIVEN_SPLITS[index - 1].replace('_', '-')} {file}"
         elif cut:
-            where = f"{fractions[index]:.0%} of {source}, shuffled with seed {options['seed']}"
+            where = f"{fractions[index]:.0%} of {_training_source(options)}, shuffled with seed"
+            where += f" {options['seed']}"
         else:
-            where = source
+            where = _training_source(options)
         lines.append(f"{name}: {size} pairs from {where}")
     return lines
+
+
+def _training_source(options: dict) -> str:
+    if options["task"] != "tsv":
+        return f"the generated {options['task']} task"
+    for name in ("train_data", "data"):
+        if options.get(name):
+            return f"{name.replace('_', '-')} {options[name]}"
+    return f"the English-French sample {ENG_FRA_SAMPLE}"
