@@ -159,6 +159,19 @@ def test_autocast_leaves_it_in_float32():
     assert_close_scaled(ours.detach(), expected.detach(), 1e-5, "loss under autocast")
 
 
+def test_torch_compile_traces_the_op_and_its_backward():
+    hidden, weight, bias, target = make_inputs(40, 8, 30, torch.float32)
+
+    def loss(hidden, weight, bias):
+        return functional.output_cross_entropy(hidden.tanh(), weight, bias, target, PAD) / 7
+
+    leaves = (hidden, weight, bias)
+    expected = torch.autograd.grad(loss(*leaves), leaves)
+    compiled = torch.compile(loss, fullgraph=True, backend="aot_eager")
+    for a, b in zip(torch.autograd.grad(compiled(*leaves), leaves), expected):
+        torch.testing.assert_close(a, b)
+
+
 @requires_cuda
 def test_cuda_runs_the_reference():
     """No CUDA kernel: functional falls back to the reference there."""
