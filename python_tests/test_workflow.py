@@ -226,7 +226,9 @@ def test_bad_files_give_one_line_errors_and_write_nothing(
 ):
     folder, _ = walkthrough
     monkeypatch.chdir(folder)
-    (folder / "short.fr").write_text("".join((folder / "valid.fr").read_text().splitlines(True)[:49]))
+    (folder / "short.fr").write_text(
+        "".join((folder / "valid.fr").read_text().splitlines(True)[:49])
+    )
     argv = ["train", "--config", "my_data.yaml", "--train-data", "train.tsv", *options]
     with pytest.raises(SystemExit) as exit:
         cli.main([*argv, "--out", "runs/bad", "--device", "cpu"])

@@ -98,8 +98,7 @@ Tensor4 output_cross_entropy(const Tensor& hidden, const Tensor& weight, const O
   if (!compute_grads) return {loss, none(), none(), none()};
   Tensor grad_hidden = grad_h;
   if (!every_row) grad_hidden = at::zeros({N, H}, acc).index_copy_(0, rows, grad_h);
-  return {loss, grad_hidden.to(dtype), grad_w.to(dtype),
-          has_bias ? grad_b.to(dtype) : none()};
+  return {loss, grad_hidden.to(dtype), grad_w.to(dtype), has_bias ? grad_b.to(dtype) : none()};
 }
 
 }  // namespace seq2seq_ext

@@ -109,7 +109,8 @@ Tensor9 decoder_stepwise_pass(at::TensorList weights, c10::string_view cell,
     if (sampled) logits.select(1, t).copy_(at::addmm(w.output_bias, output, w.output_weight.t()));
   }
   if (!sampled && T > 0) {
-    const Tensor top = swap_row_order(dropped_output(attends ? outputs : hidden[L - 1], drop), T, B);
+    const Tensor top =
+        swap_row_order(dropped_output(attends ? outputs : hidden[L - 1], drop), T, B);
     if (project) {
       logits.view({B * T, V}).copy_(at::addmm(w.output_bias, top, w.output_weight.t()));
     } else {

@@ -4,6 +4,8 @@
 // loop that vectorizes (exp_ is plain arithmetic in float, core/cell_math.h)
 // and runs on the best ISA (core/cpu/isa.h). Sums are in kLanes partial sums
 // added in a fixed order, so that every ISA rounds alike.
+#include "loss/loss_kernels.h"
+
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 
@@ -12,7 +14,6 @@
 
 #include "core/cell_math.h"
 #include "core/cpu/isa.h"
-#include "loss/loss_kernels.h"
 
 namespace seq2seq_ext {
 
@@ -86,9 +87,8 @@ void softmax_cross_entropy_cpu(const SoftmaxCrossEntropyTensors& t) {
 template <>
 void LossKernels<c10::kCPU>::softmax_cross_entropy(const SoftmaxCrossEntropyTensors& t) {
   if (t.logits.size(0) == 0) return;
-  AT_DISPATCH_FLOATING_TYPES(t.logits.scalar_type(), "output_cross_entropy", [&] {
-    softmax_cross_entropy_cpu<scalar_t>(t);
-  });
+  AT_DISPATCH_FLOATING_TYPES(t.logits.scalar_type(), "output_cross_entropy",
+                             [&] { softmax_cross_entropy_cpu<scalar_t>(t); });
 }
 
 }  // namespace seq2seq_ext
