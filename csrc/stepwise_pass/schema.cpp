@@ -28,7 +28,6 @@ TORCH_LIBRARY_FRAGMENT(seq2seq_ext, m) {
       "str attention, bool input_feeding, Tensor[] state, Tensor values, Tensor mask, "
       "Tensor? keys_proj, Tensor[] dropout, int padding_idx, Tensor tokens, Tensor inputs, "
       "Tensor hidden, Tensor cells, Tensor workspace, Tensor context, Tensor attention_weights, "
-      "Tensor outputs, bool project=True) -> (Tensor[] grad_weights, Tensor[] grad_state, Tensor "
-      "grad_values, "
-      "Tensor grad_keys_proj)");
+      "Tensor outputs, bool project=True) -> (Tensor[] grad_weights, Tensor[] grad_state, "
+      "Tensor grad_values, Tensor grad_keys_proj)");
 }
