@@ -9,8 +9,9 @@
     python -m seq2seq_ext sweep --param lr --values 3e-4 1e-3 3e-3 --task arithmetic --out runs/lr
 
 Tasks: ``reverse_words``, ``arithmetic``, ``addition`` (generated) and ``tsv``
-(sentence pairs from --data, by default the English-French sample shipped with
-the package). ``train --config FILE.yaml`` reads a run config (data:, model:,
+(sentence pairs from --train-data, by default the English-French sample shipped
+with the package; --valid-data and --test-data, else cut from it; each a TSV
+file or SOURCE,TARGET parallel text files). ``train --config FILE.yaml`` reads a run config (data:, model:,
 train:, decode: sections, or the long option names as keys); options on the
 command line override it. Each command is a function of seq2seq_ext.nmt
 (run.py), which the examples call too. Under torchrun, ``train`` uses
