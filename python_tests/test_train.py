@@ -418,7 +418,7 @@ def test_checkpoints_without_what_evaluate_needs_fail_in_one_line(trained, tmp_p
         evaluate(RunConfig(device="cpu"), no_task)
     pairs = tmp_path / "pairs.tsv"
     pairs.write_text("w1 w2\tw2 w1\nw3 w4\tw4 w3\n")
-    assert evaluate(RunConfig(device="cpu"), no_task, test_data=pairs)["examples"] == 2
+    assert evaluate(RunConfig(device="cpu"), no_task, data=pairs)["examples"] == 2
     no_vocab = old_checkpoint(trained, tmp_path, tgt_vocab=None)
     argv = ["translate", "--checkpoint", str(no_vocab), "--device", "cpu", "w1"]
     with pytest.raises(SystemExit):

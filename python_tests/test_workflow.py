@@ -201,7 +201,7 @@ def test_the_references_are_not_normalized(walkthrough, tmp_path, monkeypatch):
         "translate_tokens",
         lambda self, sources: [Translation(oracle[tuple(s)], 0.0, None) for s in sources],
     )
-    evaluated = evaluate(RunConfig(device="cpu"), checkpoint, test_data=tmp_path / "nfkc.tsv")
+    evaluated = evaluate(RunConfig(device="cpu"), checkpoint, data=tmp_path / "nfkc.tsv")
     hypotheses = [tokenizer.detokenize(oracle[tuple(tokenizer.tokenize(s, "source"))], "target")
                   for s, _ in pairs]  # fmt: skip
     raw = [t for _, t in pairs]

@@ -112,7 +112,7 @@ def dispatch(args: argparse.Namespace) -> dict:
     if args.command == "train":
         return run.train(cfg)
     if args.command == "evaluate":
-        return run.evaluate(cfg, args.checkpoint, test_data=args.evaluate_on)
+        return run.evaluate(cfg, args.checkpoint, data=args.evaluate_on)
     if args.command == "translate":
         return run.translate(
             cfg,

@@ -131,17 +131,17 @@ def train_run(cfg: RunConfig) -> Optional[TrainedRun]:
     return TrainedRun(metrics, translator, test_pairs, evaluation["translations"])
 
 
-def evaluate(cfg: RunConfig, checkpoint=None, test_data=None) -> dict:
+def evaluate(cfg: RunConfig, checkpoint=None, data=None) -> dict:
     """The test-split metrics of `checkpoint` (default: cfg.out/best.pt),
-    decoded as cfg.decode says: on `test_data` (a TSV file or SOURCE,TARGET
-    parallel files, all their pairs), else on the test split of the data
+    decoded as cfg.decode says: on `data` (a test file: TSV, or SOURCE,TARGET
+    parallel text files; all their pairs), else on the test split of the data
     options stored in the checkpoint."""
     checkpoint = Path(cfg.out) / "best.pt" if checkpoint is None else checkpoint
     model, extra = load_model(checkpoint, device=cfg.device)
     translator = Translator.from_loaded(model, extra, checkpoint, **cfg.decode.translator_options())
     task = {**DataConfig().task_options(seed=0), **extra.get("data", {})}
-    if test_data:
-        task.update(task="tsv", test_data=str(test_data))
+    if data:
+        task.update(task="tsv", test_data=str(data))
     elif "data" not in extra:
         raise InputError(
             f"{checkpoint} does not say which task it was trained on: "
