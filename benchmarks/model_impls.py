@@ -17,7 +17,7 @@ from torch import nn
 
 from seq2seq_ext.models import Seq2Seq
 from seq2seq_ext.nmt.data import EOS_INDEX
-from seq2seq_ext.nmt.trainer import masked_cross_entropy
+from seq2seq_ext.nmt.trainer import adam, batch_loss
 
 from . import OURS
 from .calls import timed_call
@@ -149,13 +149,12 @@ def training_impls(config, batch, device):
 
 
 def _adam(model):
-    return torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    return adam(model, LEARNING_RATE)
 
 
 def _training_step(forward, model, optimizer, batch):
     """What seq2seq_ext.nmt.trainer.Trainer does with a batch (float32, teacher forcing)."""
-    logits = forward(batch.src, batch.src_lengths, batch.tgt)
-    loss, count = masked_cross_entropy(logits, batch.tgt[:, 1:], model.config.pad_index)
+    loss, count = batch_loss(forward, model, batch)
     (loss / count).backward()
     nn.utils.clip_grad_norm_(model.parameters(), CLIP)
     optimizer.step()

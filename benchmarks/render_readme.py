@@ -63,6 +63,20 @@ HEADLINES = [
         "torch.nn",
     ),
     (
+        "training",
+        "training epoch",
+        "bidirectional GRU B=64 S,T=5-30 E=64 H=256 V=3765 pairs=3200",
+        "fwd+bwd",
+        "torch.nn",
+    ),
+    (
+        "training",
+        "training epoch, input feeding",
+        "bidirectional GRU B=64 S,T=5-30 E=64 H=256 V=3765 pairs=3200",
+        "fwd+bwd",
+        "torch.nn",
+    ),
+    (
         "models",
         "greedy decode, int8 weights",
         "2-layer bidirectional GRU B=1 S=20 T=25 E=256 H=256 V=8000",

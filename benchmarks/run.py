@@ -35,7 +35,7 @@ import torch
 
 import seq2seq_ext
 
-from . import OURS, cases_attention, cases_cells, cases_layers, cases_models
+from . import OURS, cases_attention, cases_cells, cases_layers, cases_models, cases_training
 from .ceilings import ceiling_fields, higher_of, measure_ceilings
 from .charts import write_charts
 from .device import device_description
@@ -43,7 +43,7 @@ from .peers import onnxruntime_status
 from .report import markdown
 from .timing import PEAK_MEMORY_METHOD, measure_interleaved
 
-SUITES = (cases_cells, cases_layers, cases_attention, cases_models)
+SUITES = (cases_cells, cases_layers, cases_attention, cases_models, cases_training)
 TIMING = {"quick": dict(warmup=3, repeats=20), "full": dict(warmup=5, repeats=50)}
 
 

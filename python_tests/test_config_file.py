@@ -247,7 +247,7 @@ FLAT_CONFIGS = {
     "translate_tsv.yaml": "task: tsv\ncell: gru\nbidirectional: true\nattention: bahdanau\n"
     "layers: 2\nhidden: 256\ndropout: 0.1\nbatch-size: 32\nepochs: 60\nbeam: 4\n"
     "out: runs/translate\n",
-    "own_data.yaml": "task: tsv\ndata: seq2seq_ext/nmt/data/samples/eng-fra.tsv\n"
+    "own_data.yaml": "task: tsv\ntrain-data: seq2seq_ext/nmt/data/samples/eng-fra.tsv\n"
     "tokenizer: sentencepiece\nsubword-vocab-size: 60\nsubword-type: unigram\ncell: gru\n"
     "bidirectional: true\nattention: bahdanau\nhidden: 256\ndropout: 0.1\nbatch-size: 32\n"
     "epochs: 40\nearly-stopping-metric: bleu\npatience: 5\nbeam: 4\nout: runs/own_data\n",

@@ -81,14 +81,9 @@ def make_trainer(
             **config,
         )
     )
+    defaults = dict(lr=1e-2, lr_schedule="constant", teacher_forcing=(1.0, 0.5), progress=False)
     train_config = TrainConfig(
-        epochs=epochs,
-        lr=1e-2,
-        lr_schedule="constant",
-        teacher_forcing=(1.0, 0.5),
-        progress=False,
-        stop_after_epoch=stop_after_epoch,
-        **dict(training),
+        epochs=epochs, stop_after_epoch=stop_after_epoch, **{**defaults, **dict(training)}
     )
     return Trainer(model, train_loader, valid_loader, train_config, out_dir, validator=validator)
 

@@ -185,3 +185,20 @@ def luong_attention(query, keys, values, mask=None, W=None, lengths=None):
     if not _use_kernel("luong_attention", query):
         return reference.luong_attention(query, keys, values, mask, W)
     return torch.ops.seq2seq_ext.luong_attention(query, keys, values, mask, W)
+
+
+def output_cross_entropy(hidden, weight, bias, target, ignore_index=-100):
+    """The summed cross-entropy of an output layer's logits, ``hidden weight^T
+    + bias``, against ``target``, rows whose target is ``ignore_index`` (e.g.
+    padding) left out: what ``F.cross_entropy(F.linear(hidden, weight, bias),
+    target, ignore_index=ignore_index, reduction="sum")`` gives, without
+    holding the (rows, V) logits. hidden (..., H), weight (V, H), bias (V,) or
+    None, target (...) int64."""
+    hidden, target = hidden.reshape(-1, hidden.shape[-1]), target.reshape(-1)
+    if not _use_kernel("output_cross_entropy", hidden):
+        return reference.output_cross_entropy(hidden, weight, bias, target, ignore_index)
+    parameters = (hidden, weight) if bias is None else (hidden, weight, bias)
+    compute_grads = torch.is_grad_enabled() and any(t.requires_grad for t in parameters)
+    return torch.ops.seq2seq_ext.output_cross_entropy(
+        hidden, weight, bias, target, ignore_index, compute_grads
+    )[0]

@@ -171,3 +171,13 @@ def luong_attention(query, keys, values, mask=None, W=None):
     scores = torch.bmm(keys, query.unsqueeze(2)).squeeze(2)
     weights = masked_softmax(scores, mask)
     return torch.bmm(weights.unsqueeze(1), values).squeeze(1), weights
+
+
+@computed_in_float32_for_half_types
+def output_cross_entropy(hidden, weight, bias, target, ignore_index=-100):
+    """The summed cross-entropy of the logits ``hidden weight^T + bias`` against
+    ``target``, rows whose target is ``ignore_index`` left out: hidden (N, H),
+    weight (V, H), bias (V,) or None, target (N,) int64. An output layer
+    followed by torch's cross-entropy, which the op fuses."""
+    logits = F.linear(hidden, weight, bias)
+    return F.cross_entropy(logits, target, ignore_index=ignore_index, reduction="sum")

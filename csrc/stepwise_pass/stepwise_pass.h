@@ -7,7 +7,8 @@
 // drawing them, so that it is a function of its arguments.
 //
 // The op, seq2seq_ext::decoder_stepwise_pass, returns the logits (B, T, V) of
-// the T steps of tgt_in, and what it saved, every step's rows stacked
+// the T steps of tgt_in (project=False: the output layer's input instead, o_t
+// dropped out (B, T, H)), and what it saved, every step's rows stacked
 // time-major (row t * B + b is batch row b at step t):
 //   tokens (B, T) int64   the token each step read (the truth, or the previous
 //                         step's argmax where use_truth is False)
@@ -51,10 +52,13 @@ Tensor9 decoder_stepwise_pass(at::TensorList weights, c10::string_view cell,
                               c10::string_view attention, bool input_feeding, at::TensorList state,
                               const Tensor& values, const Tensor& mask, const OptTensor& keys_proj,
                               const Tensor& tgt_in, const OptTensor& use_truth,
-                              at::TensorList dropout, int64_t padding_idx) {
+                              at::TensorList dropout, int64_t padding_idx, bool project) {
   const at::OptionalDeviceGuard guard(at::device_of(values));
   auto [w, memory, s] = pass_args("decoder_stepwise_pass", weights, cell, attention, input_feeding,
                                   state, values, mask, keys_proj, tgt_in, use_truth, padding_idx);
+  TORCH_CHECK(project || !use_truth.has_value(),
+              "decoder_stepwise_pass: scheduled sampling (use_truth) feeds the logits' argmax, "
+              "so it needs project=True");
   const int64_t B = values.size(0), S = values.size(1), K = values.size(2), T = tgt_in.size(1);
   const int64_t L = static_cast<int64_t>(w.layers.size()), H = s.h[0].size(1);
   const int64_t V = w.vocab_size();
@@ -72,7 +76,7 @@ Tensor9 decoder_stepwise_pass(at::TensorList weights, c10::string_view cell,
   Tensor context = sized(attends, {T * B, K});
   Tensor attention_weights = sized(attends, {T * B, S});
   Tensor outputs = sized(attends, {T * B, H});
-  Tensor logits = at::empty({B, T, V}, options);
+  Tensor logits = at::empty({B, T, project ? V : H}, options);
   const DecoderStep<device> step(w, B);
   // With scheduled sampling a step may read the previous step's prediction,
   // so the logits come step by step; otherwise in one GEMM after the loop.
@@ -105,9 +109,13 @@ Tensor9 decoder_stepwise_pass(at::TensorList weights, c10::string_view cell,
     if (sampled) logits.select(1, t).copy_(at::addmm(w.output_bias, output, w.output_weight.t()));
   }
   if (!sampled && T > 0) {
-    const Tensor top = dropped_output(attends ? outputs : hidden[L - 1], drop);
-    logits.view({B * T, V})
-        .copy_(at::addmm(w.output_bias, swap_row_order(top, T, B), w.output_weight.t()));
+    const Tensor top =
+        swap_row_order(dropped_output(attends ? outputs : hidden[L - 1], drop), T, B);
+    if (project) {
+      logits.view({B * T, V}).copy_(at::addmm(w.output_bias, top, w.output_weight.t()));
+    } else {
+      logits.view({B * T, H}).copy_(top);
+    }
   }
   return {logits, tokens, inputs, hidden, cells, workspace, context, attention_weights, outputs};
 }

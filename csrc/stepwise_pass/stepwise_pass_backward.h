@@ -52,7 +52,7 @@ StepwiseGrads decoder_stepwise_pass_backward(
     const Tensor& mask, const OptTensor& keys_proj, at::TensorList dropout, int64_t padding_idx,
     const Tensor& tokens, const Tensor& inputs, const Tensor& hidden, const Tensor& cells,
     const Tensor& workspace, const Tensor& context, const Tensor& attention_weights,
-    const Tensor& outputs) {
+    const Tensor& outputs, bool project) {
   const char* op = "decoder_stepwise_pass_backward";
   const at::OptionalDeviceGuard guard(at::device_of(values));
   const auto [w, memory, s] = pass_args(op, weights, cell, attention, input_feeding, state, values,
@@ -65,7 +65,7 @@ StepwiseGrads decoder_stepwise_pass_backward(
   const auto sizes_if = [](bool wanted, std::vector<int64_t> sizes) {
     return wanted ? sizes : std::vector<int64_t>{0};
   };
-  check_tensor(op, "grad_logits", grad_logits, {B, T, V}, values, "values");
+  check_tensor(op, "grad_logits", grad_logits, {B, T, project ? V : H}, values, "values");
   check_tensor(op, "inputs", inputs, {T * B, w.layers[0].w_ih.size(1)}, values, "values");
   check_tensor(op, "hidden", hidden, {L, T * B, H}, values, "values");
   check_tensor(op, "cells", cells, sizes_if(w.is_lstm(), {L, T * B, H}), values, "values");
@@ -79,10 +79,12 @@ StepwiseGrads decoder_stepwise_pass_backward(
   const auto acc = options.dtype(at::toOpMathType(values.scalar_type()));
   const Tensor top_hidden = hidden[L - 1];
   const Tensor top = attends ? outputs : top_hidden;  // what the logits come from
-  // d o_t from the logits, every step at once, time-major like the buffers.
-  const Tensor grad_logits_rows = grad_logits.contiguous().view({B * T, V});
-  const Tensor grad_top =
-      dropped_output(swap_row_order(at::mm(grad_logits_rows, w.output_weight), B, T), drop);
+  // d o_t from the logits (or, project=False, given), every step at once,
+  // time-major like the buffers.
+  const Tensor grad_logits_rows = grad_logits.contiguous().view({B * T, project ? V : H});
+  const Tensor grad_top = dropped_output(
+      swap_row_order(project ? at::mm(grad_logits_rows, w.output_weight) : grad_logits_rows, B, T),
+      drop);
   std::vector<LayerGrads<device>> layers;
   for (int64_t l = 0; l < L; ++l) layers.emplace_back(w, l, T, B, values);
   Tensor grad_pre = at::empty({attends ? T * B : 0, H}, options);  // of W_c [h; context] + b_c
@@ -220,9 +222,13 @@ StepwiseGrads decoder_stepwise_pass_backward(
     grads.insert(grads.end(),
                  {at::mm(grad_pre.t(), at::cat({top_hidden, context}, 1)), grad_pre.sum(0)});
   }
-  grads.insert(grads.end(),
-               {at::mm(grad_logits_rows.t(), swap_row_order(dropped_output(top, drop), T, B)),
-                grad_logits_rows.sum(0)});
+  if (project) {
+    grads.insert(grads.end(),
+                 {at::mm(grad_logits_rows.t(), swap_row_order(dropped_output(top, drop), T, B)),
+                  grad_logits_rows.sum(0)});
+  } else {  // the output layer's weights were not used
+    grads.insert(grads.end(), {at::empty({0}, options), at::empty({0}, options)});
+  }
   return {grads, grad_state, grad_values.to(dtype),
           bahdanau ? grad_keys_proj.to(dtype) : at::empty({0}, options)};
 }

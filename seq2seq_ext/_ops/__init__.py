@@ -37,7 +37,10 @@ OPS = (
 DECODING_OPS = ("greedy_decode", "beam_search", "top_log_probs", "reduced_linear")
 # The decoder's step-by-step training pass (it has a *_backward op).
 TRAINING_OPS = ("decoder_stepwise_pass",)
-COMPILED_OPS = OPS + DECODING_OPS + TRAINING_OPS
+# The output layer and cross-entropy in one (its gradients come with the loss):
+# a CPU kernel; other devices run the reference.
+LOSS_OPS = ("output_cross_entropy",)
+COMPILED_OPS = OPS + DECODING_OPS + TRAINING_OPS + LOSS_OPS
 
 
 def _load_compiled():
@@ -72,7 +75,7 @@ if _C is None:
         stacklevel=2,
     )
 else:
-    from . import attention, cells, decoding, layers, stepwise_pass  # noqa: F401  (each registers its ops on import)
+    from . import attention, cells, decoding, layers, loss, stepwise_pass  # noqa: F401  (each registers its ops on import)
 
 
 def _has_kernel(op: str, device_type: str) -> bool:

@@ -6,10 +6,12 @@ one step at a time (input feeding, scheduled sampling, decoding)."""
 from typing import NamedTuple, Optional
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..functional import output_cross_entropy
 from .config import Seq2SeqConfig
-from .layers import make_attention, make_rnn
+from .layers import fused_loss_serves, make_attention, make_rnn
 
 
 class Memory(NamedTuple):
@@ -63,17 +65,26 @@ class AttentionDecoder(nn.Module):
         )
         return Memory(encoder_outputs, mask, keys_proj)
 
-    def forward(self, tgt_in: Tensor, state, memory: Memory):
-        """Teacher forcing without input feeding: tgt_in (B, T) -> logits (B, T, V),
+    def forward(self, tgt_in: Tensor, state, memory: Memory, project: bool = True):
+        """Teacher forcing without input feeding: tgt_in (B, T) -> logits (B, T, V)
+        (project=False: the output layer's input, o_t dropped out (B, T, H)),
         the final state, attention weights (B, T, S) (None without attention)."""
         if self.config.input_feeding:
             raise RuntimeError("a decoder with input feeding runs step by step: use step()")
         hidden, state = self.rnn(self.dropout(self.embedding(tgt_in)), state)
         outputs, weights = self._attend(hidden, memory)
-        return self.output(self.dropout(outputs)), state, weights
+        return self._project(self.dropout(outputs), project), state, weights
 
-    def step(self, token: Tensor, state, memory: Memory, feed: Optional[Tensor] = None):
-        """One step: token (B,) -> logits (B, V), the new state, weights (B, S)
+    def step(
+        self,
+        token: Tensor,
+        state,
+        memory: Memory,
+        feed: Optional[Tensor] = None,
+        project: bool = True,
+    ):
+        """One step: token (B,) -> logits (B, V) (project=False: the output
+        layer's input, o_t dropped out (B, H)), the new state, weights (B, S)
         (None without attention) and the output o_t to feed to the next step
         (used with input feeding; start with None, which means zeros)."""
         inputs = self.dropout(self.embedding(token))
@@ -84,7 +95,29 @@ class AttentionDecoder(nn.Module):
         hidden, state = self.rnn(inputs.unsqueeze(1), state)
         outputs, weights = self._attend(hidden, memory)
         outputs, weights = outputs.squeeze(1), (weights.squeeze(1) if weights is not None else None)
-        return self.output(self.dropout(outputs)), state, weights, outputs
+        return self._project(self.dropout(outputs), project), state, weights, outputs
+
+    def _project(self, outputs: Tensor, project: bool) -> Tensor:
+        return self.output(outputs) if project else outputs
+
+    def output_loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        """The summed cross-entropy of the output layer's logits of `outputs`
+        (what forward or step return with project=False) against `targets`
+        (their shape less the last dimension), pad_index left out. On the
+        fused backend one op (functional.output_cross_entropy: the output
+        layer, log-softmax and cross-entropy with their gradients, padding
+        rows skipped, the logits never held whole); else the output layer,
+        then torch's cross-entropy (in float32 for half-type logits)."""
+        pad = self.config.pad_index
+        if fused_loss_serves(self.config, outputs.device):
+            bias = self.output.bias
+            return output_cross_entropy(outputs, self.output.weight, bias, targets, pad)
+        logits = self.output(outputs)
+        if logits.dtype in (torch.float16, torch.bfloat16):
+            logits = logits.float()
+        return F.cross_entropy(
+            logits.flatten(0, -2), targets.flatten(), ignore_index=pad, reduction="sum"
+        )
 
     def decoding_weights(self) -> list:
         """This decoder's weights in the decoding ops' order (csrc/decoding/decoder_args.h),

@@ -1,9 +1,12 @@
-"""The recurrent layer and attention a model uses, for either backend: this
-package's fused modules, or torch.nn's layers with the pure-PyTorch attention.
-Both have the same parameters, so a state_dict moves between backends."""
+"""The recurrent layer, attention and training loss a model uses, for either
+backend: this package's fused modules and ops, or torch.nn's layers with the
+pure-PyTorch attention and torch's cross-entropy. Both have the same
+parameters, so a state_dict moves between backends."""
 
+import torch
 from torch import nn
 
+from .._ops import KERNELS
 from ..cell_types import CELL_TYPES
 from ..nn import BahdanauAttention, FusedGRU, FusedLSTM, FusedRNN, LuongAttention
 from .config import Seq2SeqConfig
@@ -38,3 +41,16 @@ def make_attention(config: Seq2SeqConfig):
         return None
     method = config.attention[len("luong-") :]
     return LuongAttention(query_size, key_size, method=method, backend=config.backend)
+
+
+def fused_loss_serves(config: Seq2SeqConfig, device) -> bool:
+    """Whether the decoder's training loss runs as the fused op
+    output_cross_entropy: the fused backend with its kernel on `device`, and
+    no autocast region (the op runs its arguments' dtype; under autocast the
+    output layer runs in the autocast dtype, as torch.nn's would)."""
+    device_type = torch.device(device).type
+    return (
+        config.backend == "fused"
+        and KERNELS.get(("output_cross_entropy", device_type), False)
+        and not torch.is_autocast_enabled(device_type)
+    )

@@ -43,8 +43,12 @@ class Seq2Seq(nn.Module):
         tgt: Tensor,
         teacher_forcing_ratio: float = 1.0,
         loop: str = "auto",
+        project: bool = True,
     ):
-        """-> logits (B, T-1, V) predicting tgt[:, 1:] from tgt[:, :-1].
+        """-> logits (B, T-1, V) predicting tgt[:, 1:] from tgt[:, :-1]; with
+        ``project=False``, the output layer's input instead, (B, T-1, H), for
+        ``decoder.output_loss`` (the output layer and the cross-entropy in one;
+        not with scheduled sampling, which needs the logits).
 
         With ``teacher_forcing_ratio`` < 1 (scheduled sampling), each example's
         next input is the true token with that probability, else the model's own
@@ -64,10 +68,15 @@ class Seq2Seq(nn.Module):
             raise ValueError(
                 f"teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio}"
             )
+        if not project and teacher_forcing_ratio < 1.0:
+            raise ValueError(
+                "scheduled sampling (teacher_forcing_ratio < 1) feeds the logits' argmax:"
+                " it needs project=True"
+            )
         memory, state = self.encode(src, src_lengths)
         tgt_in = tgt[:, :-1]
         if teacher_forcing_ratio == 1.0 and not self.config.input_feeding:
-            logits, _, _ = self.decoder(tgt_in, state, memory)
+            logits, _, _ = self.decoder(tgt_in, state, memory, project)
             return logits
         # Scheduled sampling: whether each step of each example reads the true token.
         use_truth = None
@@ -80,16 +89,17 @@ class Seq2Seq(nn.Module):
                 use_truth,
                 self.decoder.dropout_masks(tgt_in.shape[1], tgt_in.shape[0], like=memory.values),
                 self.config.pad_index,
+                project,
             )[0]
-        return self._decode_step_by_step(tgt_in, state, memory, use_truth)
+        return self._decode_step_by_step(tgt_in, state, memory, use_truth, project)
 
-    def _decode_step_by_step(self, tgt_in: Tensor, state, memory: Memory, use_truth):
+    def _decode_step_by_step(self, tgt_in: Tensor, state, memory: Memory, use_truth, project=True):
         logits, feed = [], None
         for step in range(tgt_in.shape[1]):
             token = tgt_in[:, step]
             if step > 0 and use_truth is not None:
                 token = torch.where(use_truth[:, step], token, logits[-1].argmax(dim=1))
-            step_logits, state, _, feed = self.decoder.step(token, state, memory, feed)
+            step_logits, state, _, feed = self.decoder.step(token, state, memory, feed, project)
             logits.append(step_logits)
         return torch.stack(logits, dim=1)
 

@@ -10,8 +10,9 @@
     python -m seq2seq_ext export --checkpoint runs/reverse/best.pt --out runs/reverse/onnx
 
 Tasks: ``reverse_words``, ``arithmetic``, ``addition`` (generated) and ``tsv``
-(sentence pairs from --data, by default the English-French sample shipped with
-the package). ``train --config FILE.yaml`` reads a run config (data:, model:,
+(sentence pairs from --train-data, by default the English-French sample shipped
+with the package; --valid-data and --test-data, else cut from it; each a TSV
+file or SOURCE,TARGET parallel text files). ``train --config FILE.yaml`` reads a run config (data:, model:,
 train:, decode: sections, or the long option names as keys); options on the
 command line override it. Each command is a function of seq2seq_ext.nmt
 (run.py), which the examples call too. Under torchrun, ``train`` uses
@@ -59,10 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = commands.add_parser("evaluate", help="test-split metrics of a checkpoint")
     evaluation.add_argument("--checkpoint", required=True)
     evaluation.add_argument(
+        "--test-data",
         "--data",
         dest="evaluate_on",
         metavar="FILE",
-        help="evaluate on all pairs of this TSV file instead",
+        help="evaluate on all pairs of this TSV file (or SOURCE,TARGET parallel text files)"
+        " instead of the checkpoint's test split",
     )
     add_decode_arguments(evaluation)
     translation = commands.add_parser(

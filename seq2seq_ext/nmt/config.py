@@ -32,6 +32,7 @@ from typing import Optional
 
 import torch
 
+from ..errors import InputError
 from ..models import Seq2SeqConfig
 from ..models.inference import PRECISIONS
 from .data import EOS_INDEX, PAD_INDEX, SOS_INDEX, TASKS, TOKENIZER_KINDS
@@ -61,16 +62,26 @@ def _check_choice(owner: str, name: str, value, allowed) -> None:
 
 @dataclass
 class DataConfig:
-    """The task's sentence pairs (generated, or read from a TSV file), split
-    80/10/10 with the run's seed (train.seed), and how text becomes tokens."""
+    """The task's sentence pairs, generated or read from files (task tsv: a
+    TSV file or two parallel text files each, data.read_pairs), their train,
+    valid and test splits (a split not given as a file is cut from the
+    training pairs, 80/10/10 when none is, with the run's seed train.seed),
+    and how text becomes tokens."""
 
     task: str = "reverse_words"  # one of TASKS
-    data: Optional[str] = None  # tsv: the file (default: the English-French sample)
-    max_pairs: Optional[int] = None  # tsv: read at most this many pairs
-    tokenizer: Optional[str] = None  # default: word for reverse_words and tsv, char otherwise
-    subword_vocab_size: int = 8000  # sentencepiece: pieces per model
-    subword_type: str = "unigram"  # sentencepiece: unigram or bpe
-    joint_vocab: bool = False  # sentencepiece: one model for source and target text
+    train_data: Optional[str] = None  # tsv: the training pairs (default: the English-French sample)
+    valid_data: Optional[str] = None  # tsv: the validation pairs (default: cut from train-data)
+    test_data: Optional[str] = None  # tsv: the test pairs (default: cut from train-data)
+    data: Optional[str] = None  # tsv: the older name of train_data
+    max_pairs: Optional[int] = None  # tsv: read at most this many training pairs
+    tokenizer: Optional[str] = None  # default: sentencepiece with a subword model, word for
+    # reverse_words and tsv, char otherwise
+    subword_model: Optional[str] = None  # sentencepiece: one model file for both sides
+    source_subword_model: Optional[str] = None  # sentencepiece: the source side's model file
+    target_subword_model: Optional[str] = None  # sentencepiece: the target side's model file
+    subword_vocab_size: int = 8000  # sentencepiece: pieces per model learnt
+    subword_type: str = "unigram"  # sentencepiece: unigram or bpe, for a model learnt
+    joint_vocab: bool = False  # sentencepiece: learn one model for source and target text
     examples: int = 20000  # generated pairs
     min_len: int = 3  # reverse_words: words per sentence
     max_len: int = 10
@@ -82,20 +93,54 @@ class DataConfig:
         _check_choice("DataConfig", "task", self.task, TASKS)
         _check_choice("DataConfig", "tokenizer", self.tokenizer, (None, *TOKENIZER_KINDS))
         _check_choice("DataConfig", "subword_type", self.subword_type, SUBWORD_TYPES)
-        if self.data is not None:
-            self.data = str(self.data)  # a Path too; checkpoints store text
+        for name in (*DATA_FILES, *SUBWORD_MODEL_FILES):
+            if getattr(self, name) is not None:
+                setattr(self, name, str(getattr(self, name)))  # a Path too; checkpoints store text
+        self._check_files()
+
+    def _check_files(self) -> None:
+        """The files' options fit together (InputError naming them otherwise)."""
+        given = [_option_name(name) for name in DATA_FILES if getattr(self, name)]
+        if given and self.task != "tsv":
+            raise InputError(f"{', '.join(given)}: files of text are read by --task tsv, add it")
+        if self.train_data and self.data:
+            raise InputError("give train-data or data (its older name), not both")
+        models = [_option_name(name) for name in SUBWORD_MODEL_FILES if getattr(self, name)]
+        if models and self.tokenizer_kind != "sentencepiece":
+            raise InputError(f"{models[0]} is a sentencepiece model: use --tokenizer sentencepiece")
+        if self.subword_model and len(models) > 1:
+            raise InputError(
+                "subword-model is one model for both sides: give it, or source-subword-model"
+                " and target-subword-model, not both"
+            )
+        if self.joint_vocab and models and not self.subword_model:
+            raise InputError(
+                f"joint-vocab learns one model for both sides, but {models[0]} gives one side's:"
+                " give one model for both (subword-model), or leave joint-vocab out"
+            )
 
     @property
     def tokenizer_kind(self) -> str:
-        """The tokenizer, its default resolved by the task."""
+        """The tokenizer, its default resolved by the subword models and the task."""
         if self.tokenizer is not None:
             return self.tokenizer
+        if any(getattr(self, name) for name in SUBWORD_MODEL_FILES):
+            return "sentencepiece"
         return "word" if self.task in ("reverse_words", "tsv") else "char"
 
     def task_options(self, seed: int) -> dict:
         """The options the data functions (task_splits, ...) take, and a
         checkpoint stores as extra["data"] to rebuild the test split."""
         return {**asdict(self), "tokenizer": self.tokenizer_kind, "seed": seed}
+
+
+# The data section's files: of the pairs, and of the subword models.
+DATA_FILES = ("train_data", "valid_data", "test_data", "data")
+SUBWORD_MODEL_FILES = ("subword_model", "source_subword_model", "target_subword_model")
+
+
+def _option_name(field_name: str) -> str:
+    return field_name.replace("_", "-")
 
 
 @dataclass

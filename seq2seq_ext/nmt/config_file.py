@@ -88,11 +88,14 @@ def _kind(value) -> str:
     return _NOT_A_SINGLE_VALUE.get(type(value), type(value).__name__)
 
 
-def write_config(path, args: argparse.Namespace, parser: argparse.ArgumentParser, sections=None):
+def write_config(
+    path, args: argparse.Namespace, parser: argparse.ArgumentParser, sections=None, notes=()
+):
     """Every option of `parser` with its value in `args`, as YAML that
     config_arguments reads back to the same args (options whose value is None
     left out), a section's under its name (by the first of its keys that sets
-    it); the file is written whole or not at all, its folder made if missing."""
+    it), after `notes` as comment lines; the file is written whole or not at
+    all, its folder made if missing."""
     section_of = {}
     for section, keys in (sections or {}).items():
         for key, option in keys.items():
@@ -112,6 +115,7 @@ def write_config(path, args: argparse.Namespace, parser: argparse.ArgumentParser
         settings[option] = _yaml_value(value)
     settings.update((section, values) for section, values in grouped.items() if values)
     with atomic_output(path) as file:
+        file.writelines(f"# {line}\n" for line in notes)
         yaml.safe_dump(settings, file, sort_keys=False, allow_unicode=True)
 
 

@@ -49,13 +49,18 @@ def exact_match(predictions: Sequence[Tokens], references: Sequence[Tokens]) -> 
     return sum(list(p) == list(r) for p, r in zip(predictions, references)) / len(predictions)
 
 
-def corpus_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
-    """sacreBLEU's corpus BLEU and chrF (in [0, 100]) of detokenized sentences,
-    one reference each, with their signatures (the settings and sacreBLEU's
-    version: BLEU's 13a tokenization and exp smoothing, chrF's character
-    6-grams), so the numbers compare with published ones. No sentences: 0."""
+def corpus_scores(
+    hypotheses: Sequence[str], references: Sequence[str], lowercase: bool = False
+) -> dict:
+    """sacreBLEU's corpus BLEU and chrF (in [0, 100]) of detokenized sentences
+    against one reference each, as the test set holds them (sacreBLEU's
+    convention: no normalization of the references), with their signatures
+    (the settings and sacreBLEU's version: BLEU's 13a tokenization and exp
+    smoothing, chrF's character 6-grams), so the numbers compare with
+    published ones. `lowercase` compares case-insensitively (the signatures
+    say case:lc), for a model whose tokenizer lowercases. No sentences: 0."""
     _check_parallel("corpus_scores", hypotheses, references)
-    bleu, chrf = BLEU(), CHRF()
+    bleu, chrf = BLEU(lowercase=lowercase), CHRF(lowercase=lowercase)
     if not hypotheses:
         return {"bleu": 0.0, "chrf": 0.0, "bleu_signature": "", "chrf_signature": ""}
     bleu_score = bleu.corpus_score(list(hypotheses), [list(references)]).score

@@ -80,29 +80,70 @@ SETTINGS = (
     _setting("data", "task", choices=TASKS),
     _setting(
         "data",
-        "data",
-        help="a UTF-8 TSV file, one source<TAB>target pair a line (task tsv); further"
-        " columns, such as tatoeba's attribution, are ignored",
+        "train_data",
+        metavar="FILE",
+        help="the training pairs (task tsv): a UTF-8 TSV file, one source<TAB>target pair a"
+        " line (further columns, such as tatoeba's attribution, are ignored), or two parallel"
+        " text files, one sentence a line, as SOURCE,TARGET (e.g. train.en,train.fr); default:"
+        " the English-French sample",
     ),
     _setting(
-        "data", "max_pairs", type=POSITIVE_INT, help="read at most this many pairs (task tsv)"
+        "data",
+        "valid_data",
+        metavar="FILE",
+        help="the validation pairs, as --train-data's; default: 10%% of --train-data's pairs",
+    ),
+    _setting(
+        "data",
+        "test_data",
+        metavar="FILE",
+        help="the test pairs, as --train-data's; default: 10%% of --train-data's pairs",
+    ),
+    _setting("data", "data", metavar="FILE", help="the older name of --train-data"),
+    _setting(
+        "data",
+        "max_pairs",
+        type=POSITIVE_INT,
+        help="read at most this many training pairs (task tsv)",
     ),
     _setting(
         "data",
         "tokenizer",
         choices=TOKENIZER_KINDS,
-        help="default: word for reverse_words and tsv, char otherwise; sentencepiece: subwords"
-        " learnt from the training split (task tsv), stored in the checkpoint",
+        help="default: sentencepiece with a subword model, else word for reverse_words and tsv,"
+        " char otherwise; sentencepiece: subwords (task tsv), the models given or learnt from"
+        " the training split, stored in the checkpoint",
+    ),
+    _setting(
+        "data",
+        "subword_model",
+        metavar="FILE",
+        help="sentencepiece: a model file (sentencepiece's .model) for both sides, used as it is",
+    ),
+    _setting(
+        "data",
+        "source_subword_model",
+        metavar="FILE",
+        help="sentencepiece: the source side's model file (the target's: given or learnt)",
+    ),
+    _setting(
+        "data",
+        "target_subword_model",
+        metavar="FILE",
+        help="sentencepiece: the target side's model file (the source's: given or learnt)",
     ),
     _setting(
         "data",
         "subword_vocab_size",
         type=POSITIVE_INT,
-        help="sentencepiece: pieces per model (at most what the data allows)",
+        help="sentencepiece: pieces per model learnt (at most what the data allows)",
     ),
     _setting("data", "subword_type", choices=SUBWORD_TYPES),
     _setting(
-        "data", "joint_vocab", **FLAG, help="sentencepiece: one model for source and target text"
+        "data",
+        "joint_vocab",
+        **FLAG,
+        help="sentencepiece: learn one model for source and target text",
     ),
     _setting("data", "examples", type=POSITIVE_INT, help="generated pairs"),
     _setting("data", "min_len", type=POSITIVE_INT, help="words per sentence (reverse_words)"),
@@ -324,6 +365,7 @@ def with_settings(cfg: RunConfig, settings: Mapping, source: str = "settings") -
     return replace(changed, train=replace(changed.train, stop_after_epoch=stop))
 
 
-def write_run_config(path, cfg: RunConfig) -> None:
-    """`cfg` as a sectioned YAML file that load_config reads back to it."""
-    write_config(path, namespace_of(cfg), train_parser(), SECTIONS)
+def write_run_config(path, cfg: RunConfig, notes: Sequence[str] = ()) -> None:
+    """`cfg` as a sectioned YAML file that load_config reads back to it, with
+    `notes` (e.g. where each split came from) as comment lines at its top."""
+    write_config(path, namespace_of(cfg), train_parser(), SECTIONS, notes)

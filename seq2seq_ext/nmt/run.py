@@ -28,7 +28,15 @@ from ..models import Seq2Seq
 from . import data as datasets
 from . import distributed
 from .config import DataConfig, RunConfig
-from .data import fit_tokenizer, task_pairs, task_splits, task_text_splits
+from .data import (
+    describe_splits,
+    fit_tokenizer,
+    read_test_split,
+    reference_texts,
+    task_splits,
+    task_text_splits,
+    tokenized,
+)
 from .options import with_settings, write_run_config
 from .tensorboard_log import summary_writer_class
 from .trainer import Trainer, load_model
@@ -68,6 +76,7 @@ def train_run(cfg: RunConfig) -> Optional[TrainedRun]:
     text_splits = task_text_splits(task)
     tokenizer = fit_tokenizer(task, text_splits[0])
     train_pairs, valid_pairs, test_pairs = task_splits(task, tokenizer, text_splits)
+    splits = describe_splits(task, [len(split) for split in text_splits])
     out = Path(cfg.out)
     src_vocab = datasets.Vocab.build(source for source, _ in train_pairs)
     tgt_vocab = datasets.Vocab.build(target for _, target in train_pairs)
@@ -85,14 +94,19 @@ def train_run(cfg: RunConfig) -> Optional[TrainedRun]:
     )
     valid_loader = datasets.make_loader(valid_pairs, shuffle=False, **loader_options)
     validator = TranslationValidator(
-        valid_pairs, src_vocab, tgt_vocab, tokenizer, max_len=cfg.decode.decode_len
+        valid_pairs,
+        src_vocab,
+        tgt_vocab,
+        tokenizer,
+        max_len=cfg.decode.decode_len,
+        references=reference_texts(task, text_splits[1]),
     )
     extra = {**vocab_state(src_vocab, tgt_vocab, tokenizer), "data": task}
     trainer = Trainer(model, train_loader, valid_loader, cfg.train, out, device, extra, validator)
     if not cfg.restart:
         trainer.check_resumable()  # before config.yaml is replaced
     if rank == 0:
-        write_run_config(out / "config.yaml", cfg)
+        write_run_config(out / "config.yaml", cfg, ["The splits this run used:", *splits])
     history = trainer.fit(resume=not cfg.restart)
     if rank != 0:
         distributed.stop()
@@ -100,11 +114,12 @@ def train_run(cfg: RunConfig) -> Optional[TrainedRun]:
     translator = Translator.from_checkpoint(
         out / "best.pt", device=device, **cfg.decode.translator_options()
     )
-    evaluation = translator.evaluate(test_pairs)
+    evaluation = translator.evaluate(test_pairs, reference_texts(task, text_splits[2]))
     best = trainer.best_record()
     metrics = {
         "task": cfg.data.task,
         "test_examples": len(test_pairs),
+        "splits": splits,
         **evaluation["scores"],
         "valid_loss": best["valid_loss"],
         "valid_token_accuracy": best["valid_token_accuracy"],
@@ -121,27 +136,27 @@ def train_run(cfg: RunConfig) -> Optional[TrainedRun]:
 
 def evaluate(cfg: RunConfig, checkpoint=None, data=None) -> dict:
     """The test-split metrics of `checkpoint` (default: cfg.out/best.pt),
-    decoded as cfg.decode says. The split is rebuilt from the task options
-    stored in the checkpoint; `data` (a TSV file) evaluates on all its pairs
-    instead."""
+    decoded as cfg.decode says: on `data` (a test file: TSV, or SOURCE,TARGET
+    parallel text files; all their pairs), else on the test split of the data
+    options stored in the checkpoint."""
     checkpoint = Path(cfg.out) / "best.pt" if checkpoint is None else checkpoint
     model, extra = load_model(checkpoint, device=cfg.device)
     translator = Translator.from_loaded(model, extra, checkpoint, **cfg.decode.translator_options())
+    task = {**DataConfig().task_options(seed=0), **extra.get("data", {})}
     if data:
-        task = {**DataConfig().task_options(seed=0), **extra.get("data", {})}
-        task.update(task="tsv", data=str(data), max_pairs=None)
-        test_pairs = task_pairs(task, translator.tokenizer)
-    elif "data" in extra:
-        test_pairs = task_splits(extra["data"], translator.tokenizer)[2]
-    else:
+        task.update(task="tsv", test_data=str(data))
+    elif "data" not in extra:
         raise InputError(
             f"{checkpoint} does not say which task it was trained on: "
-            "give a TSV file to evaluate on (--data)"
+            "give a file to evaluate on (--test-data)"
         )
-    evaluation = translator.evaluate(test_pairs)
+    text_pairs = read_test_split(task)
+    evaluation = translator.evaluate(
+        tokenized(text_pairs, translator.tokenizer, task), reference_texts(task, text_pairs)
+    )
     return {
         "checkpoint": str(checkpoint),
-        "examples": len(test_pairs),
+        "examples": len(text_pairs),
         "beam": cfg.decode.beam,
         "weights": cfg.decode.weights,
         **evaluation["scores"],

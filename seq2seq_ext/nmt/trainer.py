@@ -56,6 +56,28 @@ def masked_cross_entropy(logits: Tensor, targets: Tensor, pad_index: int):
     return loss, int((targets != pad_index).sum())
 
 
+def batch_loss(network, model: Seq2Seq, batch, teacher_forcing_ratio: float = 1.0):
+    """The summed cross-entropy of a batch's targets and their number, as the
+    Trainer computes it: `network` is `model` or its DistributedDataParallel
+    wrapper. With teacher forcing throughout, the decoder's outputs go to the
+    output layer and the loss in one (decoder.output_loss: on the fused
+    backend, one op without the logits); scheduled sampling feeds the logits'
+    argmax, so it computes them."""
+    targets = batch.tgt[:, 1:]
+    pad = model.config.pad_index
+    if teacher_forcing_ratio < 1.0:
+        logits = network(batch.src, batch.src_lengths, batch.tgt, teacher_forcing_ratio)
+        return masked_cross_entropy(logits, targets, pad)
+    outputs = network(batch.src, batch.src_lengths, batch.tgt, project=False)
+    return model.decoder.output_loss(outputs, targets), int((targets != pad).sum())
+
+
+def adam(model: nn.Module, lr: float) -> torch.optim.Adam:
+    """The Trainer's optimizer: Adam, its fused implementation (one kernel
+    for all parameters; CPU and CUDA)."""
+    return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+
+
 @dataclass
 class TrainConfig:
     """How to train: the Trainer's settings, and the run config's train section
@@ -149,7 +171,7 @@ class Trainer:
         self.train_loader, self.valid_loader = train_loader, valid_loader
         self.out_dir = Path(out_dir)
         self.extra_state = extra_state or {}  # saved with every checkpoint (e.g. vocabularies)
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        self.optimizer = adam(model, config.lr)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=config.amp == "fp16")
         self.network = (
             nn.parallel.DistributedDataParallel(model) if distributed.is_running() else model
@@ -217,10 +239,7 @@ class Trainer:
         for batch in batches:
             batch = batch.to(self.device)
             with self._autocast():
-                logits = self.network(batch.src, batch.src_lengths, batch.tgt, ratio)
-                loss, count = masked_cross_entropy(
-                    logits, batch.tgt[:, 1:], self.model.config.pad_index
-                )
+                loss, count = batch_loss(self.network, self.model, batch, ratio)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss / max(count, 1)).backward()
             if self.config.clip > 0:

@@ -133,17 +133,24 @@ class Translator:
                 )
         return results
 
-    def evaluate(self, pairs: Sequence) -> dict:
-        """Exact match (of the tokens), sacreBLEU's BLEU and chrF (of the
-        detokenized text, with their signatures) of the translations of
-        (source tokens, reference tokens) pairs, and the translations."""
+    def evaluate(self, pairs: Sequence, references: Optional[Sequence[str]] = None) -> dict:
+        """Exact match (of the tokens), sacreBLEU's BLEU and chrF (with their
+        signatures) of the translations of (source tokens, reference tokens)
+        pairs, and the translations. BLEU and chrF compare the detokenized
+        translations with `references`, the reference sentences as the test
+        set holds them (default: the reference tokens detokenized, for tasks
+        without text); case-insensitively where the tokenizer lowercases."""
         translations = self.translate_tokens([source for source, _ in pairs])
         hypotheses = [t.tokens for t in translations]
-        references = [list(reference) for _, reference in pairs]
+        reference_tokens = [list(reference) for _, reference in pairs]
+        if references is None:
+            references = [self.detokenize(r) for r in reference_tokens]
         scores = {
-            "exact_match": metrics.exact_match(hypotheses, references),
+            "exact_match": metrics.exact_match(hypotheses, reference_tokens),
             **metrics.corpus_scores(
-                [self.detokenize(h) for h in hypotheses], [self.detokenize(r) for r in references]
+                [self.detokenize(h) for h in hypotheses],
+                references,
+                lowercase=self.tokenizer.lowercase,
             ),
         }
         return {"scores": scores, "translations": translations}
@@ -151,21 +158,29 @@ class Translator:
 
 class TranslationValidator:
     """The Trainer's validator: after each epoch, the validation pairs decoded
-    greedily, their exact match, BLEU and chrF (as valid_*, with the
-    signatures), and the attention of the first pair for TensorBoard."""
+    greedily, their exact match, BLEU and chrF against `references` (the
+    validation targets as the data holds them; see Translator.evaluate) as
+    valid_*, with the signatures, and the attention of the first pair for
+    TensorBoard."""
 
     def __init__(
-        self, pairs: Sequence, src_vocab: Vocab, tgt_vocab: Vocab, tokenizer: Tokenizer, max_len
+        self,
+        pairs: Sequence,
+        src_vocab: Vocab,
+        tgt_vocab: Vocab,
+        tokenizer: Tokenizer,
+        max_len,
+        references: Optional[Sequence[str]] = None,
     ) -> None:
         self.pairs, self.src_vocab, self.tgt_vocab = pairs, src_vocab, tgt_vocab
-        self.tokenizer, self.max_len = tokenizer, max_len
+        self.tokenizer, self.max_len, self.references = tokenizer, max_len, references
         self.attention_example = None  # (weights, source tokens, output tokens)
 
     def __call__(self, model: Seq2Seq) -> dict:
         translator = Translator(
             model, self.src_vocab, self.tgt_vocab, self.tokenizer, max_len=self.max_len
         )
-        evaluation = translator.evaluate(self.pairs)
+        evaluation = translator.evaluate(self.pairs, self.references)
         self.attention_example = attention_example(evaluation["translations"][0], self.pairs[0][0])
         return {
             (name if name.endswith("signature") else f"valid_{name}"): value

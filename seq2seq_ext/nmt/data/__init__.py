@@ -1,16 +1,21 @@
 """Data for the example tasks: vocabularies, tokenizers, sentence pairs from
-TSV files, synthetic task generators, and padded, length-bucketed batches."""
+TSV or parallel text files, synthetic task generators, a task's splits, and
+padded, length-bucketed batches."""
 
 from .batching import Batch, BucketBatchSampler, Seq2SeqDataset, collate, make_loader, pad_sequences
-from .pairs import ENG_FRA_SAMPLE, read_lines, read_tsv_pairs
+from .pairs import ENG_FRA_SAMPLE, read_lines, read_pairs, read_parallel_pairs, read_tsv_pairs
 from .task_data import (
     SPLIT,
     TASKS,
+    describe_splits,
     fit_tokenizer,
+    read_test_split,
+    reference_texts,
     task_pairs,
     task_splits,
     task_text_pairs,
     task_text_splits,
+    tokenized,
 )
 from .tasks import (
     add_two_digits_examples,
@@ -58,6 +63,8 @@ __all__ = [
     "TOKENIZER_KINDS",
     "Tokenizer",
     "read_tsv_pairs",
+    "read_parallel_pairs",
+    "read_pairs",
     "read_lines",
     "ENG_FRA_SAMPLE",
     "add_two_digits_examples",
@@ -72,6 +79,10 @@ __all__ = [
     "task_text_pairs",
     "task_text_splits",
     "fit_tokenizer",
+    "describe_splits",
+    "read_test_split",
+    "reference_texts",
+    "tokenized",
     "Seq2SeqDataset",
     "Batch",
     "collate",

@@ -1,12 +1,15 @@
 """Subword tokenization with sentencepiece, trained and kept in memory.
 
 A ``SubwordModel`` is one sentencepiece model (unigram or BPE) trained on a
-task's text. Its bytes go into the checkpoint, so a checkpoint alone
-tokenizes and detokenizes, with no model file beside it::
+task's text, or read from a ``.model`` file that sentencepiece wrote (shared
+with another system, or learnt on more text). Its bytes go into the
+checkpoint, so a checkpoint alone tokenizes and detokenizes, with no model
+file beside it::
 
     model = SubwordModel.train(sentences, vocab_size=150, subword_type="bpe")
     model.encode("They read the letter.")  # ["▁They", "▁read", "▁the", "▁let", "te", "r", "."]
     SubwordModel(model.to_bytes())          # the same model again
+    SubwordModel.load("spm.model")          # a model file, used as it is
 
 Training is reproducible: the same sentences and options give the same bytes.
 Text keeps its case and goes through sentencepiece's default ``nmt_nfkc``
@@ -64,6 +67,23 @@ class SubwordModel:
         except RuntimeError as error:
             raise ValueError(
                 f"not a sentencepiece model ({len(model_bytes)} bytes): sentencepiece says {error}"
+            ) from None
+
+    @classmethod
+    def load(cls, path) -> "SubwordModel":
+        """The sentencepiece model in the file at `path`, as it is; InputError
+        naming the file if it cannot be read or is not a sentencepiece model."""
+        try:
+            with open(path, "rb") as file:
+                model_bytes = file.read()
+        except OSError as error:
+            raise InputError(f"{path}: cannot read the file ({error.strerror})") from None
+        try:
+            return cls(model_bytes)
+        except ValueError:
+            raise InputError(
+                f"{path}: not a sentencepiece model (sentencepiece cannot read its"
+                f" {len(model_bytes)} bytes); give a .model file that sentencepiece wrote"
             ) from None
 
     @classmethod

@@ -73,25 +73,31 @@ class Tokenizer:
         vocab_size: int,
         subword_type: str,
         joint: bool = False,
+        model_files=None,
     ) -> "Tokenizer":
-        """The tokenizer of `kind`; for sentencepiece, its models trained on the
-        (source, target) text pairs of the training split: one per side, or
-        one on both sides' text with `joint`."""
+        """The tokenizer of `kind`; for sentencepiece, its models: read as they
+        are from `model_files` ({side: path}, e.g. the same file for both
+        sides), the other sides' trained on the (source, target) text pairs of
+        the training split: one per side, or one on both sides' text with
+        `joint`."""
         if kind != "sentencepiece":
             return cls(kind)
         from .subwords import SubwordModel
 
-        sources, targets = [s for s, _ in train_pairs], [t for _, t in train_pairs]
-        if joint:
+        files = dict(model_files or {})
+        loaded = {path: SubwordModel.load(path) for path in set(files.values())}
+        models = {side: loaded[path] for side, path in files.items()}
+        texts = {"source": [s for s, _ in train_pairs], "target": [t for _, t in train_pairs]}
+        if joint and not models:
             shared = SubwordModel.train(
-                sources + targets, vocab_size, subword_type, "the joint text"
+                texts["source"] + texts["target"], vocab_size, subword_type, "the joint text"
             )
             models = {"source": shared, "target": shared}
-        else:
-            models = {
-                side: SubwordModel.train(text, vocab_size, subword_type, f"the {side} text")
-                for side, text in (("source", sources), ("target", targets))
-            }
+        for side in ("source", "target"):
+            if side not in models:
+                models[side] = SubwordModel.train(
+                    texts[side], vocab_size, subword_type, f"the {side} text"
+                )
         return cls(kind, lowercase=False, subword_models=models)
 
     def tokenize(self, text: str, side: str) -> list[str]:
