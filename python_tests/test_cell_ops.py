@@ -418,8 +418,11 @@ def test_property_extreme_inputs_match_torch(device, case):
     for t in args.tensors():
         if t is not None:
             t.requires_grad_()
-    # The weights' gradients are sums of gate gradients times inputs of this
-    # scale: their rounding error grows with it, while the gradients themselves
-    # shrink in saturation. So their bound scales with the inputs.
+    # The pre-activations are sums of products of this scale, added in another
+    # order than torch._VF's (x W_ih^T + h W_hh^T + biases): their rounding
+    # error grows with the scale, and an output whose pre-activation lands near
+    # 0, out of saturation, carries it (|tanh'|, |sigmoid'| <= 1). The weights'
+    # gradients are sums of gate gradients times inputs of this scale likewise.
+    # So both bounds scale with the inputs.
     torch.manual_seed(seed)  # the upstream gradients compare_with draws
-    compare_with(cell, args, cell.vf, tol, f"scale {scale}", grad_tol=tol * scale)
+    compare_with(cell, args, cell.vf, tol * scale, f"scale {scale}")
