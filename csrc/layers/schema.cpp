@@ -10,6 +10,8 @@ TORCH_LIBRARY_FRAGMENT(seq2seq_ext, m) {
   // The CPU's cache of packed W_hh copies (cpu/packed_weights.h): {copies
   // held, copies made, calls served from the cache} since the library loaded.
   m.def("packed_weight_cache() -> int[]", &seq2seq_ext::packed_weight_cache_counts);
+  // Empties that cache (after an optimizer's step: _ops/layers.py).
+  m.def("clear_packed_weights() -> ()", &seq2seq_ext::clear_packed_weights);
 
   // Whole layers: one direction, all steps, the packed layout of layer_ops.h
   // (input (N, I) and batch_sizes (T,) int64 on the CPU). The forward ops also

@@ -4,6 +4,7 @@ autocast. Output shapes depend on the shapes of the arguments (N rows, batch
 B), never on the values in batch_sizes, so the fakes need no data."""
 
 import torch
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from .. import reference
 from ..cell_types import GRU, LSTM
@@ -14,6 +15,14 @@ from .registration import (
     output_mask,
     register_op,
     zeros_where_missing,
+)
+
+# The CPU keeps packed copies of W_hh while a weight's version counter says it
+# is unchanged (csrc/layers/cpu/packed_weights.h). torch's fused optimizers
+# (Adam(fused=True), ...) update weights in place without bumping their
+# version: so every torch.optim step empties that cache.
+register_optimizer_step_post_hook(
+    lambda optimizer, args, kwargs: torch.ops.seq2seq_ext.clear_packed_weights()
 )
 
 # The forward ops' argument positions, as output_mask groups them: (input,

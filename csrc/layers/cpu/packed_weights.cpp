@@ -85,6 +85,11 @@ class PackedCache {
     return panels;
   }
 
+  void clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    copies_.clear();
+  }
+
   std::vector<int64_t> counts() {
     std::lock_guard<std::mutex> lock(mutex_);
     copies_.remove_if([](const PackedCopy& c) { return c.storage.expired(); });
@@ -114,5 +119,7 @@ Tensor packed_panels(const Tensor& w_hh, int64_t gates, PanelKind kind, bool for
 }
 
 std::vector<int64_t> packed_weight_cache_counts() { return cache().counts(); }
+
+void clear_packed_weights() { cache().clear(); }
 
 }  // namespace seq2seq_ext

@@ -16,8 +16,11 @@
 // layout, and used only while the weight's data pointer and version counter are
 // those it was packed from: every in-place change of a tensor bumps its
 // version (an optimizer's step, load_state_dict's copy_, an update under
-// torch.no_grad()), so the next call packs again. Writing through `.data`
-// bypasses the version counter, as it bypasses autograd, and is not seen.
+// torch.no_grad()), so the next call packs again. torch's fused optimizers
+// (Adam(fused=True), ...) change weights without bumping their versions: any
+// torch.optim step empties the cache (clear_packed_weights, called from a hook
+// seq2seq_ext/_ops/layers.py registers). Writing through `.data` bypasses the
+// version counter, as it bypasses autograd, and is not seen.
 // Inference tensors have no version counter: theirs are packed every call. A
 // copy goes when its weight's storage is freed, or when the cache holds
 // kMaxPackedCopies copies, the one least recently used.
@@ -48,5 +51,8 @@ constexpr size_t kMaxPackedCopies = 64;
 // What the cache holds and has done: {copies held, copies made, calls served
 // from it} (the op seq2seq_ext::packed_weight_cache).
 std::vector<int64_t> packed_weight_cache_counts();
+
+// Empties the cache (the op seq2seq_ext::clear_packed_weights).
+void clear_packed_weights();
 
 }  // namespace seq2seq_ext
