@@ -36,6 +36,9 @@ CHARTS = {
 # chosen to show where the fused kernels gain and where torch.nn's own kernels
 # are as fast or faster. A row a results file lacks is left out (with a note).
 HEADLINES = [
+    ("layers", "LSTM", "B=64 T=50 E=H=256", "fwd", "onnxruntime(torch.nn)"),
+    ("layers", "LSTM", "B=1 T=100 E=H=512", "fwd", "onnxruntime(torch.nn)"),
+    ("layers", "GRU", "B=64 T=50 E=H=256", "fwd", "onnxruntime(torch.nn)"),
     ("layers", "LSTM", "B=64 T=50 E=H=256", "fwd+bwd", "torch.nn"),
     ("layers", "GRU", "B=64 T=50 E=H=256", "fwd+bwd", "torch.nn"),
     ("layers", "GRU", "B=1 T=100 E=H=512", "fwd+bwd", "torch.nn"),
@@ -58,6 +61,13 @@ HEADLINES = [
     (
         "models",
         "greedy decode",
+        "2-layer bidirectional GRU B=1 S=20 T=25 E=256 H=256 V=8000",
+        "fwd",
+        "torch.nn",
+    ),
+    (
+        "models",
+        "beam 5 decode",
         "2-layer bidirectional GRU B=1 S=20 T=25 E=256 H=256 V=8000",
         "fwd",
         "torch.nn",

@@ -267,6 +267,26 @@ def run_python(*args, **env):
     return completed
 
 
+def assert_passes_under_isa_cap(test_files, selection, isa):
+    """The tests `selection` (pytest -k) of `test_files` (names in python_tests/)
+    pass, none skipped, with SEQ2SEQ_EXT_CPU_ISA capping the instruction-set
+    copies in use at `isa` (test_isa_in_use, when selected, checks that the cap
+    holds)."""
+    completed = run_python(
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *(REPO / "python_tests" / name for name in test_files),
+        "-k",
+        selection,
+        SEQ2SEQ_EXT_CPU_ISA=isa,
+        SEQ2SEQ_EXT_EXPECTED_ISA=isa,
+    )
+    assert " passed" in completed.stdout and "skipped" not in completed.stdout
+
+
 def result_of(stdout: str) -> dict:
     """The metrics of the `RESULT {json}` line a script prints last."""
     last = stdout.strip().splitlines()[-1]

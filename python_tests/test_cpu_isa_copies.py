@@ -12,7 +12,7 @@ import json
 
 import pytest
 import torch
-from conftest import REPO, run_python
+from conftest import assert_passes_under_isa_cap, run_python
 
 import seq2seq_ext  # noqa: F401  (loads the ops)
 
@@ -82,17 +82,8 @@ def test_kernel_tests_on_every_copy(isa):
     """The tests of every float32 kernel path again under the cap (the
     machine's best copy runs them in the suite itself)."""
     require(isa)
-    completed = run_python(
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        REPO / "python_tests" / "test_cpu_recurrent_kernels.py",
-        REPO / "python_tests" / "test_attention_ops.py",
-        REPO / "python_tests" / "test_cell_ops.py",
-        "-k",
+    assert_passes_under_isa_cap(
+        ["test_cpu_recurrent_kernels.py", "test_attention_ops.py", "test_cell_ops.py"],
         "not cuda and (float32 or bahdanau or paths or cell)",
-        SEQ2SEQ_EXT_CPU_ISA=isa,
+        isa,
     )
-    assert " passed" in completed.stdout and " failed" not in completed.stdout

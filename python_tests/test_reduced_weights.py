@@ -9,7 +9,7 @@ import copy
 
 import pytest
 import torch
-from conftest import REPO, requires_cuda, run_python
+from conftest import assert_passes_under_isa_cap, requires_cuda
 from test_decoding_ops import DECODERS, make_model, make_source
 
 from seq2seq_ext.models import InferenceSeq2Seq, Seq2Seq
@@ -64,31 +64,12 @@ def test_kernel_takes_leading_dimensions_and_strided_tensors(precision):
     torch.testing.assert_close(ours.double(), x.double() @ exact.t(), rtol=1e-5, atol=1e-5)
 
 
-def assert_passes_under_isa_cap(test_file, selection, isa):
-    """The tests `selection` (pytest -k) of `test_file` pass, none skipped, with
-    SEQ2SEQ_EXT_CPU_ISA capping the instruction-set copies in use at `isa`
-    (test_isa_in_use, when selected, checks that the cap holds)."""
-    completed = run_python(
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        REPO / "python_tests" / test_file,
-        "-k",
-        selection,
-        SEQ2SEQ_EXT_CPU_ISA=isa,
-        SEQ2SEQ_EXT_EXPECTED_ISA=isa,
-    )
-    assert " passed" in completed.stdout and "skipped" not in completed.stdout
-
-
 @pytest.mark.parametrize("isa", ["baseline", "avx2"])
 def test_every_instruction_set_copy(isa):
     """The kernel tests again with SEQ2SEQ_EXT_CPU_ISA capping the copy in use
     (the portable one, then AVX2: the machine's best runs above)."""
     selection = "(kernel or decodes_as or isa_in_use) and not cuda"
-    assert_passes_under_isa_cap("test_reduced_weights.py", selection, isa)
+    assert_passes_under_isa_cap(["test_reduced_weights.py"], selection, isa)
 
 
 def test_isa_in_use():

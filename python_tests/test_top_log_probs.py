@@ -9,11 +9,8 @@ on it: test_decoding_ops.py, and the choice among tied candidates below."""
 
 import pytest
 import torch
-from conftest import TOLERANCES, assert_close_scaled, requires_cuda
-from test_reduced_weights import (
-    assert_passes_under_isa_cap,
-    test_isa_in_use,  # noqa: F401 (run here too, under each cap)
-)
+from conftest import TOLERANCES, assert_close_scaled, assert_passes_under_isa_cap, requires_cuda
+from test_reduced_weights import test_isa_in_use  # noqa: F401 (run here too, under each cap)
 
 from seq2seq_ext.models.inference import quantize_rows
 
@@ -215,4 +212,4 @@ def test_every_instruction_set_copy(isa):
     """This file's tests again with SEQ2SEQ_EXT_CPU_ISA capping the copies in
     use (the machine's best runs above)."""
     selection = "not every_instruction_set and not cuda"
-    assert_passes_under_isa_cap("test_top_log_probs.py", selection, isa)
+    assert_passes_under_isa_cap(["test_top_log_probs.py"], selection, isa)
