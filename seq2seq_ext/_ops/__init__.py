@@ -37,10 +37,11 @@ OPS = (
 DECODING_OPS = ("greedy_decode", "beam_search", "top_log_probs", "reduced_linear")
 # The decoder's step-by-step training pass (it has a *_backward op).
 TRAINING_OPS = ("decoder_stepwise_pass",)
-# The output layer and cross-entropy in one (its gradients come with the loss):
-# a CPU kernel; other devices run the reference.
+# The output layer and cross-entropy in one (its gradients come with the loss).
 LOSS_OPS = ("output_cross_entropy",)
 COMPILED_OPS = OPS + DECODING_OPS + TRAINING_OPS + LOSS_OPS
+# The ops compiled for the CPU only: on other devices they run the reference.
+CPU_ONLY_OPS = LOSS_OPS
 
 
 def _load_compiled():
@@ -96,7 +97,9 @@ def backend_info() -> dict:
         "compiled": _C is not None,
         "load_error": LOAD_ERROR,
         "cpu_kernels": all(KERNELS[(op, "cpu")] for op in COMPILED_OPS),
-        "cuda_kernels": all(KERNELS[(op, "cuda")] for op in COMPILED_OPS),
+        "cuda_kernels": all(
+            KERNELS[(op, "cuda")] for op in COMPILED_OPS if op not in CPU_ONLY_OPS
+        ),
         "cuda_available": torch.cuda.is_available(),
         "ops": {
             op: {
