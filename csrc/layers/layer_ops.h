@@ -18,6 +18,7 @@
 #pragma once
 
 #include "cells/cell_ops.h"
+#include "core/buffers.h"
 #include "recurrent_kernels.h"
 
 namespace seq2seq_ext {
@@ -30,6 +31,14 @@ CellGemmGrads layer_gemm_backward(const PackedSteps& steps, const Tensor& grad_x
                                   const Tensor& grad_hgates, const Tensor& input,
                                   const Tensor& output, const Tensor& h0, const Tensor& w_ih,
                                   const Tensor& w_hh, OutputMask mask);
+
+// Every step's input projection x W_ih^T, in one GEMM.
+template <c10::DeviceType device>
+Tensor input_projection(const Tensor& input, const Tensor& w_ih) {
+  Tensor xgates = empty_buffer<device>({input.size(0), w_ih.size(0)}, input.options());
+  at::mm_out(xgates, input, w_ih.t());
+  return xgates;
+}
 
 // ---- LSTM
 
@@ -54,10 +63,10 @@ Tensor6 lstm_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor&
   // Every step's input projection in one GEMM; each step adds h W_hh^T to its rows.
   // The units overwrite a step's gates with the activated ones (each unit reads
   // its four gates before it writes them), so the gates become the workspace.
-  Tensor gates = at::mm(input, w_ih.t());
-  Tensor cells = at::empty({N, H}, c0.options());
-  Tensor output = at::empty({N, P}, h0.options());
-  Tensor unprojected = at::empty({projected ? N : 0, H}, c0.options());
+  Tensor gates = input_projection<device>(input, w_ih);
+  Tensor cells = empty_buffer<device>({N, H}, c0.options());
+  Tensor output = empty_buffer<device>({N, P}, h0.options());
+  Tensor unprojected = empty_buffer<device>({projected ? N : 0, H}, c0.options());
   const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
   const RecurrentKernels<device> recurrence(w_hh, kLstmGates, Pass::Forward, h0.size(0));
   recurrence.lstm_sequence(steps, {.xgates = gates,
@@ -98,8 +107,8 @@ Tensor7 lstm_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, co
   const Tensor cells_c = cells.contiguous(), workspace_c = workspace.contiguous();
   // dh, dc: the gradient reaching each sequence's state, carried back in time.
   Tensor dh = grad_hy.contiguous().clone(), dc = grad_cy.contiguous().clone();
-  Tensor grad_gates = at::empty({N, kLstmGates * H}, c0.options());
-  Tensor grad_output_total = at::empty({projected ? N : 0, P}, h0.options());  // for W_hr
+  Tensor grad_gates = empty_buffer<device>({N, kLstmGates * H}, c0.options());
+  Tensor grad_output_total = empty_buffer<device>({projected ? N : 0, P}, h0.options());  // W_hr
   const RecurrentKernels<device> recurrence(w_hh, kLstmGates, Pass::Backward, h0.size(0));
   recurrence.lstm_backward_sequence(steps, {.grad_output = grad_out,
                                             .dh = dh,
@@ -131,9 +140,9 @@ Tensor3 gru_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& 
   const PackedSteps steps("gru_layer", batch_sizes, input.size(0), h0.size(0));
   const int64_t N = input.size(0), H = h0.size(1);
   const Tensor h0c = h0.contiguous();
-  const Tensor xgates = at::mm(input, w_ih.t());
-  Tensor output = at::empty({N, H}, h0.options());
-  Tensor workspace = at::empty({N, kGruSaved * H}, h0.options());
+  const Tensor xgates = input_projection<device>(input, w_ih);
+  Tensor output = empty_buffer<device>({N, H}, h0.options());
+  Tensor workspace = empty_buffer<device>({N, kGruSaved * H}, h0.options());
   Tensor hgates = at::empty({h0.size(0), kGruGates * H}, h0.options());  // h W_hh^T of a step
   const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
   const RecurrentKernels<device> recurrence(w_hh, kGruGates, Pass::Forward, h0.size(0));
@@ -164,8 +173,8 @@ Tensor6 gru_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, con
   const Tensor h0c = h0.contiguous(), grad_out = grad_output.contiguous();
   const Tensor output_c = output.contiguous(), workspace_c = workspace.contiguous();
   Tensor dh = grad_hy.contiguous().clone();
-  Tensor grad_xgates = at::empty({N, kGruGates * H}, h0.options());
-  Tensor grad_hgates = at::empty({N, kGruGates * H}, h0.options());
+  Tensor grad_xgates = empty_buffer<device>({N, kGruGates * H}, h0.options());
+  Tensor grad_hgates = empty_buffer<device>({N, kGruGates * H}, h0.options());
   Tensor direct = at::empty({h0.size(0), H}, h0.options());  // grad_hx_direct of a step
   const RecurrentKernels<device> recurrence(w_hh, kGruGates, Pass::Backward, h0.size(0));
   recurrence.gru_backward_sequence(steps, {.grad_output = grad_out,
@@ -194,8 +203,8 @@ Tensor2 rnn_layer(const Tensor& input, const Tensor& batch_sizes, const Tensor& 
   const at::OptionalDeviceGuard guard(at::device_of(input));
   const PackedSteps steps(op, batch_sizes, input.size(0), h0.size(0));
   const Tensor h0c = h0.contiguous();
-  Tensor xgates = at::mm(input, w_ih.t());
-  Tensor output = at::empty({input.size(0), h0.size(1)}, h0.options());
+  Tensor xgates = input_projection<device>(input, w_ih);
+  Tensor output = empty_buffer<device>({input.size(0), h0.size(1)}, h0.options());
   const auto [bias_ih, bias_hh] = biases_or_zeros(b_ih, b_hh, w_hh.size(0), h0);
   const RecurrentKernels<device> recurrence(w_hh, kRnnGates, Pass::Forward, h0.size(0));
   recurrence.rnn_sequence(
@@ -219,7 +228,7 @@ Tensor5 rnn_layer_backward(const Tensor& grad_output, const Tensor& grad_hy, con
   const Tensor h0c = h0.contiguous(), grad_out = grad_output.contiguous(),
                output_c = output.contiguous();
   Tensor dh = grad_hy.contiguous().clone();
-  Tensor grad_gates = at::empty({N, H}, h0.options());
+  Tensor grad_gates = empty_buffer<device>({N, H}, h0.options());
   const RecurrentKernels<device> recurrence(w_hh, kRnnGates, Pass::Backward, h0.size(0));
   recurrence.rnn_backward_sequence(
       kind, steps,

@@ -97,9 +97,7 @@ def backend_info() -> dict:
         "compiled": _C is not None,
         "load_error": LOAD_ERROR,
         "cpu_kernels": all(KERNELS[(op, "cpu")] for op in COMPILED_OPS),
-        "cuda_kernels": all(
-            KERNELS[(op, "cuda")] for op in COMPILED_OPS if op not in CPU_ONLY_OPS
-        ),
+        "cuda_kernels": all(KERNELS[(op, "cuda")] for op in COMPILED_OPS if op not in CPU_ONLY_OPS),
         "cuda_available": torch.cuda.is_available(),
         "ops": {
             op: {
