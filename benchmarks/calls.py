@@ -13,15 +13,20 @@ from functools import partial
 
 import torch
 
+from .timing import runs_alone
+
 
 def timed_call(mode: str, run, leaves=()):
     """The call benchmarks.timing times: `run` (no arguments) in `mode`;
-    `leaves`, the tensors whose gradients fwd+bwd frees (parameters, inputs)."""
+    `leaves`, the tensors whose gradients fwd+bwd frees (parameters, inputs).
+    A run marked runs_alone stays marked."""
     if mode == "fwd":
-        return partial(_forward, run)
-    if mode == "fwd (autograd)":
-        return run
-    return partial(_forward_backward, run, list(leaves))
+        call = partial(_forward, run)
+    elif mode == "fwd (autograd)":
+        call = run
+    else:
+        call = partial(_forward_backward, run, list(leaves))
+    return runs_alone(call) if getattr(run, "runs_alone", False) else call
 
 
 def _forward(run):

@@ -296,16 +296,25 @@ print(json.dumps(measure_interleaved({"fused": lambda: None, "broken": broken}, 
     assert stats["broken"] == {"error": "RuntimeError: this peer cannot run"}
 
 
-def test_a_peer_that_runs_alone_is_timed_after_the_rounds():
+@pytest.mark.parametrize("mode", ["fwd", "fwd (autograd)", "fwd+bwd"])
+def test_a_peer_that_runs_alone_is_timed_after_the_rounds(mode):
     """onnxruntime's peers (runs_alone) are timed in a block of their own calls,
-    after the rounds of the others, which never follow one of theirs."""
+    after the rounds of the others, which never follow one of theirs: in each
+    mode, through the call the cases time (calls.timed_call). Were the mark
+    lost, fused ran right after onnxruntime's spinning threads: 3x slower."""
+    from benchmarks.calls import timed_call
     from benchmarks.timing import measure_interleaved, runs_alone
 
     calls = []
+
+    def call(name):
+        calls.append(name)
+        return torch.zeros(1, requires_grad=True)
+
     fns = {
-        "fused": lambda: calls.append("fused"),
-        "alone": runs_alone(lambda: calls.append("alone")),
-        "torch.nn": lambda: calls.append("torch.nn"),
+        "fused": timed_call(mode, lambda: call("fused")),
+        "alone": timed_call(mode, runs_alone(lambda: call("alone"))),
+        "torch.nn": timed_call(mode, lambda: call("torch.nn")),
     }
     stats = measure_interleaved(fns, "cpu", warmup=1, repeats=3)
     assert list(stats) == ["fused", "alone", "torch.nn"]
