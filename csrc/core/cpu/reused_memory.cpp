@@ -24,6 +24,52 @@ struct Block {
   size_t bytes;
 };
 
+// The blocks kept for reuse, by size. Leaked on purpose: tensors may be freed
+// after static destructors ran.
+struct FreeBlocks {
+  std::mutex lock;
+  std::multimap<size_t, Block*> by_size;
+  size_t bytes = 0;
+};
+
+FreeBlocks& free_blocks() {
+  static auto* blocks = new FreeBlocks();
+  return *blocks;
+}
+
+void report(const Block* block, int64_t bytes) {
+  if (c10::memoryProfilingEnabled()) {
+    c10::reportMemoryUsageToProfiler(block->data, bytes, 0, 0, c10::Device(c10::DeviceType::CPU));
+  }
+}
+
+Block* take(size_t bytes) {
+  FreeBlocks& kept = free_blocks();
+  std::lock_guard<std::mutex> guard(kept.lock);
+  auto fit = kept.by_size.lower_bound(bytes);
+  if (fit == kept.by_size.end() || fit->first > 2 * bytes) return nullptr;
+  Block* block = fit->second;
+  kept.by_size.erase(fit);
+  kept.bytes -= block->bytes;
+  return block;
+}
+
+void give_back(void* context) {
+  auto* block = static_cast<Block*>(context);
+  report(block, -static_cast<int64_t>(block->bytes));
+  {
+    FreeBlocks& kept = free_blocks();
+    std::lock_guard<std::mutex> guard(kept.lock);
+    if (kept.bytes + block->bytes <= kMostKeptBytes) {
+      kept.bytes += block->bytes;
+      kept.by_size.emplace(block->bytes, block);
+      return;
+    }
+  }
+  c10::free_cpu(block->data);
+  delete block;
+}
+
 class ReusedCpuMemory final : public c10::Allocator {
  public:
   c10::DataPtr allocate(size_t bytes) override {
@@ -36,52 +82,7 @@ class ReusedCpuMemory final : public c10::Allocator {
   void copy_data(void* dest, const void* src, size_t count) const override {
     default_copy_data(dest, src, count);
   }
-
- private:
-  // Both leaked on purpose: tensors may be freed after static destructors ran.
-  static std::mutex& mutex() {
-    static auto* lock = new std::mutex();
-    return *lock;
-  }
-  static std::multimap<size_t, Block*>& free_blocks() {
-    static auto* blocks = new std::multimap<size_t, Block*>();
-    return *blocks;
-  }
-  static size_t kept_bytes;
-
-  static Block* take(size_t bytes) {
-    std::lock_guard<std::mutex> guard(mutex());
-    auto fit = free_blocks().lower_bound(bytes);
-    if (fit == free_blocks().end() || fit->first > 2 * bytes) return nullptr;
-    Block* block = fit->second;
-    free_blocks().erase(fit);
-    kept_bytes -= block->bytes;
-    return block;
-  }
-
-  static void give_back(void* context) {
-    auto* block = static_cast<Block*>(context);
-    report(block, -static_cast<int64_t>(block->bytes));
-    {
-      std::lock_guard<std::mutex> guard(mutex());
-      if (kept_bytes + block->bytes <= kMostKeptBytes) {
-        kept_bytes += block->bytes;
-        free_blocks().emplace(block->bytes, block);
-        return;
-      }
-    }
-    c10::free_cpu(block->data);
-    delete block;
-  }
-
-  static void report(const Block* block, int64_t bytes) {
-    if (c10::memoryProfilingEnabled()) {
-      c10::reportMemoryUsageToProfiler(block->data, bytes, 0, 0, c10::Device(c10::DeviceType::CPU));
-    }
-  }
 };
-
-size_t ReusedCpuMemory::kept_bytes = 0;
 
 }  // namespace
 
